@@ -1,0 +1,572 @@
+//! `feeds.toml`: the global settings and the list of sources (SPEC.md "feeds.toml").
+//!
+//! Reading is strict: an unknown key or a bad value is an error naming the file, the line
+//! and the key, because a silently ignored typo (`shedule = ...`) would poll a feed on the
+//! wrong schedule for months. Every key has a default, so a file holding only `[[feeds]]`
+//! entries works. Writing (the CLI's edits) lives in `cli::feeds_file`, which keeps comments.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Where the config is read from when neither `--config` nor `TRIBUTARY_CONFIG` says.
+pub const DEFAULT_PATH: &str = "feeds.toml";
+
+/// The whole configuration, with defaults filled in and relative paths resolved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`: the HTTP listener and how the merged feed names itself.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// `[storage]`: the database and retention.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// `[fetch]`: schedule and politeness limits.
+    #[serde(default)]
+    pub fetch: FetchConfig,
+    /// `[dedup]`: how syndicated copies are merged.
+    #[serde(default)]
+    pub dedup: DedupConfig,
+    /// `[[feeds]]`: the sources.
+    #[serde(default)]
+    pub feeds: Vec<FeedConfig>,
+    /// The file this was read from (absolute when it could be made so).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the daemon listens on; port 0 picks a free port.
+    pub listen: String,
+    /// Absolute URL the merged feed is reachable at, for self links.
+    pub base_url: HttpUrl,
+    /// Title of the merged feed.
+    pub title: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            base_url: HttpUrl(url::Url::parse("http://127.0.0.1:8080/").expect("constant URL")),
+            title: "World news, merged".into(),
+        }
+    }
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// The SQLite database; relative paths are relative to the config file.
+    pub path: PathBuf,
+    /// Stories older than this are pruned.
+    pub retention: HumanDuration,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            path: "tributary.db".into(),
+            retention: HumanDuration::days(90),
+        }
+    }
+}
+
+/// `[fetch]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// Default poll schedule for feeds without their own.
+    pub schedule: CronSchedule,
+    /// Total time one request may take, body included.
+    pub timeout: HumanDuration,
+    /// Largest body accepted; a larger one is that feed's error.
+    pub max_body: ByteSize,
+    /// Requests in flight over all hosts.
+    pub concurrency: usize,
+    /// Requests in flight to one host.
+    pub per_host: usize,
+    /// The User-Agent header sent with every request.
+    pub user_agent: String,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            schedule: CronSchedule::from_str("*/15 * * * *").expect("constant cron"),
+            timeout: HumanDuration(Duration::from_secs(30)),
+            max_body: ByteSize(10 * 1024 * 1024),
+            concurrency: 32,
+            per_host: 2,
+            user_agent: concat!(
+                "tributary/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://example.org/about)"
+            )
+            .into(),
+        }
+    }
+}
+
+/// `[dedup]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// How far apart in time copies of one story may be.
+    pub window: HumanDuration,
+    /// Domains or feed names whose copy should represent a story (wire services' own feeds).
+    pub prefer: Vec<String>,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            window: HumanDuration::hours(72),
+            prefer: Vec::new(),
+        }
+    }
+}
+
+/// One `[[feeds]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Unique name; what the CLI and the merged feed show.
+    pub name: Spanned<String>,
+    /// The feed's URL (http or https).
+    pub url: Spanned<HttpUrl>,
+    /// Free-form tags for filtering the merged feed.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Overrides `[fetch].schedule` for this feed.
+    #[serde(default)]
+    pub schedule: Option<CronSchedule>,
+    /// A disabled feed is kept in the file but not polled.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl FeedConfig {
+    /// The feed's name.
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+
+    /// The feed's URL as configured.
+    pub fn url(&self) -> &url::Url {
+        &self.url.get_ref().0
+    }
+}
+
+/// A config problem, already phrased for the operator: `FILE:LINE: key `K`: what is wrong`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read config: {e}", path.display())))?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` is used for messages and relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| describe_toml_error(path, text, &e))?;
+        config.path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let dir = config
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        if config.storage.path.is_relative() {
+            config.storage.path = dir.join(&config.storage.path);
+        }
+        config.validate(text)?;
+        Ok(config)
+    }
+
+    fn validate(&self, text: &str) -> Result<(), ConfigError> {
+        let at = |span: std::ops::Range<usize>, key: &str, msg: String| {
+            ConfigError(format!(
+                "{}:{}: key `{key}`: {msg}",
+                self.path.display(),
+                line_of(text, span.start)
+            ))
+        };
+        if self.fetch.concurrency == 0 {
+            return Err(ConfigError(format!(
+                "{}: key `fetch.concurrency`: must be at least 1",
+                self.path.display()
+            )));
+        }
+        if self.fetch.per_host == 0 {
+            return Err(ConfigError(format!(
+                "{}: key `fetch.per_host`: must be at least 1",
+                self.path.display()
+            )));
+        }
+        let mut names = std::collections::HashMap::new();
+        let mut urls = std::collections::HashMap::new();
+        for feed in &self.feeds {
+            if feed.name().trim().is_empty() {
+                return Err(at(
+                    feed.name.span(),
+                    "feeds.name",
+                    "must not be empty".into(),
+                ));
+            }
+            if let Some(first) = names.insert(
+                feed.name().to_string(),
+                line_of(text, feed.name.span().start),
+            ) {
+                return Err(at(
+                    feed.name.span(),
+                    "feeds.name",
+                    format!("duplicate name {:?} (first on line {first})", feed.name()),
+                ));
+            }
+            let key = normalize_feed_url(feed.url());
+            if let Some(first) = urls.insert(key, line_of(text, feed.url.span().start)) {
+                return Err(at(
+                    feed.url.span(),
+                    "feeds.url",
+                    format!("duplicate URL {} (first on line {first})", feed.url()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The feed whose name or URL is `name_or_url`, if any.
+    pub fn find_feed(&self, name_or_url: &str) -> Option<&FeedConfig> {
+        let as_url = url::Url::parse(name_or_url)
+            .ok()
+            .map(|u| normalize_feed_url(&u));
+        self.feeds.iter().find(|f| {
+            f.name() == name_or_url || as_url.as_deref() == Some(&normalize_feed_url(f.url()))
+        })
+    }
+
+    /// The schedule in force for `feed`.
+    pub fn schedule_of<'a>(&'a self, feed: &'a FeedConfig) -> &'a CronSchedule {
+        feed.schedule.as_ref().unwrap_or(&self.fetch.schedule)
+    }
+}
+
+/// Turns a toml/serde error into `FILE:LINE: key `K`: message`.
+fn describe_toml_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let line = err.span().map(|s| line_of(text, s.start));
+    let key = err.span().and_then(|s| key_at(text, s.start));
+    let mut msg = err.message().trim().to_string();
+    if let Some(rest) = msg.strip_prefix("unknown field ") {
+        msg = format!("unknown key {rest}");
+    }
+    let place = match line {
+        Some(l) => format!("{}:{l}", path.display()),
+        None => path.display().to_string(),
+    };
+    match key {
+        Some(k) => ConfigError(format!("{place}: key `{k}`: {msg}")),
+        None => ConfigError(format!("{place}: {msg}")),
+    }
+}
+
+/// 1-based line number of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The dotted key (`fetch.timeout`, `feeds.url`) whose line holds byte offset `at`: the
+/// enclosing table header plus the key written on that line.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let trimmed = line.trim();
+    if trimmed.starts_with('[') {
+        return Some(
+            trimmed
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string(),
+        );
+    }
+    let key = trimmed.split('=').next()?.trim().trim_matches('"');
+    if key.is_empty() {
+        return table;
+    }
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    })
+}
+
+/// The form two feed URLs are compared in: scheme and host lowercased (the url crate does
+/// it), default port dropped, a trailing slash removed.
+pub fn normalize_feed_url(url: &url::Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    let s = u.as_str();
+    s.strip_suffix('/').unwrap_or(s).to_string()
+}
+
+/// An absolute http(s) URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(pub url::Url);
+
+impl FromStr for HttpUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let u = url::Url::parse(s.trim()).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
+        match u.scheme() {
+            "http" | "https" if u.host_str().is_some() => Ok(HttpUrl(u)),
+            _ => Err(format!(
+                "invalid URL {s:?}: only http and https URLs with a host are supported"
+            )),
+        }
+    }
+}
+
+/// A cron schedule as a crontab means it (5 fields; 6 or 7 with seconds and year).
+#[derive(Clone)]
+pub struct CronSchedule {
+    /// The expression as written.
+    pub pattern: String,
+    /// The parsed schedule.
+    pub cron: croner::Cron,
+}
+
+impl fmt::Debug for CronSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CronSchedule({:?})", self.pattern)
+    }
+}
+
+impl PartialEq for CronSchedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+impl FromStr for CronSchedule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let fields = s.split_whitespace().count();
+        if !(5..=7).contains(&fields) && !s.trim_start().starts_with('@') {
+            return Err(format!(
+                "invalid cron {s:?}: expected 5 fields (or 6/7 with seconds), found {fields}"
+            ));
+        }
+        let cron =
+            croner::Cron::from_str(s.trim()).map_err(|e| format!("invalid cron {s:?}: {e}"))?;
+        Ok(CronSchedule {
+            pattern: s.trim().to_string(),
+            cron,
+        })
+    }
+}
+
+/// A duration written for humans: `30s`, `15m`, `72h`, `90d`, `2w` (or combined, `1h30m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    /// `n` hours.
+    pub const fn hours(n: u64) -> Self {
+        HumanDuration(Duration::from_secs(n * 3600))
+    }
+    /// `n` days.
+    pub const fn days(n: u64) -> Self {
+        HumanDuration(Duration::from_secs(n * 86_400))
+    }
+}
+
+impl FromStr for HumanDuration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid duration {s:?}: write e.g. 30s, 15m, 72h, 90d");
+        let mut total: u64 = 0;
+        let mut digits = String::new();
+        let mut saw_unit = false;
+        for c in s.trim().chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 7 * 86_400,
+                _ => return Err(bad()),
+            };
+            let n: u64 = digits.parse().map_err(|_| bad())?;
+            total = n
+                .checked_mul(unit)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(bad)?;
+            digits.clear();
+            saw_unit = true;
+        }
+        if !digits.is_empty() || !saw_unit {
+            return Err(bad());
+        }
+        Ok(HumanDuration(Duration::from_secs(total)))
+    }
+}
+
+/// A size written for humans: `512KiB`, `10MiB`, `1GB`, or plain bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("invalid size {s:?}: write e.g. 10MiB"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" => 1000,
+            "kib" => 1 << 10,
+            "m" | "mb" => 1_000_000,
+            "mib" => 1 << 20,
+            "g" | "gb" => 1_000_000_000,
+            "gib" => 1 << 30,
+            _ => {
+                return Err(format!(
+                    "invalid size {s:?}: unit must be B, KiB, MiB, GiB, KB, MB or GB"
+                ));
+            }
+        };
+        n.checked_mul(mult)
+            .map(ByteSize)
+            .ok_or_else(|| format!("invalid size {s:?}: too large"))
+    }
+}
+
+/// Deserialises the `FromStr` types above from TOML strings (sizes also from integers), so
+/// serde attaches the value's span to any error.
+macro_rules! deserialize_from_str {
+    ($($ty:ty),*) => {$(
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(Deserialize)]
+                #[serde(untagged)]
+                enum Raw { Text(String), Number(u64) }
+                let text = match Raw::deserialize(d)? {
+                    Raw::Text(t) => t,
+                    Raw::Number(n) => n.to_string(),
+                };
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+deserialize_from_str!(HttpUrl, CronSchedule, HumanDuration, ByteSize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/feeds.toml"))
+    }
+
+    #[test]
+    fn a_file_with_only_feeds_gets_every_default() {
+        let c = parse("[[feeds]]\nname = \"A\"\nurl = \"https://a.example/rss\"\n").unwrap();
+        assert_eq!(c.fetch.concurrency, 32);
+        assert_eq!(c.storage.path, PathBuf::from("/etc/tributary.db"));
+        assert_eq!(c.dedup.window, HumanDuration::hours(72));
+        assert!(c.feeds[0].enabled);
+    }
+
+    #[test]
+    fn durations_and_sizes_read_as_humans_write_them() {
+        assert_eq!("30s".parse::<HumanDuration>().unwrap().0.as_secs(), 30);
+        assert_eq!("1h30m".parse::<HumanDuration>().unwrap().0.as_secs(), 5400);
+        assert_eq!(
+            "90d".parse::<HumanDuration>().unwrap().0.as_secs(),
+            90 * 86_400
+        );
+        assert!("90".parse::<HumanDuration>().is_err());
+        assert!("ten minutes".parse::<HumanDuration>().is_err());
+        assert_eq!("10MiB".parse::<ByteSize>().unwrap().0, 10 << 20);
+        assert!("10 parsecs".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn crontab_syntax_means_what_a_crontab_means() {
+        use chrono::{Datelike, TimeZone, Utc};
+        let c: CronSchedule = "0 9 * * 1".parse().unwrap();
+        let from = Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap(); // a Saturday
+        let next = c.cron.find_next_occurrence(&from, false).unwrap();
+        assert_eq!(next.weekday(), chrono::Weekday::Mon);
+        assert!("*/15 * * * *".parse::<CronSchedule>().is_ok());
+        assert!("0 */15 * * * *".parse::<CronSchedule>().is_ok());
+        assert!("*/15 * * *".parse::<CronSchedule>().is_err());
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = parse("[fetch]\n\ntimeout = \"soon\"\n").unwrap_err().0;
+        assert!(
+            e.contains("/etc/feeds.toml:3") && e.contains("fetch.timeout"),
+            "{e}"
+        );
+        let e = parse("[fetch]\nshedule = \"* * * * *\"\n").unwrap_err().0;
+        assert!(e.contains(":2") && e.contains("shedule"), "{e}");
+        let e = parse("[[feeds]]\nname = \"A\"\nurl = \"https://a.example/\"\n[[feeds]]\nname = \"A\"\nurl = \"https://b.example/\"\n")
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains(":5") && e.contains("feeds.name") && e.contains("duplicate"),
+            "{e}"
+        );
+        let e = parse("[[feeds]]\nname = \"A\"\nurl = \"HTTPS://A.example:443/x/\"\n[[feeds]]\nname = \"B\"\nurl = \"https://a.example/x\"\n")
+            .unwrap_err()
+            .0;
+        assert!(e.contains(":6") && e.contains("duplicate URL"), "{e}");
+        let e = parse("[[feeds]]\nname = \"A\"\nurl = \"ftp://a.example/\"\n")
+            .unwrap_err()
+            .0;
+        assert!(e.contains(":3") && e.contains("feeds.url"), "{e}");
+        let e = parse(
+            "[[feeds]]\nname = \"A\"\nurl = \"https://a.example/\"\nschedule = \"every hour\"\n",
+        )
+        .unwrap_err()
+        .0;
+        assert!(e.contains(":4") && e.contains("feeds.schedule"), "{e}");
+    }
+}

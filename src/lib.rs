@@ -1,0 +1,13 @@
+//! tributary: a feed aggregation daemon that merges syndicated copies of one story.
+//!
+//! The pipeline, one module per stage (see ARCHITECTURE.md):
+//! `schedule → fetch → parse → dedup → store → serve`, plus `config`, `model` and `cli`.
+
+pub mod cli;
+pub mod config;
+pub mod fetch;
+pub mod ingest;
+pub mod model;
+pub mod opml;
+pub mod parse;
+pub mod store;

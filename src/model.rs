@@ -1,0 +1,170 @@
+//! The domain types every stage shares: what a feed entry becomes (`Article`), how a copy
+//! joined its story (`MatchKind`), and what a fetch of one feed came to (`FetchOutcome`).
+//!
+//! Nothing here does I/O; stages produce and consume these values.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One entry of one feed, normalised by the parse stage: one *copy* of a story as one
+/// outlet published it. HTML fields are already sanitised; text fields are plain text.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Article {
+    /// The entry's id exactly as the feed gave it (Atom `id`, RSS `guid`, JSON Feed `id`).
+    pub guid: Option<String>,
+    /// Identity within the feed, stable across re-fetches and title edits: derived from the
+    /// guid, else the canonical URL, else a hash of title + date + text.
+    pub key: String,
+    /// Canonical absolute URL of the article (tracking parameters and fragment removed).
+    pub url: Option<String>,
+    /// Plain-text title, never empty after normalisation (falls back to the first words).
+    pub title: String,
+    /// Sanitised HTML summary (RSS `description`, Atom `summary`).
+    pub summary_html: Option<String>,
+    /// Sanitised HTML full content (Atom `content`, `content:encoded`).
+    pub content_html: Option<String>,
+    /// Plain text of the best body (content, else summary), paragraphs as line breaks: what
+    /// dedup fingerprints.
+    pub text: String,
+    /// Author names as given.
+    pub authors: Vec<String>,
+    /// Category / tag terms.
+    pub categories: Vec<String>,
+    /// Language tag (`en`, `fr-FR`) from the entry or its feed.
+    pub language: Option<String>,
+    /// Attached media (podcasts, images).
+    pub enclosures: Vec<Enclosure>,
+    /// A representative image URL, when the entry names one.
+    pub image: Option<String>,
+    /// Publication time as the feed gave it; `None` when missing or unusable, in which case
+    /// the store uses the time the article was first seen.
+    pub published: Option<DateTime<Utc>>,
+    /// Last update time as the feed gave it.
+    pub updated: Option<DateTime<Utc>>,
+    /// True when the feed's date lay more than a day in the future and was dropped.
+    pub date_clamped: bool,
+    /// The original outlet named by Atom `<source>` or RSS `<source url>`: the signal that
+    /// this is a syndicated copy.
+    pub source: Option<SourceRef>,
+}
+
+/// A media attachment of an article.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Enclosure {
+    /// Absolute URL of the media.
+    pub url: String,
+    /// MIME type, when given.
+    pub mime: Option<String>,
+    /// Size in bytes, when given.
+    pub length: Option<u64>,
+}
+
+/// The outlet a syndicated copy credits as its origin.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// Outlet name (`Reuters`).
+    pub title: Option<String>,
+    /// The origin feed's or page's URL.
+    pub url: Option<String>,
+    /// Atom `source/id`, when given.
+    pub id: Option<String>,
+}
+
+/// Feed-level facts the parse stage read alongside the entries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParsedFeed {
+    /// The feed's own title.
+    pub title: Option<String>,
+    /// The feed's website (its alternate link).
+    pub site_url: Option<String>,
+    /// RSS `<ttl>`, in minutes: a hint to poll no more often than this.
+    pub ttl_minutes: Option<u32>,
+    /// The entries, in document order.
+    pub articles: Vec<Article>,
+}
+
+/// How a copy came to be in its story. Recorded per copy so `explain` can show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    /// The first copy: it founded the story.
+    First,
+    /// The same GUID reached through another feed.
+    Guid,
+    /// The same canonical URL.
+    Url,
+    /// Its `<source>` points at a copy we have.
+    Source,
+    /// Its text contains, or is contained in, the representative's text.
+    Content,
+    /// An exact normalised title of enough significant words, from another feed.
+    Title,
+}
+
+impl MatchKind {
+    /// The word stored in the database and printed by the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::First => "first",
+            MatchKind::Guid => "guid",
+            MatchKind::Url => "url",
+            MatchKind::Source => "source",
+            MatchKind::Content => "content",
+            MatchKind::Title => "title",
+        }
+    }
+
+    /// Reads the stored word back; unknown words are `None`.
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "first" => MatchKind::First,
+            "guid" => MatchKind::Guid,
+            "url" => MatchKind::Url,
+            "source" => MatchKind::Source,
+            "content" => MatchKind::Content,
+            "title" => MatchKind::Title,
+            _ => return None,
+        })
+    }
+}
+
+/// The result of one poll of one feed, as recorded in its fetch state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchStatus {
+    /// 200 and the body parsed.
+    Ok,
+    /// 304: nothing changed since the last poll.
+    NotModified,
+    /// Transport, HTTP or parse failure; the feed is in backoff.
+    Error,
+    /// 429/503 with Retry-After: waiting as the server asked.
+    RateLimited,
+    /// 410: polling stopped until the operator re-enables the feed.
+    Gone,
+}
+
+impl FetchStatus {
+    /// The word stored in the database and shown by `feeds list`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchStatus::Ok => "ok",
+            FetchStatus::NotModified => "not_modified",
+            FetchStatus::Error => "error",
+            FetchStatus::RateLimited => "rate_limited",
+            FetchStatus::Gone => "gone",
+        }
+    }
+
+    /// Reads the stored word back; unknown words are `None`.
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "ok" => FetchStatus::Ok,
+            "not_modified" => FetchStatus::NotModified,
+            "error" => FetchStatus::Error,
+            "rate_limited" => FetchStatus::RateLimited,
+            "gone" => FetchStatus::Gone,
+            _ => return None,
+        })
+    }
+}

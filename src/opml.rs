@@ -1,0 +1,225 @@
+//! OPML, the exchange format of feed readers: reading the subscription lists other readers
+//! export, and writing ours (for `feeds export` and `/feeds.opml`).
+//!
+//! Reading is a small lenient quick-xml pass rather than the `opml` crate: real exports
+//! (Feedly, Inoreader, old NetNewsWire) break its strict schema with missing `version`
+//! attributes, odd attribute case and stray elements, and a lost subscription list is worse
+//! than a loose reader.
+
+use quick_xml::events::{BytesStart, Event};
+
+/// One subscription read from an OPML file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// `title`, else `text`, else the URL.
+    pub name: String,
+    /// `xmlUrl`.
+    pub url: String,
+    /// Names of the folders (outer outlines) it sits in, outermost first, plus any
+    /// `category` attribute terms.
+    pub tags: Vec<String>,
+}
+
+/// Why an OPML document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum OpmlError {
+    /// The XML is broken where the reader cannot go on.
+    #[error("not well-formed XML near byte {position}: {message}")]
+    Xml {
+        /// Byte offset of the problem.
+        position: u64,
+        /// What the XML reader said.
+        message: String,
+    },
+    /// Well-formed but no `<opml>` root.
+    #[error("not an OPML document (no <opml> element)")]
+    NotOpml,
+}
+
+/// The most outlines nested inside each other that we follow; deeper ones are flattened
+/// into their ancestor so a hostile file cannot grow the folder stack without bound.
+const MAX_DEPTH: usize = 32;
+
+/// Reads every outline with an `xmlUrl`, in document order.
+pub fn read(bytes: &[u8]) -> Result<Vec<Subscription>, OpmlError> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut reader = quick_xml::Reader::from_str(&text);
+    reader.config_mut().check_end_names = false;
+    let mut folders: Vec<Option<String>> = Vec::new();
+    let mut subs = Vec::new();
+    let mut saw_opml = false;
+    loop {
+        let event = reader.read_event().map_err(|e| OpmlError::Xml {
+            position: reader.buffer_position(),
+            message: e.to_string(),
+        })?;
+        match event {
+            Event::Start(e) | Event::Empty(e)
+                if e.local_name().as_ref().eq_ignore_ascii_case("opml") =>
+            {
+                saw_opml = true;
+            }
+            Event::Start(e) if is_outline(&e) => {
+                let sub = subscription(&e, &folders);
+                let folder = if sub.is_none() { label(&e) } else { None };
+                subs.extend(sub);
+                if folders.len() < MAX_DEPTH {
+                    folders.push(folder);
+                }
+            }
+            Event::Empty(e) if is_outline(&e) => subs.extend(subscription(&e, &folders)),
+            Event::End(e) if e.local_name().as_ref().eq_ignore_ascii_case("outline") => {
+                folders.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_opml {
+        return Err(OpmlError::NotOpml);
+    }
+    Ok(subs)
+}
+
+fn is_outline(e: &BytesStart<'_>) -> bool {
+    e.local_name().as_ref().eq_ignore_ascii_case("outline")
+}
+
+/// The value of attribute `name` (ASCII case-insensitive), unescaped and trimmed.
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(name))
+        .and_then(|a| {
+            let v = quick_xml::escape::unescape(&a.value)
+                .map(|v| v.into_owned())
+                .unwrap_or_else(|_| a.value.to_string());
+            let v = v.trim().to_string();
+            (!v.is_empty()).then_some(v)
+        })
+}
+
+fn label(e: &BytesStart<'_>) -> Option<String> {
+    attr(e, "title").or_else(|| attr(e, "text"))
+}
+
+fn subscription(e: &BytesStart<'_>, folders: &[Option<String>]) -> Option<Subscription> {
+    let url = attr(e, "xmlUrl")?;
+    let mut tags: Vec<String> = folders.iter().flatten().cloned().collect();
+    if let Some(cats) = attr(e, "category") {
+        for c in cats.split(',') {
+            let c = c.trim().trim_start_matches('/').trim();
+            if !c.is_empty() && !tags.iter().any(|t| t == c) {
+                tags.push(c.to_string());
+            }
+        }
+    }
+    Some(Subscription {
+        name: label(e).unwrap_or_else(|| url.clone()),
+        url,
+        tags,
+    })
+}
+
+/// One feed to write: what OPML export needs of a configured feed.
+#[derive(Debug, Clone)]
+pub struct Outline<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Feed URL.
+    pub url: &'a str,
+    /// Website, when known.
+    pub html_url: Option<&'a str>,
+    /// Tags: the feed appears in one folder per tag, or at the top when it has none.
+    pub tags: &'a [String],
+}
+
+/// Writes OPML 2.0 with one folder per tag.
+pub fn write(title: &str, feeds: &[Outline<'_>]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n",
+    );
+    let _ = writeln!(out, "    <title>{}</title>", escape(title));
+    out.push_str("  </head>\n  <body>\n");
+    let outline = |out: &mut String, f: &Outline<'_>, indent: &str| {
+        let _ = write!(
+            out,
+            "{indent}<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\"",
+            escape(f.name),
+            escape(f.url)
+        );
+        if let Some(h) = f.html_url {
+            let _ = write!(out, " htmlUrl=\"{}\"", escape(h));
+        }
+        out.push_str("/>\n");
+    };
+    let mut tags: Vec<&String> = feeds.iter().flat_map(|f| f.tags.iter()).collect();
+    tags.sort();
+    tags.dedup();
+    for tag in tags {
+        let _ = writeln!(out, "    <outline text=\"{0}\" title=\"{0}\">", escape(tag));
+        for f in feeds.iter().filter(|f| f.tags.contains(tag)) {
+            outline(&mut out, f, "      ");
+        }
+        out.push_str("    </outline>\n");
+    }
+    for f in feeds.iter().filter(|f| f.tags.is_empty()) {
+        outline(&mut out, f, "    ");
+    }
+    out.push_str("  </body>\n</opml>\n");
+    out
+}
+
+/// Escapes text for an XML attribute or element, dropping characters XML cannot carry.
+fn escape(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .filter(|&c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+        .collect();
+    quick_xml::escape::escape(clean.as_str()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_folders_become_tags() {
+        let doc = br#"<?xml version="1.0"?><opml version="1.0"><head/><body>
+            <outline text="News"><outline text="Asia">
+              <outline text="Dawn" xmlUrl="https://dawn.example/feed"/>
+            </outline></outline>
+            <outline TEXT="Loose" XMLURL="https://loose.example/rss" category="/tech,/science"/>
+        </body></opml>"#;
+        let subs = read(doc).unwrap();
+        assert_eq!(subs.len(), 2);
+        assert_eq!(subs[0].tags, vec!["News", "Asia"]);
+        assert_eq!(subs[0].name, "Dawn");
+        assert_eq!(subs[1].tags, vec!["tech", "science"]);
+    }
+
+    #[test]
+    fn export_reads_back() {
+        let tags = vec!["world".to_string()];
+        let doc = write(
+            "t & co",
+            &[Outline {
+                name: "A <b>",
+                url: "https://a.example/?x=1&y=2",
+                html_url: None,
+                tags: &tags,
+            }],
+        );
+        let subs = read(doc.as_bytes()).unwrap();
+        assert_eq!(subs[0].url, "https://a.example/?x=1&y=2");
+        assert_eq!(subs[0].name, "A <b>");
+        assert_eq!(subs[0].tags, tags);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(read(b"<html><body>no</body></html>").is_err());
+        assert!(read(b"<opml><body><outline xmlUrl=\"x\" <<<").is_err() || read(b"<opml>").is_ok());
+    }
+}

@@ -1,0 +1,345 @@
+//! Writing copies and stories: the ingest side of the store.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Batch, secs, time};
+use crate::model::{Article, MatchKind};
+
+/// What storing one article did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// A copy never seen before: it still needs a story.
+    New { article: i64 },
+    /// The same (feed, key) with a changed text or title: an update of that copy.
+    Updated { article: i64, story: Option<i64> },
+    /// The same (feed, key) and nothing the reader sees changed.
+    Unchanged { article: i64 },
+}
+
+/// An article as stored, with the facts the store added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredArticle {
+    /// Database id.
+    pub id: i64,
+    /// The feed it came from.
+    pub feed_id: i64,
+    /// The article as last fetched (`published` is always set here).
+    pub article: Article,
+    /// When it was first stored.
+    pub first_seen: DateTime<Utc>,
+}
+
+/// The hash that tells an update from a re-fetch of the same thing: everything a
+/// subscriber would see.
+fn content_hash(a: &Article) -> i64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(0x7472_6962); // "trib"
+    for part in [
+        a.title.as_str(),
+        a.url.as_deref().unwrap_or(""),
+        a.summary_html.as_deref().unwrap_or(""),
+        a.content_html.as_deref().unwrap_or(""),
+    ] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest() as i64
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+impl Batch<'_> {
+    /// Stores one article of feed `feed_id` seen at `now`: inserts it, or updates the copy
+    /// with the same key. A missing publication date becomes the first-seen time.
+    pub fn upsert_article(
+        &mut self,
+        feed_id: i64,
+        a: &Article,
+        now: DateTime<Utc>,
+    ) -> Result<Upsert> {
+        let hash = content_hash(a);
+        let existing: Option<(i64, i64, Option<i64>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT a.id, a.content_hash, c.story_id FROM articles a
+                 LEFT JOIN copies c ON c.article_id = a.id WHERE a.feed_id = ?1 AND a.key = ?2",
+            )?
+            .query_row(params![feed_id, a.key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let src = a.source.as_ref();
+        match existing {
+            Some((id, old_hash, _)) if old_hash == hash => Ok(Upsert::Unchanged { article: id }),
+            Some((id, _, story)) => {
+                self.tx
+                    .prepare_cached(
+                        "UPDATE articles SET guid = ?2, url = ?3, title = ?4, summary = ?5, content = ?6,
+                            text = ?7, authors = ?8, categories = ?9, language = ?10, enclosures = ?11,
+                            image = ?12, source_title = ?13, source_url = ?14, source_id = ?15,
+                            published = COALESCE(?16, published), updated = ?17, date_clamped = ?18,
+                            last_changed = ?19, content_hash = ?20
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        id,
+                        a.guid,
+                        a.url,
+                        a.title,
+                        a.summary_html,
+                        a.content_html,
+                        a.text,
+                        json(&a.authors),
+                        json(&a.categories),
+                        a.language,
+                        json(&a.enclosures),
+                        a.image,
+                        src.and_then(|s| s.title.as_deref()),
+                        src.and_then(|s| s.url.as_deref()),
+                        src.and_then(|s| s.id.as_deref()),
+                        a.published.map(secs),
+                        a.updated.map(secs),
+                        a.date_clamped,
+                        secs(now),
+                        hash,
+                    ])?;
+                Ok(Upsert::Updated { article: id, story })
+            }
+            None => {
+                let id = self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, text, authors,
+                            categories, language, enclosures, image, source_title, source_url, source_id,
+                            published, updated, date_clamped, first_seen, last_changed, content_hash)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                            ?17, ?18, ?19, ?20, ?20, ?21)
+                         RETURNING id",
+                    )?
+                    .query_row(
+                        params![
+                            feed_id,
+                            a.key,
+                            a.guid,
+                            a.url,
+                            a.title,
+                            a.summary_html,
+                            a.content_html,
+                            a.text,
+                            json(&a.authors),
+                            json(&a.categories),
+                            a.language,
+                            json(&a.enclosures),
+                            a.image,
+                            src.and_then(|s| s.title.as_deref()),
+                            src.and_then(|s| s.url.as_deref()),
+                            src.and_then(|s| s.id.as_deref()),
+                            a.published.map(secs).unwrap_or(secs(now)),
+                            a.updated.map(secs),
+                            a.date_clamped,
+                            secs(now),
+                            hash,
+                        ],
+                        |r| r.get(0),
+                    )?;
+                Ok(Upsert::New { article: id })
+            }
+        }
+    }
+
+    /// Founds a new story whose first copy (and representative) is `article`.
+    pub fn new_story(&mut self, article: i64, now: DateTime<Utc>) -> Result<i64> {
+        let published: i64 = self
+            .tx
+            .prepare_cached("SELECT published FROM articles WHERE id = ?1")?
+            .query_row([article], |r| r.get(0))?;
+        let story: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO stories (representative, first_published, last_changed) VALUES (?1, ?2, ?3) RETURNING id",
+            )?
+            .query_row(params![article, published, secs(now)], |r| r.get(0))?;
+        self.put_copy(article, story, MatchKind::First, 1.0, "", now)?;
+        Ok(story)
+    }
+
+    /// Puts `article` into `story` (moving it out of any story it was in), recording how it
+    /// matched. An emptied former story is removed.
+    pub fn join_story(
+        &mut self,
+        article: i64,
+        story: i64,
+        kind: MatchKind,
+        score: f64,
+        thresholds: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.put_copy(article, story, kind, score, thresholds, now)?;
+        self.tx
+            .prepare_cached(
+                "UPDATE stories SET last_changed = ?2,
+                    first_published = min(first_published, (SELECT published FROM articles WHERE id = ?3))
+                 WHERE id = ?1",
+            )?
+            .execute(params![story, secs(now), article])?;
+        Ok(())
+    }
+
+    /// Makes `article` the copy whose title, link and content represent `story`.
+    pub fn set_representative(
+        &mut self,
+        story: i64,
+        article: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE stories SET representative = ?2, last_changed = ?3 WHERE id = ?1",
+            )?
+            .execute(params![story, article, secs(now)])?;
+        Ok(())
+    }
+
+    /// Marks `story` as changed at `now` (an update of one of its copies), so served
+    /// documents and their validators change.
+    pub fn touch_story(&mut self, story: i64, now: DateTime<Utc>) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE stories SET last_changed = ?2 WHERE id = ?1")?
+            .execute(params![story, secs(now)])?;
+        Ok(())
+    }
+
+    fn put_copy(
+        &mut self,
+        article: i64,
+        story: i64,
+        kind: MatchKind,
+        score: f64,
+        thresholds: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let old: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT story_id FROM copies WHERE article_id = ?1")?
+            .query_row([article], |r| r.get(0))
+            .optional()?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO copies (article_id, story_id, match, score, thresholds, joined)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id, match = excluded.match,
+                    score = excluded.score, thresholds = excluded.thresholds, joined = excluded.joined",
+            )?
+            .execute(params![article, story, kind.as_str(), score, thresholds, secs(now)])?;
+        if let Some(old) = old.filter(|&o| o != story) {
+            self.tx
+                .prepare_cached(
+                    "DELETE FROM stories WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM copies WHERE story_id = ?1)",
+                )?
+                .execute([old])?;
+            self.tx
+                .prepare_cached("UPDATE stories SET last_changed = ?2 WHERE id = ?1")?
+                .execute(params![old, secs(now)])?;
+        }
+        Ok(())
+    }
+
+    /// The stored article with id `id`.
+    pub fn article(&self, id: i64) -> Result<Option<StoredArticle>> {
+        read_article(&self.tx, id)
+    }
+}
+
+/// Reads one stored article back into the model.
+pub(super) fn read_article(conn: &rusqlite::Connection, id: i64) -> Result<Option<StoredArticle>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT feed_id, key, guid, url, title, summary, content, text, authors, categories, language,
+                enclosures, image, source_title, source_url, source_id, published, updated, date_clamped,
+                first_seen FROM articles WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let source = match (r.get::<_, Option<String>>(13)?, r.get::<_, Option<String>>(14)?, r.get(15)?) {
+                (None, None, None) => None,
+                (title, url, id) => Some(crate::model::SourceRef { title, url, id }),
+            };
+            let article = Article {
+                key: r.get(1)?,
+                guid: r.get(2)?,
+                url: r.get(3)?,
+                title: r.get(4)?,
+                summary_html: r.get(5)?,
+                content_html: r.get(6)?,
+                text: r.get(7)?,
+                authors: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+                categories: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
+                language: r.get(10)?,
+                enclosures: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
+                image: r.get(12)?,
+                source,
+                published: Some(time(r.get(16)?)),
+                updated: r.get::<_, Option<i64>>(17)?.map(time),
+                date_clamped: r.get(18)?,
+            };
+            Ok(StoredArticle { id, feed_id: r.get(0)?, article, first_seen: time(r.get(19)?) })
+        })
+        .optional()?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{FeedSpec, Store};
+
+    fn sample(key: &str, title: &str) -> Article {
+        Article {
+            key: key.into(),
+            title: title.into(),
+            text: "body".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn same_key_is_an_update_and_an_unchanged_refetch_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ids = store
+            .sync_feeds(&[FeedSpec {
+                url: "https://a.example/rss".into(),
+                name: "A".into(),
+                tags: vec![],
+            }])
+            .unwrap();
+        let feed = ids["https://a.example/rss"];
+        let now = Utc::now();
+        let mut b = store.begin().unwrap();
+        let Upsert::New { article } = b.upsert_article(feed, &sample("k1", "First"), now).unwrap()
+        else {
+            panic!("expected a new article")
+        };
+        let story = b.new_story(article, now).unwrap();
+        assert_eq!(
+            b.upsert_article(feed, &sample("k1", "First"), now).unwrap(),
+            Upsert::Unchanged { article }
+        );
+        assert_eq!(
+            b.upsert_article(feed, &sample("k1", "First, edited"), now)
+                .unwrap(),
+            Upsert::Updated {
+                article,
+                story: Some(story)
+            }
+        );
+        assert_eq!(
+            b.article(article).unwrap().unwrap().article.title,
+            "First, edited"
+        );
+        b.commit().unwrap();
+        assert!(store.check().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,160 @@
+//! Feed rows: mirroring feeds.toml into the database and listing feeds with their state.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use rusqlite::params;
+
+use super::{Store, time};
+use crate::model::FetchStatus;
+
+/// What the store needs to know of a configured feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSpec {
+    /// The URL as configured, normalised (`config::normalize_feed_url`): the row's identity.
+    pub url: String,
+    /// The name in feeds.toml.
+    pub name: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+}
+
+/// A feed with its fetch state, as `feeds list` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    /// Database id.
+    pub id: i64,
+    /// Normalised configured URL.
+    pub url: String,
+    /// Name from feeds.toml at the last sync.
+    pub name: String,
+    /// The feed's own title, once fetched.
+    pub title: Option<String>,
+    /// The feed's website.
+    pub site_url: Option<String>,
+    /// When the last poll ended.
+    pub last_fetch: Option<chrono::DateTime<chrono::Utc>>,
+    /// How the last poll ended.
+    pub last_status: Option<FetchStatus>,
+    /// HTTP status of the last poll.
+    pub last_http: Option<u16>,
+    /// The last error, while the feed is failing.
+    pub last_error: Option<String>,
+    /// Consecutive failures.
+    pub error_count: u32,
+    /// When the next poll is due.
+    pub next_fetch: Option<chrono::DateTime<chrono::Utc>>,
+    /// A permanent redirect target in use instead of the configured URL.
+    pub redirect_url: Option<String>,
+    /// 410 seen: not polled until re-enabled.
+    pub gone: bool,
+    /// Stored articles of this feed.
+    pub articles: i64,
+}
+
+impl Store {
+    /// Makes the feed rows match the config: inserts new URLs, updates names and tags.
+    /// Rows of feeds no longer configured stay (their articles do until retention).
+    /// Returns the database id of each configured URL.
+    pub fn sync_feeds(&mut self, feeds: &[FeedSpec]) -> Result<HashMap<String, i64>> {
+        let now = chrono::Utc::now().timestamp();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut ids = HashMap::with_capacity(feeds.len());
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO feeds (url, name, created) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (url) DO UPDATE SET name = excluded.name
+                 RETURNING id",
+            )?;
+            let mut clear_tags = tx.prepare_cached("DELETE FROM feed_tags WHERE feed_id = ?1")?;
+            let mut add_tag = tx
+                .prepare_cached("INSERT OR IGNORE INTO feed_tags (feed_id, tag) VALUES (?1, ?2)")?;
+            for feed in feeds {
+                let id: i64 = upsert.query_row(params![feed.url, feed.name, now], |r| r.get(0))?;
+                clear_tags.execute([id])?;
+                for tag in &feed.tags {
+                    add_tag.execute(params![id, tag])?;
+                }
+                ids.insert(feed.url.clone(), id);
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Every feed row with its state and article count, by name.
+    pub fn feed_rows(&self) -> Result<Vec<FeedRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT f.id, f.url, f.name, f.title, f.site_url, f.last_fetch, f.last_status, f.last_http,
+                    f.last_error, f.error_count, f.next_fetch, f.redirect_url, f.gone,
+                    (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)
+             FROM feeds f ORDER BY f.name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(FeedRow {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                name: r.get(2)?,
+                title: r.get(3)?,
+                site_url: r.get(4)?,
+                last_fetch: r.get::<_, Option<i64>>(5)?.map(time),
+                last_status: r
+                    .get::<_, Option<String>>(6)?
+                    .as_deref()
+                    .and_then(FetchStatus::parse),
+                last_http: r.get::<_, Option<u16>>(7)?,
+                last_error: r.get(8)?,
+                error_count: r.get(9)?,
+                next_fetch: r.get::<_, Option<i64>>(10)?.map(time),
+                redirect_url: r.get(11)?,
+                gone: r.get(12)?,
+                articles: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Clears the 410 mark of a feed so it is polled again (`feeds enable`). Returns whether
+    /// a feed with that URL exists.
+    pub fn reenable_feed(&mut self, url: &str) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE feeds SET gone = 0, error_count = 0, next_fetch = NULL,
+                 last_error = NULL WHERE url = ?1",
+            [url],
+        )?;
+        Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(url: &str, name: &str, tags: &[&str]) -> FeedSpec {
+        FeedSpec {
+            url: url.into(),
+            name: name.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn sync_inserts_then_renames_without_changing_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let a = store
+            .sync_feeds(&[spec("https://a.example/rss", "A", &["world"])])
+            .unwrap();
+        let b = store
+            .sync_feeds(&[spec("https://a.example/rss", "A renamed", &[])])
+            .unwrap();
+        assert_eq!(a, b);
+        let rows = store.feed_rows().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].name, "A renamed");
+        assert_eq!(rows[0].articles, 0);
+        assert_eq!(rows[0].last_status, None);
+    }
+}

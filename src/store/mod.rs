@@ -1,0 +1,208 @@
+//! The store stage: every piece of SQL in tributary lives under this module.
+//!
+//! SQLite in WAL mode, so the daemon and the CLI can use one database at once (readers never
+//! block the writer; writers wait up to [`BUSY_TIMEOUT`] for each other). Each feed's ingest
+//! is one transaction (a [`Batch`]), so a kill -9 at any moment leaves the database as it
+//! was after the last committed feed. The schema is versioned with rusqlite_migration from
+//! version 1 on.
+
+mod articles;
+mod feeds;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension};
+use rusqlite_migration::{M, Migrations};
+
+pub use articles::{StoredArticle, Upsert};
+pub use feeds::{FeedRow, FeedSpec};
+
+/// How long a writer waits for another process's write to finish before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The schema, one entry per version; never edit a released entry, append a new one.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("schema_v1.sql"))])
+}
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// One transaction: a feed's ingest, or any other group of writes that must land together.
+/// Dropped without [`Batch::commit`], it rolls back.
+pub struct Batch<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
+        }
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .with_context(|| format!("cannot use {} as a database", path.display()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations()
+            .to_latest(&mut conn)
+            .with_context(|| format!("cannot bring the database {} up to date", path.display()))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.ensure_instance_id()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Starts a transaction. Writes wait for other processes' writes (IMMEDIATE), so two
+    /// processes never deadlock upgrading read locks.
+    pub fn begin(&mut self) -> Result<Batch<'_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Batch { tx })
+    }
+
+    /// A random id minted when the database was created, part of every merged-feed entry id
+    /// so that two databases never hand out the same id.
+    pub fn instance_id(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn ensure_instance_id(&self) -> Result<()> {
+        let have: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if have.is_none() {
+            let seed = format!(
+                "{:?}{}{:?}",
+                std::time::SystemTime::now(),
+                std::process::id(),
+                self.path
+            );
+            let id = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(seed.as_bytes()));
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?1)",
+                [id],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers a trivial query (for `/healthz` and the watchdog).
+    pub fn ping(&self) -> bool {
+        self.conn
+            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .is_ok()
+    }
+
+    /// Full consistency check for `tributary check`: SQLite's integrity and foreign-key
+    /// checks, the schema version, and the invariant that every article is in one story.
+    /// Returns the problems found (empty when healthy).
+    pub fn check(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let row = row?;
+            if row != "ok" {
+                problems.push(format!("integrity: {row}"));
+            }
+        }
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let fk: Vec<String> = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "foreign key: {} row {:?}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        problems.extend(fk);
+        let orphans: i64 = self.conn.query_row(
+            "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM copies c WHERE c.article_id = a.id)",
+            [],
+            |r| r.get(0),
+        )?;
+        if orphans > 0 {
+            problems.push(format!("{orphans} articles belong to no story"));
+        }
+        let empty: i64 = self.conn.query_row(
+            "SELECT count(*) FROM stories s WHERE NOT EXISTS (SELECT 1 FROM copies c WHERE c.story_id = s.id)",
+            [],
+            |r| r.get(0),
+        )?;
+        if empty > 0 {
+            problems.push(format!("{empty} stories have no copies"));
+        }
+        Ok(problems)
+    }
+
+    /// Counts for the summary lines of `check` and `/healthz`: (feeds, articles, stories).
+    pub fn counts(&self) -> Result<(i64, i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM articles), (SELECT count(*) FROM stories)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+}
+
+impl Batch<'_> {
+    /// Makes the batch's writes durable and visible.
+    pub fn commit(self) -> Result<()> {
+        self.tx.commit().context("cannot commit to the database")
+    }
+}
+
+/// Unix seconds of a time.
+pub(crate) fn secs(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp()
+}
+
+/// A time from Unix seconds (out-of-range values become the epoch rather than failing).
+pub(crate) fn time(s: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(s, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn a_new_database_is_consistent_and_has_an_instance_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("sub/t.db")).unwrap();
+        assert!(store.check().unwrap().is_empty());
+        assert_eq!(store.instance_id().unwrap().len(), 16);
+        let again = Store::open(&dir.path().join("sub/t.db")).unwrap();
+        assert_eq!(store.instance_id().unwrap(), again.instance_id().unwrap());
+    }
+}
