@@ -10,4 +10,5 @@ pub mod ingest;
 pub mod model;
 pub mod opml;
 pub mod parse;
+pub mod serve;
 pub mod store;

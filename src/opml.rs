@@ -134,7 +134,9 @@ pub struct Outline<'a> {
     pub tags: &'a [String],
 }
 
-/// Writes OPML 2.0 with one folder per tag.
+/// Writes OPML 2.0. Each feed appears once, in the folder of its first tag (or at the top
+/// when it has none), with all its tags in the `category` attribute: readers that subscribe
+/// to every outline must not subscribe twice to a feed with two tags.
 pub fn write(title: &str, feeds: &[Outline<'_>]) -> String {
     use std::fmt::Write as _;
     let mut out = String::from(
@@ -152,14 +154,18 @@ pub fn write(title: &str, feeds: &[Outline<'_>]) -> String {
         if let Some(h) = f.html_url {
             let _ = write!(out, " htmlUrl=\"{}\"", escape(h));
         }
+        if f.tags.len() > 1 {
+            let cats: Vec<String> = f.tags.iter().map(|t| format!("/{t}")).collect();
+            let _ = write!(out, " category=\"{}\"", escape(&cats.join(",")));
+        }
         out.push_str("/>\n");
     };
-    let mut tags: Vec<&String> = feeds.iter().flat_map(|f| f.tags.iter()).collect();
-    tags.sort();
-    tags.dedup();
-    for tag in tags {
+    let mut folders: Vec<&String> = feeds.iter().filter_map(|f| f.tags.first()).collect();
+    folders.sort();
+    folders.dedup();
+    for tag in folders {
         let _ = writeln!(out, "    <outline text=\"{0}\" title=\"{0}\">", escape(tag));
-        for f in feeds.iter().filter(|f| f.tags.contains(tag)) {
+        for f in feeds.iter().filter(|f| f.tags.first() == Some(tag)) {
             outline(&mut out, f, "      ");
         }
         out.push_str("    </outline>\n");
@@ -169,6 +175,21 @@ pub fn write(title: &str, feeds: &[Outline<'_>]) -> String {
     }
     out.push_str("  </body>\n</opml>\n");
     out
+}
+
+/// The configured feeds as OPML 2.0: what `feeds export` prints and `/feeds.opml` serves.
+pub fn for_config(config: &crate::config::Config) -> String {
+    let outlines: Vec<_> = config
+        .feeds
+        .iter()
+        .map(|f| Outline {
+            name: f.name(),
+            url: f.url().as_str(),
+            html_url: None,
+            tags: &f.tags,
+        })
+        .collect();
+    write(&config.server.title, &outlines)
 }
 
 /// Escapes text for an XML attribute or element, dropping characters XML cannot carry.
@@ -214,6 +235,23 @@ mod tests {
         let subs = read(doc.as_bytes()).unwrap();
         assert_eq!(subs[0].url, "https://a.example/?x=1&y=2");
         assert_eq!(subs[0].name, "A <b>");
+        assert_eq!(subs[0].tags, tags);
+    }
+
+    #[test]
+    fn a_feed_with_two_tags_is_written_once_and_keeps_both() {
+        let tags = vec!["world".to_string(), "asia".to_string()];
+        let doc = write(
+            "t",
+            &[Outline {
+                name: "A",
+                url: "https://a.example/rss",
+                html_url: None,
+                tags: &tags,
+            }],
+        );
+        let subs = read(doc.as_bytes()).unwrap();
+        assert_eq!(subs.len(), 1);
         assert_eq!(subs[0].tags, tags);
     }
 

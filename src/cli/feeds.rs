@@ -27,7 +27,7 @@ pub fn run(config_path: &Path, cmd: &FeedsCommand) -> Result<ExitCode> {
         FeedsCommand::Import { file } => import(config_path, file),
         FeedsCommand::Export => {
             let config = load_config(config_path)?;
-            print!("{}", export_opml(&config));
+            print!("{}", crate::opml::for_config(&config));
             Ok(ExitCode::SUCCESS)
         }
         FeedsCommand::Enable { feed } => enable(&load_config(config_path)?, feed),
@@ -309,21 +309,6 @@ fn import(config_path: &Path, opml_path: &Path) -> Result<ExitCode> {
         "imported {added} feeds; skipped {duplicates} already present and {invalid} without a usable URL"
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The configured feeds as OPML 2.0 (one folder per tag).
-pub(crate) fn export_opml(config: &Config) -> String {
-    let outlines: Vec<_> = config
-        .feeds
-        .iter()
-        .map(|f| crate::opml::Outline {
-            name: f.name(),
-            url: f.url().as_str(),
-            html_url: None,
-            tags: &f.tags,
-        })
-        .collect();
-    crate::opml::write(&config.server.title, &outlines)
 }
 
 fn enable(config: &Config, feed: &str) -> Result<ExitCode> {

@@ -3,6 +3,7 @@
 //! problem (exit 2), printed as one sentence.
 
 mod check;
+mod export;
 mod feeds;
 mod feeds_file;
 
@@ -176,9 +177,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Feeds(cmd) => feeds::run(&cli.config, cmd),
         Command::Check => check::run(&cli.config),
+        Command::Export(args) => export::run(&cli.config, args),
         Command::Run
         | Command::Fetch { .. }
-        | Command::Export(_)
         | Command::Stories { .. }
         | Command::Explain { .. } => {
             let _ = load_config(&cli.config)?;

@@ -8,6 +8,7 @@
 
 mod articles;
 mod feeds;
+mod merged;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +19,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use articles::{StoredArticle, Upsert};
 pub use feeds::{FeedRow, FeedSpec};
+pub use merged::{Fingerprint, MergedCopy, MergedStory, StoryFilter};
 
 /// How long a writer waits for another process's write to finish before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);

@@ -1,0 +1,35 @@
+//! The serve stage's policy numbers, in one place.
+
+use std::time::Duration;
+
+/// Stories in a merged-feed document when the query names no `limit`.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// The most stories one HTTP request may ask for (`export` has no cap).
+pub const MAX_LIMIT: usize = 500;
+
+/// Longest query string accepted, in bytes; longer is a 400.
+pub const MAX_QUERY_BYTES: usize = 2048;
+
+/// Longest `tag` or `feed` value accepted, in characters.
+pub const MAX_VALUE_CHARS: usize = 256;
+
+/// Longest title written into a document, in characters: a 1 MB title from a broken feed
+/// is cut (with an ellipsis) rather than handed to every subscriber.
+pub const MAX_TITLE_CHARS: usize = 500;
+
+/// Length of the plain-text excerpt under each story on the river page, in characters.
+pub const EXCERPT_CHARS: usize = 320;
+
+/// Most categories written per entry (the union over a story's copies can be long).
+pub const MAX_CATEGORIES: usize = 16;
+
+/// Rendered documents kept in memory, one per (format, query); on overflow the cache is
+/// emptied, so arbitrary query strings cannot grow memory without bound.
+pub const CACHE_ENTRIES: usize = 256;
+
+/// Idle read-only database connections kept for rendering.
+pub const READ_POOL: usize = 4;
+
+/// How long shared caches may keep a document before revalidating.
+pub const MAX_AGE: Duration = Duration::from_secs(60);

@@ -1,0 +1,112 @@
+//! Atom 1.0 (RFC 4287) with atom_syndication: each entry names the representative's feed in
+//! `<source>` and links every other copy with `rel="related"`.
+
+use anyhow::{Context, Result};
+use atom_syndication::{
+    Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
+};
+use chrono::{DateTime, Utc};
+
+use crate::serve::document::{Document, Story};
+
+fn at(t: DateTime<Utc>) -> FixedDateTime {
+    t.fixed_offset()
+}
+
+fn link(href: impl Into<String>, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link {
+    Link {
+        href: href.into(),
+        rel: rel.into(),
+        mime_type: mime.map(str::to_string),
+        title: title.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+fn entry(s: &Story) -> Entry {
+    let rep = &s.representative;
+    let mut links = Vec::new();
+    if let Some(u) = &s.link {
+        links.push(link(u.as_str(), "alternate", Some("text/html"), None));
+    }
+    for c in &s.others {
+        if let Some(u) = &c.url {
+            links.push(link(
+                u.as_str(),
+                "related",
+                Some("text/html"),
+                Some(&c.outlet),
+            ));
+        }
+    }
+    let mut source_links = vec![link(rep.feed_url.as_str(), "self", None, None)];
+    if let Some(site) = &rep.site_url {
+        source_links.push(link(site.as_str(), "alternate", Some("text/html"), None));
+    }
+    Entry {
+        title: Text::plain(s.title.as_str()),
+        id: s.id.clone(),
+        updated: at(s.updated),
+        published: Some(at(s.published)),
+        authors: s
+            .authors
+            .iter()
+            .map(|a| Person {
+                name: a.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        categories: s
+            .categories
+            .iter()
+            .map(|t| Category {
+                term: t.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        links,
+        source: Some(Source {
+            title: Text::plain(rep.outlet.as_str()),
+            id: rep.feed_url.clone(),
+            updated: at(rep.updated.unwrap_or(rep.published)),
+            links: source_links,
+            ..Default::default()
+        }),
+        content: Some(Content {
+            value: Some(s.content_html()),
+            content_type: Some("html".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The document as Atom 1.0.
+pub fn render(doc: &Document) -> Result<Vec<u8>> {
+    let feed = Feed {
+        title: Text::plain(doc.title.as_str()),
+        id: doc.feed_id(),
+        updated: at(doc.updated),
+        generator: Some(Generator {
+            value: "tributary".into(),
+            uri: None,
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        }),
+        links: vec![
+            link(
+                doc.url_of("feed.atom"),
+                "self",
+                Some("application/atom+xml"),
+                None,
+            ),
+            link(doc.url_of(""), "alternate", Some("text/html"), None),
+        ],
+        entries: doc.stories.iter().map(entry).collect(),
+        ..Default::default()
+    };
+    let mut out = feed
+        .write_to(Vec::new())
+        .context("cannot write the Atom document")?;
+    out.push(b'\n');
+    Ok(out)
+}

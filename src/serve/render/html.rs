@@ -1,0 +1,156 @@
+//! The river page `/`: server-rendered HTML (maud, checked at compile time), readable
+//! without JavaScript on a phone or a desktop, with landmarks, one heading per story, tag
+//! filters, and `<link rel="alternate">` to the three feeds so readers autodiscover them.
+//! Story text appears only as plain-text excerpts; the page loads nothing from elsewhere.
+
+use chrono::{DateTime, Utc};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::serve::document::{Document, Story};
+use crate::serve::limits::EXCERPT_CHARS;
+use crate::serve::query::FeedQuery;
+
+/// The page's whole style sheet: small, inline, light and dark, readable widths.
+const CSS: &str = "\
+:root{color-scheme:light dark;--fg:#1a1a1a;--muted:#555;--bg:#fdfdfb;--line:#ddd;--link:#0645ad}\
+@media (prefers-color-scheme:dark){:root{--fg:#e8e8e8;--muted:#aaa;--bg:#141414;--line:#333;--link:#8ab4f8}}\
+*{box-sizing:border-box}\
+body{margin:0;background:var(--bg);color:var(--fg);font:1.05rem/1.55 system-ui,-apple-system,'Segoe UI',sans-serif}\
+header,nav,main,footer{max-width:46rem;margin:0 auto;padding:0 1rem}\
+header{padding-top:1.5rem}\
+h1{font-size:1.6rem;margin:0 0 .25rem}\
+h1 a{color:inherit;text-decoration:none}\
+a{color:var(--link)}\
+a:focus-visible{outline:2px solid var(--link);outline-offset:2px}\
+.sub,.meta,.outlets,footer{color:var(--muted);font-size:.92rem}\
+nav ul{list-style:none;padding:0;margin:.75rem 0;display:flex;flex-wrap:wrap;gap:.4rem}\
+nav a{display:inline-block;padding:.15rem .6rem;border:1px solid var(--line);border-radius:1rem;text-decoration:none}\
+nav a[aria-current]{background:var(--link);color:var(--bg);border-color:var(--link)}\
+article{border-top:1px solid var(--line);padding:1rem 0}\
+h2{font-size:1.2rem;line-height:1.3;margin:0 0 .3rem;overflow-wrap:anywhere}\
+h2 a{text-decoration:none}h2 a:hover{text-decoration:underline}\
+p{margin:.35rem 0;overflow-wrap:anywhere}\
+.outlets a{margin-right:.15rem}\
+footer{border-top:1px solid var(--line);padding:1rem;margin-top:1rem}";
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn filter_link(doc: &Document, tag: Option<&str>) -> String {
+    let q = FeedQuery {
+        tag: tag.map(str::to_string),
+        feed: None,
+        limit: doc.query.limit,
+    };
+    format!("./{}", q.suffix())
+}
+
+fn story(s: &Story) -> Markup {
+    let rep = &s.representative;
+    let excerpt = s.excerpt(EXCERPT_CHARS);
+    html! {
+        article {
+            h2 {
+                @if let Some(link) = &s.link {
+                    a href=(link.as_str()) { (s.title) }
+                } @else {
+                    (s.title)
+                }
+            }
+            p.meta {
+                time datetime=(s.published.to_rfc3339()) { (when(s.published)) }
+                " · "
+                @if let Some(u) = &rep.url { a href=(u.as_str()) { (rep.outlet) } } @else { (rep.outlet) }
+            }
+            @if !excerpt.is_empty() {
+                p { (excerpt) }
+            }
+            @if !s.others.is_empty() {
+                p.outlets {
+                    "Also carried by "
+                    @for (i, c) in s.others.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        @if let Some(u) = &c.url {
+                            a href=(u.as_str()) title=(c.title) { (c.outlet) }
+                        } @else {
+                            (c.outlet)
+                        }
+                    }
+                    "."
+                }
+            }
+        }
+    }
+}
+
+/// The river page.
+pub fn render(doc: &Document) -> Vec<u8> {
+    let feeds_query = FeedQuery {
+        limit: crate::serve::limits::DEFAULT_LIMIT,
+        ..doc.query.clone()
+    }
+    .suffix();
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (doc.title) }
+                link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", doc.title)) href=(format!("feed.atom{feeds_query}"));
+                link rel="alternate" type="application/rss+xml" title=(format!("{} (RSS)", doc.title)) href=(format!("feed.rss{feeds_query}"));
+                link rel="alternate" type="application/feed+json" title=(format!("{} (JSON Feed)", doc.title)) href=(format!("feed.json{feeds_query}"));
+                link rel="icon" href="data:,";
+                style { (maud::PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    h1 { a href="./" { (doc.title) } }
+                    p.sub {
+                        "Each story once, with every outlet that carried it. Subscribe: "
+                        a href=(format!("feed.atom{feeds_query}")) { "Atom" } " · "
+                        a href=(format!("feed.rss{feeds_query}")) { "RSS" } " · "
+                        a href=(format!("feed.json{feeds_query}")) { "JSON Feed" } " · "
+                        a href="feeds.opml" { "sources (OPML)" }
+                    }
+                }
+                @if !doc.tags.is_empty() {
+                    nav aria-label="Filter by tag" {
+                        ul {
+                            li {
+                                @if doc.query.tag.is_none() {
+                                    a href=(filter_link(doc, None)) aria-current="page" { "All" }
+                                } @else {
+                                    a href=(filter_link(doc, None)) { "All" }
+                                }
+                            }
+                            @for tag in &doc.tags {
+                                li {
+                                    @if doc.query.tag.as_deref() == Some(tag.as_str()) {
+                                        a href=(filter_link(doc, Some(tag))) aria-current="page" { (tag) }
+                                    } @else {
+                                        a href=(filter_link(doc, Some(tag))) { (tag) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                main {
+                    @if doc.stories.is_empty() {
+                        p { "No stories yet." }
+                    }
+                    @for s in &doc.stories {
+                        (story(s))
+                    }
+                }
+                footer {
+                    "Updated " time datetime=(doc.updated.to_rfc3339()) { (when(doc.updated)) }
+                    ". " (doc.stories.len()) " stories. Served by tributary."
+                }
+            }
+        }
+    };
+    page.into_string().into_bytes()
+}

@@ -1,0 +1,66 @@
+//! The renderers: one [`Document`](super::document::Document) in, one format's bytes out.
+//! One renderer per format, shared by the server and `tributary export`.
+
+mod atom;
+mod html;
+mod json;
+mod rss;
+
+use anyhow::Result;
+
+use super::document::Document;
+
+/// The formats a merged-feed document can be rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Atom 1.0 (RFC 4287), `/feed.atom`.
+    Atom,
+    /// RSS 2.0, `/feed.rss`.
+    Rss,
+    /// JSON Feed 1.1, `/feed.json`.
+    Json,
+    /// The river page, `/`.
+    Html,
+}
+
+impl Format {
+    /// The `Content-Type` the server sends.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
+        }
+    }
+
+    /// The path it is served at, relative to `[server].base_url`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Format::Atom => "feed.atom",
+            Format::Rss => "feed.rss",
+            Format::Json => "feed.json",
+            Format::Html => "",
+        }
+    }
+
+    /// A short word for logs and validators.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Atom => "atom",
+            Format::Rss => "rss",
+            Format::Json => "json",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// Renders `doc` as `format`.
+pub fn render(doc: &Document, format: Format) -> Result<Vec<u8>> {
+    match format {
+        Format::Atom => atom::render(doc),
+        Format::Rss => rss::render(doc),
+        Format::Json => json::render(doc),
+        Format::Html => Ok(html::render(doc)),
+    }
+}

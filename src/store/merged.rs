@@ -1,0 +1,418 @@
+//! Reading the merged feed: the stories a query selects, each with its copies, newest first;
+//! the cheap fingerprint that validates a cached document without reading any article text;
+//! and read-only connections for the HTTP server.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, OpenFlags, Row, ToSql};
+
+use super::{BUSY_TIMEOUT, Store, time};
+
+/// Which stories a merged-feed query selects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoryFilter {
+    /// Only stories with a copy from a feed carrying this tag.
+    pub tag: Option<String>,
+    /// Only stories with a copy from one of these feeds (database ids).
+    pub feeds: Option<Vec<i64>>,
+    /// At most this many stories.
+    pub limit: usize,
+}
+
+/// One story as the merged feed shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedStory {
+    /// The story id: never changes, never reused.
+    pub id: i64,
+    /// Its first publication time over all copies: what the feed is ordered by.
+    pub first_published: DateTime<Utc>,
+    /// When the story last changed (a copy joined, was updated, or the representative moved).
+    pub last_changed: DateTime<Utc>,
+    /// The copy whose title, link and content represent the story.
+    pub representative: MergedCopy,
+    /// The other copies, oldest first.
+    pub others: Vec<MergedCopy>,
+}
+
+/// One copy of a story, with the outlet that carried it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedCopy {
+    /// Article id.
+    pub article: i64,
+    /// The outlet's name (the feed's name in feeds.toml).
+    pub outlet: String,
+    /// The outlet's feed URL.
+    pub feed_url: String,
+    /// The outlet's website, when known.
+    pub site_url: Option<String>,
+    /// The copy's canonical URL.
+    pub url: Option<String>,
+    /// Plain-text title.
+    pub title: String,
+    /// Sanitised HTML summary.
+    pub summary_html: Option<String>,
+    /// Sanitised HTML content.
+    pub content_html: Option<String>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Category terms.
+    pub categories: Vec<String>,
+    /// Publication time.
+    pub published: DateTime<Utc>,
+    /// Update time, when the feed gave one.
+    pub updated: Option<DateTime<Utc>>,
+    /// How it joined the story (`model::MatchKind` word).
+    pub matched: String,
+}
+
+/// What a cached document's validators are derived from: a hash of everything a rendered
+/// document depends on in the database, and the latest change among the selected stories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// xxh3 over the selected stories, their copies' content hashes, dates and outlets.
+    pub hash: u64,
+    /// The latest `last_changed` of the selected stories (None when nothing is selected).
+    pub last_changed: Option<DateTime<Utc>>,
+}
+
+/// The selection every merged-feed query shares, as a CTE named `sel`.
+fn selection_cte(filter: &StoryFilter) -> String {
+    let mut cond = Vec::new();
+    if filter.tag.is_some() {
+        cond.push(
+            "EXISTS (SELECT 1 FROM copies c JOIN articles a ON a.id = c.article_id
+                     JOIN feed_tags t ON t.feed_id = a.feed_id AND t.tag = :tag
+                     WHERE c.story_id = s.id)",
+        );
+    }
+    if filter.feeds.is_some() {
+        cond.push(
+            "EXISTS (SELECT 1 FROM copies c JOIN articles a ON a.id = c.article_id
+                     WHERE c.story_id = s.id AND a.feed_id IN (SELECT value FROM json_each(:feeds)))",
+        );
+    }
+    let cond = if cond.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", cond.join(" AND "))
+    };
+    format!(
+        "WITH sel AS (SELECT s.id, s.representative, s.first_published, s.last_changed
+                      FROM stories s {cond}
+                      ORDER BY s.first_published DESC, s.id DESC LIMIT :limit)"
+    )
+}
+
+/// The named parameters of [`selection_cte`].
+fn selection_params(filter: &StoryFilter) -> Vec<(&'static str, Box<dyn ToSql + '_>)> {
+    let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+    let mut p: Vec<(&'static str, Box<dyn ToSql>)> = vec![(":limit", Box::new(limit))];
+    if let Some(tag) = &filter.tag {
+        p.push((":tag", Box::new(tag.as_str())));
+    }
+    if let Some(feeds) = &filter.feeds {
+        p.push((":feeds", Box::new(JsonIds(feeds))));
+    }
+    p
+}
+
+/// A list of ids passed to SQL as a JSON array (for `json_each`).
+struct JsonIds<'a>(&'a [i64]);
+
+impl ToSql for JsonIds<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        let list: Vec<String> = self.0.iter().map(i64::to_string).collect();
+        Ok(ToSqlOutput::Owned(Value::Text(format!(
+            "[{}]",
+            list.join(",")
+        ))))
+    }
+}
+
+/// A text column read leniently: invalid UTF-8 that reached the database becomes U+FFFD
+/// instead of failing the whole document.
+fn text(r: &Row<'_>, i: usize) -> rusqlite::Result<String> {
+    Ok(opt_text(r, i)?.unwrap_or_default())
+}
+
+fn opt_text(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
+    Ok(match r.get_ref(i)? {
+        ValueRef::Null => None,
+        ValueRef::Text(b) | ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(x) => Some(x.to_string()),
+    })
+}
+
+fn json_list(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<String>> {
+    Ok(serde_json::from_str(&text(r, i)?).unwrap_or_default())
+}
+
+impl Store {
+    /// Opens an existing database for reading only, without touching its schema: the HTTP
+    /// server keeps a few of these beside the daemon's writer (WAL lets them read while it
+    /// writes).
+    pub fn open_reader(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open the database {} for reading", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Runs `f` inside one read transaction, so everything it reads comes from one snapshot
+    /// of the database even while the daemon writes.
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN DEFERRED")?;
+        let out = f(self);
+        // Ending a read transaction cannot lose anything; a failure here only means it had
+        // already ended.
+        let _ = self.conn.execute_batch("COMMIT");
+        out
+    }
+
+    /// A number that changes whenever another connection commits to the database: one
+    /// cheap pragma, so a server can tell that its cached documents are still current.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// The ids of the feeds whose name is `name` or whose normalised URL is `url`.
+    pub fn feed_ids_named(&self, name: &str, url: Option<&str>) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM feeds WHERE name = ?1 OR url = ?2 ORDER BY id")?;
+        let ids = stmt.query_map(rusqlite::params![name, url], |r| r.get(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether any feed carries `tag`.
+    pub fn tag_exists(&self, tag: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM feed_tags WHERE tag = ?1)",
+            [tag],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// When the newest feed row was created: the `updated` time of a merged feed that has
+    /// no stories yet (None when no feed was ever configured).
+    pub fn newest_feed_created(&self) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<i64> = self
+            .conn
+            .query_row("SELECT max(created) FROM feeds", [], |r| r.get(0))?;
+        Ok(t.map(time))
+    }
+
+    /// The stories `filter` selects, newest first (by first publication), each with its
+    /// representative and other copies.
+    pub fn merged_stories(&self, filter: &StoryFilter) -> Result<Vec<MergedStory>> {
+        let sql = format!(
+            "{}
+             SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
+                    a.id, f.name, f.url, f.site_url, a.url, a.title, a.summary, a.content,
+                    a.authors, a.categories, a.published, a.updated, c.match
+             FROM sel JOIN copies c ON c.story_id = sel.id
+                      JOIN articles a ON a.id = c.article_id
+                      JOIN feeds f ON f.id = a.feed_id
+             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id",
+            selection_cte(filter)
+        );
+        let params = selection_params(filter);
+        let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        let mut stories: Vec<(Option<i64>, MergedStory, Vec<MergedCopy>)> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let story: i64 = r.get(0)?;
+            let copy = MergedCopy {
+                article: r.get(4)?,
+                outlet: text(r, 5)?,
+                feed_url: text(r, 6)?,
+                site_url: opt_text(r, 7)?,
+                url: opt_text(r, 8)?,
+                title: text(r, 9)?,
+                summary_html: opt_text(r, 10)?,
+                content_html: opt_text(r, 11)?,
+                authors: json_list(r, 12)?,
+                categories: json_list(r, 13)?,
+                published: time(r.get(14)?),
+                updated: r.get::<_, Option<i64>>(15)?.map(time),
+                matched: text(r, 16)?,
+            };
+            match stories.last_mut() {
+                Some((_, s, copies)) if s.id == story => copies.push(copy),
+                _ => stories.push((
+                    r.get(1)?,
+                    MergedStory {
+                        id: story,
+                        first_published: time(r.get(2)?),
+                        last_changed: time(r.get(3)?),
+                        representative: copy.clone(),
+                        others: Vec::new(),
+                    },
+                    vec![copy],
+                )),
+            }
+        }
+        Ok(stories
+            .into_iter()
+            .map(|(rep, mut story, mut copies)| {
+                // A representative pruned away (SET NULL) falls back to the earliest copy.
+                let at = rep
+                    .and_then(|id| copies.iter().position(|c| c.article == id))
+                    .unwrap_or(0);
+                story.representative = copies.remove(at);
+                story.others = copies;
+                story
+            })
+            .collect())
+    }
+
+    /// The [`Fingerprint`] of what `filter` selects: reads ids, hashes and dates only, so it
+    /// costs a fraction of [`Store::merged_stories`].
+    pub fn merged_fingerprint(&self, filter: &StoryFilter) -> Result<Fingerprint> {
+        let sql = format!(
+            "{}
+             SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
+                    a.id, a.content_hash, a.published, a.updated, c.match, f.name, f.url, f.site_url
+             FROM sel JOIN copies c ON c.story_id = sel.id
+                      JOIN articles a ON a.id = c.article_id
+                      JOIN feeds f ON f.id = a.feed_id
+             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id",
+            selection_cte(filter)
+        );
+        let params = selection_params(filter);
+        let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params.as_slice())?;
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let mut latest: Option<i64> = None;
+        while let Some(r) = rows.next()? {
+            for i in 0..12 {
+                match r.get_ref(i)? {
+                    ValueRef::Null => h.update(&[0]),
+                    ValueRef::Integer(n) => h.update(&n.to_le_bytes()),
+                    ValueRef::Real(x) => h.update(&x.to_le_bytes()),
+                    ValueRef::Text(b) | ValueRef::Blob(b) => {
+                        h.update(&(b.len() as u64).to_le_bytes());
+                        h.update(b);
+                    }
+                }
+            }
+            let changed: i64 = r.get(3)?;
+            latest = Some(latest.map_or(changed, |l| l.max(changed)));
+        }
+        Ok(Fingerprint {
+            hash: h.digest(),
+            last_changed: latest.map(time),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Article, MatchKind};
+    use crate::store::{FeedSpec, Upsert};
+
+    fn article(key: &str, title: &str, secs: i64) -> Article {
+        Article {
+            key: key.into(),
+            url: Some(format!("https://x.example/{key}")),
+            title: title.into(),
+            text: "body".into(),
+            published: DateTime::from_timestamp(secs, 0),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn stories_come_newest_first_with_their_copies_and_filters_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ids = store
+            .sync_feeds(&[
+                FeedSpec {
+                    url: "https://a.example/rss".into(),
+                    name: "A".into(),
+                    tags: vec!["world".into()],
+                },
+                FeedSpec {
+                    url: "https://b.example/rss".into(),
+                    name: "B".into(),
+                    tags: vec![],
+                },
+            ])
+            .unwrap();
+        let (a, b) = (ids["https://a.example/rss"], ids["https://b.example/rss"]);
+        let now = Utc::now();
+        let mut batch = store.begin().unwrap();
+        let new = |batch: &mut crate::store::Batch<'_>, feed, art: &Article| match batch
+            .upsert_article(feed, art, now)
+            .unwrap()
+        {
+            Upsert::New { article } => article,
+            other => panic!("{other:?}"),
+        };
+        let a1 = new(&mut batch, a, &article("a1", "Old", 1_000));
+        let b1 = new(&mut batch, b, &article("b1", "Old, copy", 1_100));
+        let b2 = new(&mut batch, b, &article("b2", "New", 2_000));
+        let s1 = batch.new_story(a1, now).unwrap();
+        batch
+            .join_story(b1, s1, MatchKind::Content, 0.7, "", now)
+            .unwrap();
+        batch.set_representative(s1, b1, now).unwrap();
+        let s2 = batch.new_story(b2, now).unwrap();
+        batch.commit().unwrap();
+
+        let reader = Store::open_reader(store.path()).unwrap();
+        let all = reader
+            .merged_stories(&StoryFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(all.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s2, s1]);
+        assert_eq!(all[1].representative.article, b1);
+        assert_eq!(all[1].others.len(), 1);
+        assert_eq!(all[1].others[0].outlet, "A");
+        let tagged = reader
+            .merged_stories(&StoryFilter {
+                tag: Some("world".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(tagged.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s1]);
+        let by_feed = StoryFilter {
+            feeds: Some(reader.feed_ids_named("B", None).unwrap()),
+            limit: 1,
+            ..Default::default()
+        };
+        assert_eq!(reader.merged_stories(&by_feed).unwrap()[0].id, s2);
+
+        let before = reader.merged_fingerprint(&by_feed).unwrap();
+        let version = reader.data_version().unwrap();
+        let mut batch = store.begin().unwrap();
+        batch
+            .upsert_article(b, &article("b2", "New, edited", 2_000), now)
+            .unwrap();
+        batch.commit().unwrap();
+        assert_ne!(reader.data_version().unwrap(), version);
+        assert_ne!(
+            reader.merged_fingerprint(&by_feed).unwrap().hash,
+            before.hash
+        );
+    }
+}

@@ -1,0 +1,740 @@
+//! The merged feed over real HTTP on 127.0.0.1: every format parses back with the right
+//! entries, ids, copies and links; hostile input comes out safe and well-formed; validators,
+//! 304s, 400s, filters, compression; and `export` writes the bytes the server sends.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use tributary::config::{Config, normalize_feed_url};
+use tributary::model::{Article, MatchKind};
+use tributary::serve::{FeedService, routes};
+use tributary::store::{FeedSpec, Store, Upsert};
+
+const BAD: &[&str] = &[
+    "<script",
+    "onerror",
+    "onclick",
+    "onload",
+    "javascript:",
+    "<iframe",
+    "data:text/html",
+    "<svg",
+    "<style",
+];
+
+const HOSTILE_HTML: &str = r#"<p onclick="alert(2)">Council <SCRIPT>alert(3)</SCRIPT> votes
+<img src=x onerror="alert(4)"> <a href="javascript:alert(5)">more</a> <a href=" jav&#x09;ascript:alert(6)">x</a>
+<iframe src="https://evil.example/"></iframe><svg onload="alert(7)"></svg><style>body{}</style>
+<ScRiPt src="https://evil.example/x.js"></sCrIpT><object data="x"></object>
+<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCg4KTwvc2NyaXB0Pg==">d</a></p>"#;
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_752_487_200 + secs, 0).unwrap()
+}
+
+/// A config, a store with known stories, and a server on 127.0.0.1.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    config_path: PathBuf,
+    config: Arc<Config>,
+    feeds: Vec<i64>,
+    /// Story ids: [three copies, single newest, hostile, huge title].
+    stories: Vec<i64>,
+    base: String,
+    http: reqwest::Client,
+}
+
+const CONFIG: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+base_url = "http://feeds.example/news/"
+title = "Test river"
+
+[storage]
+path = "t.db"
+
+[[feeds]]
+name = "Alpha Wire"
+url = "https://alpha.example/rss"
+tags = ["world"]
+
+[[feeds]]
+name = "Beta Post"
+url = "https://beta.example/rss"
+tags = ["world", "asia"]
+
+[[feeds]]
+name = "Gamma <Times> & Co"
+url = "https://gamma.example/rss"
+"#;
+
+fn article(key: &str, title: &str, secs: i64) -> Article {
+    Article {
+        key: key.into(),
+        guid: Some(key.into()),
+        url: Some(format!("https://{key}.example/story")),
+        title: title.into(),
+        summary_html: Some(format!("<p>Summary of {key}.</p>")),
+        content_html: Some(format!("<p>Full text of {key}.</p>")),
+        text: format!("Full text of {key}."),
+        authors: vec![format!("Reporter {key}")],
+        categories: vec!["Politics".into()],
+        published: Some(at(secs)),
+        ..Default::default()
+    }
+}
+
+fn new_article(batch: &mut tributary::store::Batch<'_>, feed: i64, a: &Article) -> i64 {
+    match batch.upsert_article(feed, a, at(1000)).unwrap() {
+        Upsert::New { article } => article,
+        other => panic!("expected a new article, got {other:?}"),
+    }
+}
+
+fn seed(store: &mut Store, config: &Config) -> (Vec<i64>, Vec<i64>) {
+    let specs: Vec<FeedSpec> = config
+        .feeds
+        .iter()
+        .map(|f| FeedSpec {
+            url: normalize_feed_url(f.url()),
+            name: f.name().to_string(),
+            tags: f.tags.clone(),
+        })
+        .collect();
+    let ids = store.sync_feeds(&specs).unwrap();
+    let feeds: Vec<i64> = specs.iter().map(|s| ids[&s.url]).collect();
+    let now = at(1000);
+    let mut b = store.begin().unwrap();
+    let a1 = new_article(
+        &mut b,
+        feeds[0],
+        &article("a1", "Harbour vote tonight", 100),
+    );
+    let b1 = new_article(&mut b, feeds[1], &article("b1", "Harbour vote set", 110));
+    let g1 = new_article(&mut b, feeds[2], &article("g1", "Vote on harbour", 120));
+    let s1 = b.new_story(a1, now).unwrap();
+    b.join_story(b1, s1, MatchKind::Content, 0.7, "", now)
+        .unwrap();
+    b.join_story(g1, s1, MatchKind::Title, 1.0, "", now)
+        .unwrap();
+    let b2 = new_article(
+        &mut b,
+        feeds[1],
+        &article("b2", "Markets close higher", 200),
+    );
+    let s2 = b.new_story(b2, now).unwrap();
+    let mut evil = article(
+        "evil",
+        "Harbour <script>alert(1)</script> \u{1}\u{7}\u{1b} vote\u{FFFE}",
+        50,
+    );
+    evil.url = Some("javascript:alert(1)".into());
+    evil.summary_html = Some(HOSTILE_HTML.into());
+    evil.content_html = Some(HOSTILE_HTML.into());
+    evil.authors = vec!["<b onmouseover=x>Mallory</b>\u{0}".into()];
+    evil.categories = vec!["<script>".into()];
+    let e = new_article(&mut b, feeds[2], &evil);
+    let s3 = b.new_story(e, now).unwrap();
+    let huge = article("huge", &"Very long title ".repeat(65_536), 40);
+    let h = new_article(&mut b, feeds[0], &huge);
+    let s4 = b.new_story(h, now).unwrap();
+    b.commit().unwrap();
+    (feeds, vec![s1, s2, s3, s4])
+}
+
+async fn start() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("feeds.toml");
+    std::fs::write(&config_path, CONFIG).unwrap();
+    let config = Arc::new(Config::load(&config_path).unwrap());
+    let mut store = Store::open(&config.storage.path).unwrap();
+    let (feeds, stories) = seed(&mut store, &config);
+    let base = serve(config.clone()).await;
+    Fixture {
+        _dir: dir,
+        config_path,
+        config,
+        feeds,
+        stories,
+        base,
+        http: reqwest::Client::builder()
+            .no_gzip()
+            .no_brotli()
+            .build()
+            .unwrap(),
+    }
+}
+
+/// Starts the routes on a fresh port; returns the base URL.
+async fn serve(config: Arc<Config>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = routes(FeedService::new(config));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+impl Fixture {
+    async fn get(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        self.get_with(path, &[]).await
+    }
+
+    async fn get_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        (status, headers, resp.bytes().await.unwrap().to_vec())
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.config.storage.path).unwrap()
+    }
+
+    fn instance(&self) -> String {
+        self.store().instance_id().unwrap()
+    }
+
+    fn entry_id(&self, story: i64) -> String {
+        format!("urn:tributary:{}:story:{story}", self.instance())
+    }
+}
+
+fn assert_safe(where_: &str, html: &str) {
+    let lower = html.to_lowercase();
+    for bad in BAD {
+        assert!(
+            !lower.contains(bad),
+            "{where_} carries {bad}: {}",
+            &html[..html.len().min(400)]
+        );
+    }
+}
+
+fn assert_xml_chars(body: &[u8]) {
+    let text = std::str::from_utf8(body).expect("documents are UTF-8");
+    assert!(
+        !text
+            .chars()
+            .any(|c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}'),
+        "a character XML cannot carry was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn atom_parses_back_with_entries_ids_sources_and_related_links() {
+    let f = start().await;
+    let (status, headers, body) = f.get("/feed.atom").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    assert_xml_chars(&body);
+    let feed = atom_syndication::Feed::read_from(&body[..]).unwrap();
+    let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
+    let want: Vec<String> = [1, 0, 2, 3]
+        .iter()
+        .map(|&i| f.entry_id(f.stories[i]))
+        .collect();
+    assert_eq!(ids, want, "one entry per story, newest first");
+    assert!(feed.updated.timestamp() > 0, "feed updated is set");
+    assert!(
+        feed.links
+            .iter()
+            .any(|l| l.rel == "self" && l.href == "http://feeds.example/news/feed.atom")
+    );
+
+    let merged = &feed.entries[1];
+    assert_eq!(merged.title.value, "Harbour vote tonight");
+    assert_eq!(
+        merged
+            .links
+            .iter()
+            .find(|l| l.rel == "alternate")
+            .unwrap()
+            .href,
+        "https://a1.example/story"
+    );
+    let related: Vec<(&str, Option<&str>)> = merged
+        .links
+        .iter()
+        .filter(|l| l.rel == "related")
+        .map(|l| (l.href.as_str(), l.title.as_deref()))
+        .collect();
+    assert_eq!(
+        related,
+        vec![
+            ("https://b1.example/story", Some("Beta Post")),
+            ("https://g1.example/story", Some("Gamma <Times> & Co")),
+        ]
+    );
+    let source = merged.source.as_ref().unwrap();
+    assert_eq!(source.title.value, "Alpha Wire");
+    assert_eq!(source.id, "https://alpha.example/rss");
+    assert_eq!(merged.authors[0].name, "Reporter a1");
+    assert_eq!(merged.categories[0].term, "Politics");
+    let content = merged.content.as_ref().unwrap().value.as_deref().unwrap();
+    assert!(content.starts_with("<p>Full text of a1.</p>"), "{content}");
+    assert!(
+        content.ends_with(
+            "<p>Also carried by <a href=\"https://b1.example/story\" rel=\"noopener noreferrer\">Beta Post</a>, \
+             <a href=\"https://g1.example/story\" rel=\"noopener noreferrer\">Gamma &lt;Times&gt; &amp; Co</a>.</p>"
+        ) || content.ends_with(
+            "<p>Also carried by <a href=\"https://b1.example/story\">Beta Post</a>, \
+             <a href=\"https://g1.example/story\">Gamma &lt;Times&gt; &amp; Co</a>.</p>"
+        ),
+        "{content}"
+    );
+    assert_eq!(merged.published.unwrap().timestamp(), at(100).timestamp());
+
+    // A second, independent parser agrees.
+    let parsed = feed_rs::parser::parse(&body[..]).unwrap();
+    assert_eq!(parsed.entries.len(), 4);
+    assert_eq!(parsed.entries[1].id, f.entry_id(f.stories[0]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rss_parses_back_with_guids_and_sources() {
+    let f = start().await;
+    let (status, headers, body) = f.get("/feed.rss").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers["content-type"],
+        "application/rss+xml; charset=utf-8"
+    );
+    assert_xml_chars(&body);
+    let channel = rss::Channel::read_from(&body[..]).unwrap();
+    assert_eq!(channel.items.len(), 4);
+    let item = &channel.items[1];
+    let guid = item.guid.as_ref().unwrap();
+    assert_eq!(guid.value, f.entry_id(f.stories[0]));
+    assert!(!guid.permalink);
+    let source = item.source.as_ref().unwrap();
+    assert_eq!(source.url, "https://alpha.example/rss");
+    assert_eq!(source.title.as_deref(), Some("Alpha Wire"));
+    assert!(
+        item.description
+            .as_deref()
+            .unwrap()
+            .contains("Also carried by")
+    );
+    assert!(
+        DateTime::parse_from_rfc2822(item.pub_date.as_deref().unwrap()).unwrap()
+            == at(100).fixed_offset()
+    );
+    assert_eq!(
+        channel.atom_ext.as_ref().unwrap().links[0].href,
+        "http://feeds.example/news/feed.rss"
+    );
+    assert_eq!(feed_rs::parser::parse(&body[..]).unwrap().entries.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_feed_parses_back_with_the_copies() {
+    let f = start().await;
+    let (status, headers, body) = f.get("/feed.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers["content-type"],
+        "application/feed+json; charset=utf-8"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(doc["feed_url"], "http://feeds.example/news/feed.json");
+    let items = doc["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    let merged = &items[1];
+    assert_eq!(merged["id"], f.entry_id(f.stories[0]));
+    let copies = merged["_tributary"]["copies"].as_array().unwrap();
+    let outlets: Vec<&str> = copies
+        .iter()
+        .map(|c| c["outlet"].as_str().unwrap())
+        .collect();
+    assert_eq!(outlets, ["Alpha Wire", "Beta Post", "Gamma <Times> & Co"]);
+    assert_eq!(copies[1]["url"], "https://b1.example/story");
+    assert_eq!(copies[1]["title"], "Harbour vote set");
+    assert!(copies[1]["published"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(merged["date_published"], "2025-07-14T10:01:40Z");
+    let parsed = feed_rs::parser::parse(&body[..]).unwrap();
+    assert_eq!(parsed.entries.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_input_comes_out_safe_and_well_formed() {
+    let f = start().await;
+    let mut htmls: Vec<(String, String)> = Vec::new();
+    let (_, _, atom) = f.get("/feed.atom").await;
+    assert_xml_chars(&atom);
+    let feed = atom_syndication::Feed::read_from(&atom[..]).unwrap();
+    for e in &feed.entries {
+        htmls.push((
+            "atom content".into(),
+            e.content.as_ref().unwrap().value.clone().unwrap(),
+        ));
+        assert!(e.title.value.chars().count() <= 500, "titles are bounded");
+    }
+    let evil = &feed.entries[2];
+    assert_eq!(evil.title.value, "Harbour <script>alert(1)</script> vote");
+    assert!(
+        evil.links.iter().all(|l| !l.href.contains("javascript")),
+        "a javascript: link is never written"
+    );
+    let (_, _, rss) = f.get("/feed.rss").await;
+    assert_xml_chars(&rss);
+    for item in rss::Channel::read_from(&rss[..]).unwrap().items {
+        htmls.push(("rss description".into(), item.description.unwrap()));
+    }
+    let (_, _, json) = f.get("/feed.json").await;
+    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    for item in doc["items"].as_array().unwrap() {
+        htmls.push((
+            "json content_html".into(),
+            item["content_html"].as_str().unwrap().into(),
+        ));
+        assert!(
+            item.get("url")
+                .is_none_or(|u| u.as_str().unwrap().starts_with("http"))
+        );
+    }
+    let (_, _, page) = f.get("/").await;
+    let page = String::from_utf8(page).unwrap();
+    // The page's own inline style sheet is the one <style> it may carry.
+    assert_eq!(page.matches("<style").count(), 1);
+    htmls.push(("river page".into(), page.replacen("<style>", "", 1)));
+    for (where_, html) in &htmls {
+        assert_safe(where_, html);
+    }
+    assert!(
+        htmls.iter().any(|(_, h)| h.contains("Council")),
+        "text survives"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validators_give_304_without_a_body_until_the_store_changes() {
+    let f = start().await;
+    for path in ["/feed.atom", "/feed.rss", "/feed.json", "/"] {
+        let (status, headers, _) = f.get(path).await;
+        assert_eq!(status, StatusCode::OK);
+        let etag = headers["etag"].to_str().unwrap().to_string();
+        let last_modified = headers["last-modified"].to_str().unwrap().to_string();
+        let (status, h, body) = f.get_with(path, &[("If-None-Match", &etag)]).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+        assert!(body.is_empty());
+        assert_eq!(h["etag"].to_str().unwrap(), etag);
+        let (status, _, _) = f
+            .get_with(path, &[("If-Modified-Since", &last_modified)])
+            .await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+        let (status, _, _) = f
+            .get_with(path, &[("If-None-Match", "\"something-else\"")])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    // A conditional request first (nothing cached yet for this query) is answered too.
+    let (status, headers, _) = f.get("/feed.atom?limit=2").await;
+    assert_eq!(status, StatusCode::OK);
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (_, _, before) = f.get("/feed.atom").await;
+
+    // A new story changes the document and its validators.
+    let mut store = f.store();
+    let mut b = store.begin().unwrap();
+    let n = new_article(&mut b, f.feeds[0], &article("n1", "Newest", 500));
+    b.new_story(n, at(2000)).unwrap();
+    b.commit().unwrap();
+    let (status, headers, _) = f
+        .get_with("/feed.atom?limit=2", &[("If-None-Match", &etag)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(headers["etag"].to_str().unwrap(), etag);
+    let (_, _, after) = f.get("/feed.atom").await;
+    assert_ne!(before, after);
+    let feed = atom_syndication::Feed::read_from(&after[..]).unwrap();
+    assert_eq!(feed.entries[0].title.value, "Newest");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_queries_get_400_with_one_line_and_unknown_names_404() {
+    let f = start().await;
+    for q in [
+        "limit=abc",
+        "limit=0",
+        "limit=501",
+        "limit=",
+        "tags=world",
+        "tag=",
+        "limit=1&limit=2",
+    ] {
+        for path in ["/feed.atom", "/feed.rss", "/feed.json", "/"] {
+            let (status, _, body) = f.get(&format!("{path}?{q}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}?{q}");
+            let text = String::from_utf8(body).unwrap();
+            assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+        }
+    }
+    let (status, _, body) = f.get("/feed.atom?feed=Nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "no feed named \"Nobody\"\n"
+    );
+    let (status, _, _) = f.get("/feed.rss?tag=sports").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tag_feed_and_limit_filter_the_stories() {
+    let f = start().await;
+    let ids = |body: Vec<u8>| -> Vec<String> {
+        atom_syndication::Feed::read_from(&body[..])
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    let (_, _, body) = f.get("/feed.atom?tag=asia").await;
+    assert_eq!(
+        ids(body),
+        vec![f.entry_id(f.stories[1]), f.entry_id(f.stories[0])]
+    );
+    let (_, _, body) = f.get("/feed.atom?feed=Alpha%20Wire").await;
+    assert_eq!(
+        ids(body),
+        vec![f.entry_id(f.stories[0]), f.entry_id(f.stories[3])]
+    );
+    let (_, _, body) = f
+        .get("/feed.atom?feed=https%3A%2F%2Fgamma.example%2Frss")
+        .await;
+    assert_eq!(
+        ids(body),
+        vec![f.entry_id(f.stories[0]), f.entry_id(f.stories[2])]
+    );
+    let (_, _, body) = f.get("/feed.atom?limit=1").await;
+    assert_eq!(ids(body.clone()), vec![f.entry_id(f.stories[1])]);
+    let feed = atom_syndication::Feed::read_from(&body[..]).unwrap();
+    assert_eq!(
+        feed.links.iter().find(|l| l.rel == "self").unwrap().href,
+        "http://feeds.example/news/feed.atom?limit=1"
+    );
+    let (_, _, body) = f.get("/feed.json?tag=world&feed=Beta+Post&limit=1").await;
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["items"].as_array().unwrap().len(), 1);
+    let (_, _, page) = f.get("/?tag=asia").await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("Markets close higher") && !page.contains("Very long title"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entry_ids_survive_updates_refetches_and_restarts() {
+    let f = start().await;
+    let (_, _, before) = f.get("/feed.json").await;
+    let before: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    // An update of the representative (same feed, same key) and an unchanged re-fetch.
+    let mut store = f.store();
+    let mut b = store.begin().unwrap();
+    let updated = article("a1", "Harbour vote tonight, updated", 100);
+    let Upsert::Updated {
+        story: Some(story), ..
+    } = b.upsert_article(f.feeds[0], &updated, at(3000)).unwrap()
+    else {
+        panic!("expected an update")
+    };
+    b.touch_story(story, at(3000)).unwrap();
+    let again = article("b2", "Markets close higher", 200);
+    assert!(matches!(
+        b.upsert_article(f.feeds[1], &again, at(3000)).unwrap(),
+        Upsert::Unchanged { .. }
+    ));
+    b.commit().unwrap();
+    drop(store);
+    // A restart: a new service on the same database.
+    let base = serve(f.config.clone()).await;
+    let body = f
+        .http
+        .get(format!("{base}/feed.json"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let after: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let ids = |d: &serde_json::Value| -> Vec<String> {
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&before), ids(&after));
+    assert_eq!(after["items"][1]["title"], "Harbour vote tonight, updated");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_are_compressed_when_asked() {
+    let f = start().await;
+    let (_, _, plain) = f.get("/feed.atom").await;
+    for enc in ["gzip", "br"] {
+        let (status, headers, body) = f.get_with("/feed.atom", &[("Accept-Encoding", enc)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-encoding"], enc);
+        assert!(body.len() < plain.len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_river_page_lists_stories_with_outlets_and_links_the_feeds() {
+    let f = start().await;
+    let (status, headers, body) = f.get("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"));
+    let page = String::from_utf8(body).unwrap();
+    for alt in [
+        r#"<link rel="alternate" type="application/atom+xml""#,
+        r#"<link rel="alternate" type="application/rss+xml""#,
+        r#"<link rel="alternate" type="application/feed+json""#,
+    ] {
+        assert!(page.contains(alt), "{alt}");
+    }
+    let order: Vec<usize> = [
+        "Markets close higher",
+        "Harbour vote tonight",
+        "Harbour &lt;script&gt;",
+    ]
+    .iter()
+    .map(|t| page.find(t).unwrap_or_else(|| panic!("{t} missing")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "newest first");
+    for link in [
+        "https://b1.example/story",
+        "https://g1.example/story",
+        "Gamma &lt;Times&gt; &amp; Co",
+    ] {
+        assert!(page.contains(link), "{link}");
+    }
+    assert!(page.contains(r#"href="./?tag=asia""#));
+    assert!(page.contains("<main>") && page.contains("<nav"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opml_lists_every_feed_once() {
+    let f = start().await;
+    let (status, _, body) = f.get("/feeds.opml").await;
+    assert_eq!(status, StatusCode::OK);
+    let subs = tributary::opml::read(&body).unwrap();
+    let urls: Vec<&str> = subs.iter().map(|s| s.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://alpha.example/rss",
+            "https://beta.example/rss",
+            "https://gamma.example/rss"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_store_gives_well_formed_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, "[storage]\npath = \"empty.db\"\n").unwrap();
+    let config = Arc::new(Config::load(&path).unwrap());
+    Store::open(&config.storage.path).unwrap();
+    let base = serve(config).await;
+    let get = |p: &'static str| {
+        let url = format!("{base}{p}");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{p}");
+            r.bytes().await.unwrap()
+        }
+    };
+    let atom = atom_syndication::Feed::read_from(&get("/feed.atom").await[..]).unwrap();
+    assert!(atom.entries.is_empty());
+    assert!(
+        rss::Channel::read_from(&get("/feed.rss").await[..])
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let json: serde_json::Value = serde_json::from_slice(&get("/feed.json").await).unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 0);
+    assert!(
+        String::from_utf8(get("/").await.to_vec())
+            .unwrap()
+            .contains("No stories yet")
+    );
+}
+
+fn export(config: &Path, args: &[&str]) -> Vec<u8> {
+    let out = assert_cmd::Command::cargo_bin("tributary")
+        .unwrap()
+        .arg("--config")
+        .arg(config)
+        .arg("export")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_writes_the_bytes_the_server_sends() {
+    let f = start().await;
+    for (args, path) in [
+        (vec![], "/feed.atom"),
+        (vec!["--format", "rss"], "/feed.rss"),
+        (vec!["--format", "json"], "/feed.json"),
+        (
+            vec!["--format", "atom", "--tag", "asia", "--limit", "1"],
+            "/feed.atom?tag=asia&limit=1",
+        ),
+        (
+            vec!["--format", "rss", "--feed", "Alpha Wire", "--limit", "500"],
+            "/feed.rss?feed=Alpha+Wire&limit=500",
+        ),
+    ] {
+        let (_, _, served) = f.get(path).await;
+        assert_eq!(export(&f.config_path, &args), served, "{path}");
+    }
+    // Export has no cap; an unknown feed is an error sentence and exit 2.
+    assert_eq!(
+        atom_syndication::Feed::read_from(&export(&f.config_path, &["--limit", "100000"])[..])
+            .unwrap()
+            .entries
+            .len(),
+        4
+    );
+    let out = assert_cmd::Command::cargo_bin("tributary")
+        .unwrap()
+        .arg("--config")
+        .arg(&f.config_path)
+        .args(["export", "--feed", "Nobody"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tributary: no feed named \"Nobody\"\n"
+    );
+}
