@@ -5,10 +5,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod fetch;
 pub mod ingest;
 pub mod model;
 pub mod opml;
 pub mod parse;
+pub mod schedule;
 pub mod serve;
 pub mod store;

@@ -112,15 +112,11 @@ fn probe(url: &url::Url, settings: &crate::config::FetchConfig) -> Result<Probe>
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let fetcher = crate::fetch::Fetcher::new(settings)?;
     runtime.block_on(async {
-        let get = |u: url::Url| async move {
-            crate::fetch::get_once(
-                &u,
-                settings.timeout.0,
-                settings.max_body.0,
-                &settings.user_agent,
-            )
-            .await
+        let get = |u: url::Url| {
+            let fetcher = &fetcher;
+            async move { fetcher.get(&u).await }
         };
         let page = get(url.clone()).await?;
         if crate::fetch::discover::looks_like_html(page.content_type.as_deref(), &page.body) {

@@ -6,6 +6,8 @@ mod check;
 mod export;
 mod feeds;
 mod feeds_file;
+mod fetch;
+mod logging;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -152,6 +154,12 @@ pub enum ExportFormat {
 /// Parses the arguments, runs the command, and maps failures to exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let quiet = if matches!(cli.command, Command::Run) {
+        "info"
+    } else {
+        "error"
+    };
+    logging::init(cli.log_format, quiet);
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -178,10 +186,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Feeds(cmd) => feeds::run(&cli.config, cmd),
         Command::Check => check::run(&cli.config),
         Command::Export(args) => export::run(&cli.config, args),
-        Command::Run
-        | Command::Fetch { .. }
-        | Command::Stories { .. }
-        | Command::Explain { .. } => {
+        Command::Run => crate::daemon::run(&cli.config),
+        Command::Fetch { feeds } => fetch::run(&cli.config, feeds),
+        Command::Stories { .. } | Command::Explain { .. } => {
             let _ = load_config(&cli.config)?;
             anyhow::bail!("this command is not built yet")
         }

@@ -8,9 +8,17 @@ mod cache;
 pub mod document;
 pub mod feeds;
 mod limits;
+mod ops;
 pub mod query;
 pub mod render;
 mod safe;
 
 pub use feeds::{FeedService, routes};
 pub use limits::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use ops::{AppState, HEALTH_TIMEOUT, database_answers};
+
+/// Every route of the daemon: the subscriber-facing documents and the operator's
+/// `/healthz` and `/metrics`. The one place the daemon gets its router from.
+pub fn router(ops: AppState, feeds: std::sync::Arc<FeedService>) -> axum::Router {
+    routes(feeds).merge(ops::routes(ops))
+}

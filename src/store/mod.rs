@@ -8,7 +8,9 @@
 
 mod articles;
 mod feeds;
+mod fetch_state;
 mod merged;
+mod retention;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +21,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use articles::{StoredArticle, Upsert};
 pub use feeds::{FeedRow, FeedSpec};
+pub use fetch_state::FetchState;
 pub use merged::{Fingerprint, MergedCopy, MergedStory, StoryFilter};
 
 /// How long a writer waits for another process's write to finish before giving up.

@@ -1,0 +1,187 @@
+//! Fetch state: what the scheduler remembers about each feed between polls (validators for
+//! conditional GET, the last result, the error streak, the next due time, a permanent
+//! redirect, the 410 mark and the interval floor), so a restart continues where it stopped.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, secs, time};
+use crate::model::FetchStatus;
+
+/// One feed's fetch state, read before a poll and written back after it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FetchState {
+    /// Database id of the feed.
+    pub feed_id: i64,
+    /// The configured URL (normalised).
+    pub url: String,
+    /// The last `ETag`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// The last `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+    /// When the last poll ended.
+    pub last_fetch: Option<DateTime<Utc>>,
+    /// How the last poll ended.
+    pub last_status: Option<FetchStatus>,
+    /// HTTP status of the last poll, when there was an answer.
+    pub last_http: Option<u16>,
+    /// The last error, while the feed is failing.
+    pub last_error: Option<String>,
+    /// Consecutive failures: what the backoff grows with.
+    pub error_count: u32,
+    /// When the next poll is due; `None` for a feed that has no slot yet.
+    pub next_fetch: Option<DateTime<Utc>>,
+    /// A permanent redirect target, polled instead of the configured URL.
+    pub redirect_url: Option<String>,
+    /// 410 seen: not polled until re-enabled.
+    pub gone: bool,
+    /// Seconds: the feed asked (ttl, Cache-Control, Expires) not to be polled more often.
+    pub interval_floor: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "id, url, etag, last_modified, last_fetch, last_status, last_http, last_error,
+    error_count, next_fetch, redirect_url, gone, interval_floor";
+
+fn read_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<FetchState> {
+    Ok(FetchState {
+        feed_id: r.get(0)?,
+        url: r.get(1)?,
+        etag: r.get(2)?,
+        last_modified: r.get(3)?,
+        last_fetch: r.get::<_, Option<i64>>(4)?.map(time),
+        last_status: r
+            .get::<_, Option<String>>(5)?
+            .as_deref()
+            .and_then(FetchStatus::parse),
+        last_http: r.get(6)?,
+        last_error: r.get(7)?,
+        error_count: r.get(8)?,
+        next_fetch: r.get::<_, Option<i64>>(9)?.map(time),
+        redirect_url: r.get(10)?,
+        gone: r.get(11)?,
+        interval_floor: r.get(12)?,
+    })
+}
+
+impl Store {
+    /// The fetch state of one feed.
+    pub fn fetch_state(&self, feed_id: i64) -> Result<Option<FetchState>> {
+        let sql = format!("SELECT {COLUMNS} FROM feeds WHERE id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([feed_id], read_state)
+            .optional()?)
+    }
+
+    /// The fetch state of every feed row (configured or not; the caller filters).
+    pub fn fetch_states(&self) -> Result<Vec<FetchState>> {
+        let sql = format!("SELECT {COLUMNS} FROM feeds ORDER BY id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], read_state)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Writes back the state after a poll. Title and site URL are updated only when given
+    /// (a 304 or an error says nothing about them).
+    pub fn save_fetch_state(
+        &mut self,
+        state: &FetchState,
+        title: Option<&str>,
+        site_url: Option<&str>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE feeds SET etag = ?2, last_modified = ?3, last_fetch = ?4, last_status = ?5,
+                     last_http = ?6, last_error = ?7, error_count = ?8, next_fetch = ?9,
+                     redirect_url = ?10, gone = ?11, interval_floor = ?12,
+                     title = coalesce(?13, title), site_url = coalesce(?14, site_url)
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                state.feed_id,
+                state.etag,
+                state.last_modified,
+                state.last_fetch.map(secs),
+                state.last_status.map(FetchStatus::as_str),
+                state.last_http,
+                state.last_error,
+                state.error_count,
+                state.next_fetch.map(secs),
+                state.redirect_url,
+                state.gone,
+                state.interval_floor,
+                title,
+                site_url,
+            ])
+            .with_context(|| format!("cannot save the fetch state of {}", state.url))?;
+        Ok(())
+    }
+
+    /// Sets the next due time of feeds, in one transaction (slots for new feeds, or new
+    /// slots after a schedule change).
+    pub fn set_next_fetch(&mut self, due: &[(i64, DateTime<Utc>)]) -> Result<()> {
+        if due.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE feeds SET next_fetch = ?2 WHERE id = ?1")?;
+            for (id, at) in due {
+                stmt.execute(params![id, secs(*at)])?;
+            }
+        }
+        tx.commit().context("cannot save the next fetch times")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FeedSpec;
+
+    #[test]
+    fn state_round_trips_and_enable_clears_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ids = store
+            .sync_feeds(&[FeedSpec {
+                url: "https://a.example/rss".into(),
+                name: "A".into(),
+                tags: vec![],
+            }])
+            .unwrap();
+        let id = ids["https://a.example/rss"];
+        let mut s = store.fetch_state(id).unwrap().unwrap();
+        assert_eq!(s.error_count, 0);
+        assert_eq!(s.next_fetch, None);
+        s.etag = Some("\"v1\"".into());
+        s.gone = true;
+        s.error_count = 3;
+        s.last_status = Some(FetchStatus::Gone);
+        s.last_fetch = Some(time(1_700_000_000));
+        s.interval_floor = Some(3600);
+        store.save_fetch_state(&s, Some("Title"), None).unwrap();
+        let back = store.fetch_state(id).unwrap().unwrap();
+        assert_eq!(back, s);
+        assert_eq!(
+            store.feed_rows().unwrap()[0].title.as_deref(),
+            Some("Title")
+        );
+        store.reenable_feed("https://a.example/rss").unwrap();
+        let back = store.fetch_state(id).unwrap().unwrap();
+        assert!(!back.gone);
+        assert_eq!(back.error_count, 0);
+        assert_eq!(back.etag.as_deref(), Some("\"v1\""));
+        store.set_next_fetch(&[(id, time(1_800_000_000))]).unwrap();
+        assert_eq!(
+            store.fetch_states().unwrap()[0].next_fetch,
+            Some(time(1_800_000_000))
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! Retention: removing stories (and their articles) older than `[storage].retention`, a
+//! small batch per transaction so the daemon's fetches never wait long for the write lock.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{Store, secs};
+
+impl Store {
+    /// Deletes up to `limit` stories first published and last changed before `cutoff`,
+    /// with all their copies' articles, in one transaction. Returns how many stories went;
+    /// call again until it returns 0.
+    pub fn prune_stories(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS prune_batch (id INTEGER PRIMARY KEY)")?;
+        tx.execute("DELETE FROM temp.prune_batch", [])?;
+        tx.execute(
+            "INSERT INTO temp.prune_batch (id)
+             SELECT id FROM stories WHERE first_published < ?1 AND last_changed < ?1 LIMIT ?2",
+            params![secs(cutoff), limit],
+        )?;
+        tx.execute(
+            "DELETE FROM articles WHERE id IN (
+                 SELECT c.article_id FROM copies c JOIN temp.prune_batch p ON p.id = c.story_id)",
+            [],
+        )?;
+        let n = tx.execute(
+            "DELETE FROM stories WHERE id IN (SELECT id FROM temp.prune_batch)",
+            [],
+        )?;
+        tx.execute("DELETE FROM temp.prune_batch", [])?;
+        tx.commit()
+            .context("cannot commit the pruning of old stories")?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Article;
+    use crate::store::{FeedSpec, Upsert};
+
+    #[test]
+    fn prunes_old_stories_with_their_articles_in_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ids = store
+            .sync_feeds(&[FeedSpec {
+                url: "https://a.example/rss".into(),
+                name: "A".into(),
+                tags: vec![],
+            }])
+            .unwrap();
+        let feed = ids["https://a.example/rss"];
+        let old = crate::store::time(1_000_000);
+        let new = crate::store::time(2_000_000);
+        let mut batch = store.begin().unwrap();
+        for (i, at) in [(0, old), (1, old), (2, old), (3, new)] {
+            let a = Article {
+                key: format!("k{i}"),
+                title: format!("t{i}"),
+                text: format!("x{i}"),
+                published: Some(at),
+                ..Default::default()
+            };
+            let Upsert::New { article } = batch.upsert_article(feed, &a, at).unwrap() else {
+                panic!("not new");
+            };
+            batch.new_story(article, at).unwrap();
+        }
+        batch.commit().unwrap();
+        let cutoff = crate::store::time(1_500_000);
+        assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 2);
+        assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 1);
+        assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 0);
+        assert_eq!(store.counts().unwrap(), (1, 1, 1));
+        assert!(store.check().unwrap().is_empty());
+    }
+}
