@@ -1,11 +1,39 @@
 //! The parse stage: fetched bytes in, normalised `Article`s out.
 //!
-//! This first version is a thin use of feed-rs; the repair layer and the full normaliser
-//! replace its insides without changing [`parse`]'s signature.
+//! The pipeline, one module per step:
+//! 1. [`decode`] — charset from BOM, HTTP header, XML declaration or detection, to UTF-8;
+//! 2. [`repair`] (and [`json`]) — the XML/JSON repairs real feeds need before a strict
+//!    reader accepts them;
+//! 3. [`feedrs`] — feed-rs reads the repaired document; when it fails or drops entries the
+//!    lenient [`fallback`] reader (quick-xml) reads it instead, and it also recovers the
+//!    `<source>` of syndicated copies, which feed-rs drops;
+//! 4. [`normalize`] — the one normaliser into [`Article`](crate::model::Article)s, with
+//!    [`url`], [`text`], [`sanitize`] and [`date`].
+//!
+//! Everything runs under `catch_unwind`: a panic in a dependency costs that feed only.
+
+mod date;
+mod decode;
+mod entities;
+mod fallback;
+mod feedrs;
+mod json;
+mod normalize;
+mod policy;
+mod raw;
+mod repair;
+mod sanitize;
+mod text;
+mod url;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Article, ParsedFeed};
+use crate::model::ParsedFeed;
+use raw::RawFeed;
+use repair::Format;
 
 /// Where the bytes came from: what the parse stage needs besides the bytes.
 #[derive(Debug, Clone, Copy)]
@@ -23,52 +51,95 @@ pub struct FeedContext<'a> {
 #[error("{0}")]
 pub struct ParseError(pub String);
 
+static PANICS: AtomicU64 = AtomicU64::new(0);
+
+fn note_panic() {
+    PANICS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many panics inside the parse stage (feed-rs, or our own code) were caught and turned
+/// into errors since the process started: for metrics and the corpus tool.
+pub fn panics_caught() -> u64 {
+    PANICS.load(Ordering::Relaxed)
+}
+
 /// Parses one fetched document into a feed and its articles.
 pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, ParseError> {
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(ctx.url))
-        .id_generator(|_, _, _| String::new())
-        .build();
-    let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
-        .map_err(|_| ParseError("the feed parser crashed on this document".into()))?
-        .map_err(|e| ParseError(format!("not a feed: {e}")))?;
-    let articles = feed
-        .entries
-        .into_iter()
-        .map(|e| {
-            let url = e.links.first().map(|l| l.href.clone());
-            let guid = Some(e.id).filter(|s| !s.is_empty());
-            let title = e.title.map(|t| t.content).unwrap_or_default();
-            let summary = e.summary.map(|s| s.content);
-            let content = e.content.and_then(|c| c.body);
-            let text = content.clone().or(summary.clone()).unwrap_or_default();
-            let key = guid.clone().or(url.clone()).unwrap_or_else(|| {
-                format!(
-                    "{:016x}",
-                    xxhash_rust::xxh3::xxh3_64(format!("{title}\n{text}").as_bytes())
-                )
-            });
-            Article {
-                guid,
-                key,
-                url,
-                title,
-                summary_html: summary,
-                content_html: content,
-                text,
-                published: e
-                    .published
-                    .or(e.updated)
-                    .filter(|d| *d <= ctx.fetched_at + chrono::Duration::days(1)),
-                updated: e.updated,
-                ..Default::default()
-            }
-        })
-        .collect();
-    Ok(ParsedFeed {
-        title: feed.title.map(|t| t.content),
-        site_url: feed.links.first().map(|l| l.href.clone()),
-        ttl_minutes: feed.ttl,
-        articles,
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        let raw = read(bytes, ctx)?;
+        Ok(normalize::normalize(raw, ctx.url, ctx.fetched_at))
+    }));
+    parsed.unwrap_or_else(|_| {
+        note_panic();
+        Err(ParseError("the feed parser crashed on this document".into()))
     })
+}
+
+/// Reads a document into a [`RawFeed`]: decode, repair, feed-rs, and the fallback reader
+/// where feed-rs falls short.
+fn read(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<RawFeed, ParseError> {
+    let text = decode::decode(bytes, ctx.content_type);
+    let repaired = repair::repair(&text);
+    if repaired.format == Format::Other {
+        return Err(ParseError("the document is neither XML nor JSON".into()));
+    }
+    let primary = feedrs::read(&repaired.text, ctx.url);
+    let complete = matches!(&primary, Ok(feed) if feed.entries.len() >= repaired.entries);
+    if repaired.format == Format::Json {
+        return primary.map_err(|e| ParseError(format!("not a JSON feed: {e}")));
+    }
+    if complete {
+        let mut feed = primary.map_err(ParseError)?;
+        if feed.entries.len() == repaired.thumbnails.len() {
+            for (entry, thumbnail) in feed.entries.iter_mut().zip(&repaired.thumbnails) {
+                if entry.image.is_none() {
+                    entry.image.clone_from(thumbnail);
+                }
+            }
+        }
+        if repaired.text.contains("source") {
+            recover_sources(&mut feed, &repaired.text);
+        }
+        return Ok(feed);
+    }
+    let lenient = fallback::read(&repaired.text);
+    match primary {
+        Ok(mut feed) if feed.entries.len() >= lenient.entries.len() => {
+            recover_sources(&mut feed, &repaired.text);
+            Ok(feed)
+        }
+        Ok(feed) => Ok(fill_feed(lenient, feed)),
+        Err(_) if !lenient.entries.is_empty() || lenient.title.is_some() => Ok(lenient),
+        Err(e) => Err(ParseError(format!("not a feed: {e}"))),
+    }
+}
+
+/// Feed-level fields the fallback missed, from what feed-rs read.
+fn fill_feed(mut lenient: RawFeed, primary: RawFeed) -> RawFeed {
+    lenient.title = lenient.title.or(primary.title);
+    lenient.link = lenient.link.or(primary.link);
+    lenient.language = lenient.language.or(primary.language);
+    lenient.ttl = lenient.ttl.or(primary.ttl);
+    lenient
+}
+
+/// Copies the `<source>` of each entry (which feed-rs drops) from the lenient reader,
+/// matching entries by id, else by link, else by position when both read the same number.
+fn recover_sources(feed: &mut RawFeed, text: &str) {
+    let lenient = fallback::read(text);
+    if lenient.entries.iter().all(|e| e.source.is_none()) {
+        return;
+    }
+    let same_count = lenient.entries.len() == feed.entries.len();
+    for (i, entry) in feed.entries.iter_mut().enumerate() {
+        let matched = lenient
+            .entries
+            .iter()
+            .find(|l| l.id.is_some() && l.id == entry.id)
+            .or_else(|| lenient.entries.iter().find(|l| l.link.is_some() && l.link == entry.link))
+            .or_else(|| same_count.then(|| &lenient.entries[i]));
+        if let Some(source) = matched.and_then(|l| l.source.clone()) {
+            entry.source = Some(source);
+        }
+    }
 }

@@ -1,0 +1,40 @@
+//! The parse stage's policy numbers and word lists, in one place.
+
+use chrono::TimeDelta;
+
+/// A date further than this in the future (relative to the fetch) is not believed: the
+/// article is dated when first seen instead, and flagged.
+pub const FUTURE_TOLERANCE: TimeDelta = TimeDelta::days(1);
+
+/// How many words of the text stand in for a missing title.
+pub const FALLBACK_TITLE_WORDS: usize = 12;
+
+/// How far into the document the charset sniffer looks for an XML declaration: far
+/// enough to skip a leading comment, short enough to stay cheap.
+pub const DECLARATION_SNIFF_BYTES: usize = 4096;
+
+/// How many bytes chardetng sees when the declared charset is missing or wrong.
+pub const DETECTION_SAMPLE_BYTES: usize = 64 * 1024;
+
+/// Longest entity name considered when repairing `&name;` references (the longest HTML
+/// entity, `&CounterClockwiseContourIntegral;`, has 31 characters).
+pub const MAX_ENTITY_NAME: usize = 32;
+
+/// Nesting depth past which the repair pass stops descending: deeper elements are flattened
+/// to text so no reader recurses without bound.
+pub const MAX_DEPTH: usize = 256;
+
+/// Query parameters that only track the reader; removed from canonical URLs.
+pub const TRACKING_PARAMS: &[&str] = &[
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "mc_cid",
+    "mc_eid", "igshid", "ref_src", "ref_url", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id",
+    "oly_enc_id", "vero_id", "wt_mc", "wt.mc_id", "cmpid", "ncid", "sr_share", "at_medium",
+    "at_campaign", "guccounter", "guce_referrer", "guce_referrer_sig", "soc_src", "soc_trk",
+];
+
+/// Query parameter prefixes that only track the reader (`utm_source`, `utm_medium`, ...).
+pub const TRACKING_PREFIXES: &[&str] = &["utm_", "pk_", "mtm_", "hsa_", "__s"];
+
+/// URL schemes allowed in sanitised HTML; everything else (`javascript:`, `vbscript:`,
+/// `data:`, ...) is removed with its attribute.
+pub const ALLOWED_URL_SCHEMES: &[&str] = &["http", "https", "mailto", "ftp", "tel", "magnet"];
