@@ -98,7 +98,11 @@ fn main() -> ExitCode {
         eprintln!("usage: corpus CORPORA_DIR [--list lost|gained|title|link|date|panic]");
         return ExitCode::from(2);
     };
-    let list = args.iter().position(|a| a == "--list").and_then(|i| args.get(i + 1)).cloned();
+    let list = args
+        .iter()
+        .position(|a| a == "--list")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let reference = root.join("feedparser-reference.jsonl");
     let Ok(lines) = std::fs::read_to_string(&reference) else {
         println!("corpus: {} not found, skipped", reference.display());
@@ -109,14 +113,22 @@ fn main() -> ExitCode {
     let fetched_at: DateTime<Utc> = Utc::now();
     let mut folders: BTreeMap<String, Tally> = BTreeMap::new();
     for line in lines.lines().filter(|l| !l.trim().is_empty()) {
-        let Ok(r) = serde_json::from_str::<Reference>(line) else { continue };
-        let Ok(bytes) = std::fs::read(root.join(&r.path)) else { continue };
+        let Ok(r) = serde_json::from_str::<Reference>(line) else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(root.join(&r.path)) else {
+            continue;
+        };
         let folder = r.path.split('/').next().unwrap_or("").to_string();
         let t = folders.entry(folder).or_default();
         t.docs += 1;
         t.bytes += bytes.len();
         let url = format!("http://corpus.invalid/{}", r.path);
-        let ctx = FeedContext { url: &url, content_type: None, fetched_at };
+        let ctx = FeedContext {
+            url: &url,
+            content_type: None,
+            fetched_at,
+        };
         let before = panics_caught();
         let start = Instant::now();
         let ours = parse(&bytes, &ctx);
@@ -170,7 +182,9 @@ fn main() -> ExitCode {
             let want = r.first_link.as_deref().unwrap_or("").trim();
             let link_ok = want.is_empty()
                 || first.url.as_deref().is_some_and(|u| {
-                    u == want || u.trim_end_matches('/') == want.split('#').next().unwrap_or("").trim_end_matches('/')
+                    u == want
+                        || u.trim_end_matches('/')
+                            == want.split('#').next().unwrap_or("").trim_end_matches('/')
                         || url_eq(u, want)
                 })
                 || first.guid.as_deref() == Some(want);
@@ -179,7 +193,10 @@ fn main() -> ExitCode {
                 flags.push("link");
                 detail.push_str(&format!(" link {:?} vs {want:?}", first.url));
             }
-            let want = r.first_date.as_deref().and_then(|d| DateTime::parse_from_rfc3339(d).ok());
+            let want = r
+                .first_date
+                .as_deref()
+                .and_then(|d| DateTime::parse_from_rfc3339(d).ok());
             let got = first.published;
             if want.map(|d| d.timestamp()) != got.map(|d| d.timestamp()) {
                 t.date += 1;
@@ -190,7 +207,11 @@ fn main() -> ExitCode {
         if let Some(kind) = &list
             && flags.contains(&kind.as_str())
         {
-            let err = ours.as_ref().err().map(|e| format!(" error: {e}")).unwrap_or_default();
+            let err = ours
+                .as_ref()
+                .err()
+                .map(|e| format!(" error: {e}"))
+                .unwrap_or_default();
             println!("{kind}: {}{err}{detail}", r.path);
         }
     }
@@ -200,9 +221,23 @@ fn main() -> ExitCode {
         total.add(t);
     }
     println!("{}", total.line("TOTAL"));
-    let real = ["feedrs", "netnewswire", "feedjira", "node-feedparser", "miniflux", "kmp-rssparser"];
-    let real_lost: usize = real.iter().filter_map(|f| folders.get(*f)).map(|t| t.lost).sum();
-    println!("lost on real captured feeds ({}): {real_lost}", real.join(", "));
+    let real = [
+        "feedrs",
+        "netnewswire",
+        "feedjira",
+        "node-feedparser",
+        "miniflux",
+        "kmp-rssparser",
+    ];
+    let real_lost: usize = real
+        .iter()
+        .filter_map(|f| folders.get(*f))
+        .map(|t| t.lost)
+        .sum();
+    println!(
+        "lost on real captured feeds ({}): {real_lost}",
+        real.join(", ")
+    );
     let ratchet = ratchet();
     let mut ok = true;
     if total.panics > 0 {
@@ -211,13 +246,20 @@ fn main() -> ExitCode {
     }
     match ratchet {
         Some(max) if total.lost > max => {
-            println!("FAIL: lost {} > ratchet {max} (tests/corpus-lost.txt)", total.lost);
+            println!(
+                "FAIL: lost {} > ratchet {max} (tests/corpus-lost.txt)",
+                total.lost
+            );
             ok = false;
         }
         Some(max) => println!("lost {} within ratchet {max}", total.lost),
         None => println!("no ratchet file found"),
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn url_eq(a: &str, b: &str) -> bool {

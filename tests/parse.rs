@@ -38,9 +38,17 @@ fn utf16_with_bom_in_both_byte_orders() {
     let doc = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel>\
                <title>x</title><item><title>Köln</title></item></channel></rss>";
     for big_endian in [true, false] {
-        let mut bytes = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+        let mut bytes = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
         for unit in doc.encode_utf16() {
-            bytes.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+            bytes.extend(if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
         }
         assert_eq!(titles(&read_as(&bytes, None)), ["Köln"]);
     }
@@ -84,7 +92,12 @@ fn html_entities_and_bare_ampersands() {
 
 #[test]
 fn rss_without_or_with_odd_version() {
-    for version in ["", " version=\"0.94\"", " version=\"2.01\"", " version=\"0.93\""] {
+    for version in [
+        "",
+        " version=\"0.94\"",
+        " version=\"2.01\"",
+        " version=\"0.93\"",
+    ] {
         let doc = format!(
             "<rss{version}><channel><title>x</title><item><title>a</title></item></channel></rss>"
         );
@@ -162,7 +175,9 @@ fn json_feed_version_1_and_small_deviations() {
 
 #[test]
 fn double_encoded_utf8_title_is_repaired() {
-    let feed = read(&rss("<item><title>FÃ¶rderprogramme fÃ¼r StÃ¤dte</title></item>"));
+    let feed = read(&rss(
+        "<item><title>FÃ¶rderprogramme fÃ¼r StÃ¤dte</title></item>",
+    ));
     assert_eq!(titles(&feed), ["Förderprogramme für Städte"]);
 }
 
@@ -282,10 +297,16 @@ fn identity_is_stable() {
     let one = read(&doc);
     let two = read(&doc);
     let keys: Vec<_> = one.articles.iter().map(|a| a.key.clone()).collect();
-    assert_eq!(keys[..2], ["g-1".to_string(), "https://news.example/b".to_string()]);
+    assert_eq!(
+        keys[..2],
+        ["g-1".to_string(), "https://news.example/b".to_string()]
+    );
     assert_eq!(
         keys,
-        two.articles.iter().map(|a| a.key.clone()).collect::<Vec<_>>()
+        two.articles
+            .iter()
+            .map(|a| a.key.clone())
+            .collect::<Vec<_>>()
     );
     assert_eq!(one.articles[2].guid, None);
 }
@@ -300,7 +321,11 @@ fn authors_categories_language_enclosures_image() {
     let a = &read(doc).articles[0];
     assert_eq!(a.authors, ["Ann Author"]);
     assert_eq!(a.categories, ["World", "Europe"]);
-    assert!(a.language.as_deref().is_some_and(|l| l.eq_ignore_ascii_case("fr-FR")));
+    assert!(
+        a.language
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case("fr-FR"))
+    );
     assert_eq!(a.enclosures[0].url, "https://news.example/audio/1.mp3");
     assert_eq!(a.enclosures[0].length, Some(1234));
     assert_eq!(a.image.as_deref(), Some("https://img.example/1.jpg"));
@@ -308,7 +333,11 @@ fn authors_categories_language_enclosures_image() {
 
 #[test]
 fn what_is_not_a_feed_is_an_error_with_a_reason() {
-    let ctx = FeedContext { url: "https://x.example/", content_type: None, fetched_at: now() };
+    let ctx = FeedContext {
+        url: "https://x.example/",
+        content_type: None,
+        fetched_at: now(),
+    };
     let e = parse(b"just some text", &ctx).unwrap_err();
     assert!(e.to_string().contains("neither XML nor JSON"), "{e}");
     let html = parse(b"<html><body>hi</body></html>", &ctx);

@@ -24,16 +24,57 @@ pub fn parse(input: &str) -> Option<DateTime<Utc>> {
 
 /// Named zones feeds use, as offsets in minutes east of UTC.
 const ZONES: &[(&str, i32)] = &[
-    ("UT", 0), ("UTC", 0), ("GMT", 0), ("Z", 0), ("WET", 0), ("WEST", 60),
-    ("BST", 60), ("IST", 330), ("CET", 60), ("CEST", 120), ("MET", 60), ("MEST", 120),
-    ("EET", 120), ("EEST", 180), ("MSK", 180), ("EST", -300), ("EDT", -240),
-    ("CST", -360), ("CDT", -300), ("MST", -420), ("MDT", -360), ("PST", -480),
-    ("PDT", -420), ("AKST", -540), ("AKDT", -480), ("HST", -600), ("AST", -240),
-    ("ADT", -180), ("NST", -210), ("NDT", -150), ("AEST", 600), ("AEDT", 660),
-    ("ACST", 570), ("ACDT", 630), ("AWST", 480), ("NZST", 720), ("NZDT", 780),
-    ("JST", 540), ("KST", 540), ("HKT", 480), ("SGT", 480), ("PHT", 480), ("WIB", 420),
-    ("ICT", 420), ("PKT", 300), ("SAST", 120), ("CAT", 120), ("EAT", 180), ("WAT", 60),
-    ("BRT", -180), ("ART", -180),
+    ("UT", 0),
+    ("UTC", 0),
+    ("GMT", 0),
+    ("Z", 0),
+    ("WET", 0),
+    ("WEST", 60),
+    ("BST", 60),
+    ("IST", 330),
+    ("CET", 60),
+    ("CEST", 120),
+    ("MET", 60),
+    ("MEST", 120),
+    ("EET", 120),
+    ("EEST", 180),
+    ("MSK", 180),
+    ("EST", -300),
+    ("EDT", -240),
+    ("CST", -360),
+    ("CDT", -300),
+    ("MST", -420),
+    ("MDT", -360),
+    ("PST", -480),
+    ("PDT", -420),
+    ("AKST", -540),
+    ("AKDT", -480),
+    ("HST", -600),
+    ("AST", -240),
+    ("ADT", -180),
+    ("NST", -210),
+    ("NDT", -150),
+    ("AEST", 600),
+    ("AEDT", 660),
+    ("ACST", 570),
+    ("ACDT", 630),
+    ("AWST", 480),
+    ("NZST", 720),
+    ("NZDT", 780),
+    ("JST", 540),
+    ("KST", 540),
+    ("HKT", 480),
+    ("SGT", 480),
+    ("PHT", 480),
+    ("WIB", 420),
+    ("ICT", 420),
+    ("PKT", 300),
+    ("SAST", 120),
+    ("CAT", 120),
+    ("EAT", 180),
+    ("WAT", 60),
+    ("BRT", -180),
+    ("ART", -180),
 ];
 
 const MONTHS: &[&str] = &[
@@ -56,7 +97,10 @@ fn zone_offset(token: &str) -> Option<i32> {
     }
     let (h, m) = match digits.len() {
         1 | 2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
         _ => return None,
     };
     (h <= 14 && m < 60).then_some(sign * (h * 60 + m))
@@ -67,7 +111,10 @@ fn month(token: &str) -> Option<u32> {
     if t.len() < 3 {
         return None;
     }
-    MONTHS.iter().position(|m| t.starts_with(m)).map(|i| i as u32 + 1)
+    MONTHS
+        .iter()
+        .position(|m| t.starts_with(m))
+        .map(|i| i as u32 + 1)
 }
 
 fn time(token: &str) -> Option<NaiveTime> {
@@ -88,10 +135,17 @@ fn rfc822_lenient(s: &str) -> Option<DateTime<Utc>> {
     let mut year = None;
     let mut clock = None;
     let mut offset = None;
-    for token in s.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()) {
+    for token in s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty())
+    {
         if clock.is_none() && token.contains(':') {
             // `10:00:00+01:00` glued to its zone.
-            let split = token.char_indices().skip(1).find(|(_, c)| matches!(c, '+' | '-')).map(|(i, _)| i);
+            let split = token
+                .char_indices()
+                .skip(1)
+                .find(|(_, c)| matches!(c, '+' | '-'))
+                .map(|(i, _)| i);
             let (t, z) = split.map_or((token, None), |i| (&token[..i], Some(&token[i..])));
             clock = time(t);
             if let Some(z) = z {
@@ -116,7 +170,11 @@ fn rfc822_lenient(s: &str) -> Option<DateTime<Utc>> {
     let date = NaiveDate::from_ymd_opt(year?, mon?, day?)?;
     let naive = NaiveDateTime::new(date, clock.unwrap_or_default());
     let zone = FixedOffset::east_opt(offset.unwrap_or(0) * 60)?;
-    Some(zone.from_local_datetime(&naive).single()?.with_timezone(&Utc))
+    Some(
+        zone.from_local_datetime(&naive)
+            .single()?
+            .with_timezone(&Utc),
+    )
 }
 
 /// ISO 8601 variants: a space for `T`, no seconds, no zone, `+0100`, a date alone.
@@ -132,10 +190,18 @@ fn iso8601(s: &str) -> Option<DateTime<Utc>> {
     let (clock, zone) = rest.split_at(zone_at);
     let clock = time(clock)?;
     let zone = zone.trim();
-    let offset = if zone.is_empty() { 0 } else { zone_offset(zone)? };
+    let offset = if zone.is_empty() {
+        0
+    } else {
+        zone_offset(zone)?
+    };
     let naive = NaiveDateTime::new(date, clock);
     let zone = FixedOffset::east_opt(offset * 60)?;
-    Some(zone.from_local_datetime(&naive).single()?.with_timezone(&Utc))
+    Some(
+        zone.from_local_datetime(&naive)
+            .single()?
+            .with_timezone(&Utc),
+    )
 }
 
 #[cfg(test)]
@@ -148,17 +214,35 @@ mod tests {
 
     #[test]
     fn standard_forms() {
-        assert_eq!(iso("2024-03-01T10:00:00+01:00"), "2024-03-01T09:00:00+00:00");
-        assert_eq!(iso("Fri, 01 Mar 2024 10:00:00 GMT"), "2024-03-01T10:00:00+00:00");
+        assert_eq!(
+            iso("2024-03-01T10:00:00+01:00"),
+            "2024-03-01T09:00:00+00:00"
+        );
+        assert_eq!(
+            iso("Fri, 01 Mar 2024 10:00:00 GMT"),
+            "2024-03-01T10:00:00+00:00"
+        );
     }
 
     #[test]
     fn named_zones_missing_parts_and_iso_in_pubdate() {
-        assert_eq!(iso("Fri, 01 Mar 2024 10:00:00 BST"), "2024-03-01T09:00:00+00:00");
-        assert_eq!(iso("Fri, 01 Mar 2024 10:00:00 CEST"), "2024-03-01T08:00:00+00:00");
+        assert_eq!(
+            iso("Fri, 01 Mar 2024 10:00:00 BST"),
+            "2024-03-01T09:00:00+00:00"
+        );
+        assert_eq!(
+            iso("Fri, 01 Mar 2024 10:00:00 CEST"),
+            "2024-03-01T08:00:00+00:00"
+        );
         assert_eq!(iso("01 Mar 2024 10:00:00 IST"), "2024-03-01T04:30:00+00:00");
-        assert_eq!(iso("Fri, 1 Mar 2024 10:00 AEST"), "2024-03-01T00:00:00+00:00");
-        assert_eq!(iso("Sat, 01 Mar 2024 10:00:00 +0000"), "2024-03-01T10:00:00+00:00");
+        assert_eq!(
+            iso("Fri, 1 Mar 2024 10:00 AEST"),
+            "2024-03-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            iso("Sat, 01 Mar 2024 10:00:00 +0000"),
+            "2024-03-01T10:00:00+00:00"
+        );
         assert_eq!(iso("2024-03-01 10:00:00"), "2024-03-01T10:00:00+00:00");
         assert_eq!(iso("2024-03-01T10:00+0100"), "2024-03-01T09:00:00+00:00");
         assert_eq!(iso("2024-03-01"), "2024-03-01T00:00:00+00:00");

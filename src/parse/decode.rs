@@ -16,7 +16,11 @@ use super::policy::{DECLARATION_SNIFF_BYTES, DETECTION_SAMPLE_BYTES};
 /// disproved), and detection decides when nothing usable is declared.
 pub fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
     let (encoding, body) = choose(bytes, content_type);
-    let (text, _) = encoding.decode_without_bom_handling(body);
+    let text = match std::str::from_utf8(body) {
+        // Already validated UTF-8 (the common case): no second pass through the decoder.
+        Ok(text) if encoding == UTF_8 => Cow::Borrowed(text),
+        _ => encoding.decode_without_bom_handling(body).0,
+    };
     clean_chars(text).into_owned()
 }
 
@@ -71,7 +75,10 @@ fn declared_charset(bytes: &[u8]) -> Option<&'static Encoding> {
     let decl = &head[start..];
     let decl = &decl[..find(decl, b"?>").unwrap_or(decl.len())];
     let at = find(decl, b"encoding")? + b"encoding".len();
-    let rest = decl[at..].trim_ascii_start().strip_prefix(b"=")?.trim_ascii_start();
+    let rest = decl[at..]
+        .trim_ascii_start()
+        .strip_prefix(b"=")?
+        .trim_ascii_start();
     let (&quote, rest) = rest.split_first()?;
     if quote != b'"' && quote != b'\'' {
         return None;
@@ -87,7 +94,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// Drops characters XML forbids (stray control characters are common in feeds and make a
 /// strict reader reject the whole document).
 fn clean_chars(text: Cow<'_, str>) -> Cow<'_, str> {
-    if text.chars().all(is_xml_char) {
+    // Bytewise first: forbidden characters are ASCII controls or U+FFFE/U+FFFF (EF BF BE/BF).
+    let suspect = text
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if !suspect || text.chars().all(is_xml_char) {
         return text;
     }
     Cow::Owned(text.chars().filter(|&c| is_xml_char(c)).collect())
@@ -98,9 +109,17 @@ mod tests {
     use super::*;
 
     fn utf16(s: &str, big_endian: bool) -> Vec<u8> {
-        let mut out = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+        let mut out = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
         for unit in s.encode_utf16() {
-            let b = if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() };
+            let b = if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            };
             out.extend_from_slice(&b);
         }
         out
@@ -121,7 +140,8 @@ mod tests {
 
     #[test]
     fn declared_and_http_charsets_are_used() {
-        let doc = b"<?xml version=\"1.0\" encoding=\"windows-1251\"?><t>\xcf\xf0\xe8\xe2\xe5\xf2</t>";
+        let doc =
+            b"<?xml version=\"1.0\" encoding=\"windows-1251\"?><t>\xcf\xf0\xe8\xe2\xe5\xf2</t>";
         assert!(decode(doc, None).contains("Привет"));
         let doc = b"<t>\xcf\xf0\xe8\xe2\xe5\xf2</t>";
         assert!(decode(doc, Some("text/xml; charset=\"windows-1251\"")).contains("Привет"));

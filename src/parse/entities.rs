@@ -84,8 +84,8 @@ pub fn decode(s: &str) -> Cow<'_, str> {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
         let window = &rest[1..];
-        let resolved = reference_end(window)
-            .and_then(|semi| Some((semi, resolve(&window[..semi])?)));
+        let resolved =
+            reference_end(window).and_then(|semi| Some((semi, resolve(&window[..semi])?)));
         match resolved {
             Some((semi, reference)) => {
                 match reference {
@@ -113,8 +113,14 @@ mod tests {
 
     #[test]
     fn decodes_xml_numeric_and_html_references() {
-        assert_eq!(decode("caf&eacute; &amp; bar&#33; &#x41;&nbsp;"), "café & bar! A\u{a0}");
-        assert_eq!(decode("AT&T & co &unknown; &#150;"), "AT&T & co &unknown; \u{2013}");
+        assert_eq!(
+            decode("caf&eacute; &amp; bar&#33; &#x41;&nbsp;"),
+            "café & bar! A\u{a0}"
+        );
+        assert_eq!(
+            decode("AT&T & co &unknown; &#150;"),
+            "AT&T & co &unknown; \u{2013}"
+        );
         assert_eq!(decode("&#0; &#xD800;"), "&#0; &#xD800;");
     }
 }

@@ -83,7 +83,9 @@ impl State {
             capture.markup.push_str(e);
             capture.markup.push_str(if empty { "/>" } else { ">" });
             if depth == capture.depth + 1 {
-                capture.children.push((local(&name).to_string(), attrs, String::new()));
+                capture
+                    .children
+                    .push((local(&name).to_string(), attrs, String::new()));
             }
         } else if self.entry.is_none() && matches!(local(&name), "item" | "entry") {
             let mut entry = RawEntry::default();
@@ -98,7 +100,12 @@ impl State {
             }
             self.entry = Some((entry, depth));
         } else if self.wanted(&name, depth) {
-            self.capture = Some(Capture { name: name.clone(), attrs, depth, ..Default::default() });
+            self.capture = Some(Capture {
+                name: name.clone(),
+                attrs,
+                depth,
+                ..Default::default()
+            });
         } else if self.entry.is_none() && depth == 0 {
             for (key, value) in &attrs {
                 if key == "xml:lang" {
@@ -149,7 +156,9 @@ impl State {
     }
 
     fn text(&mut self, text: &str) {
-        let Some(capture) = &mut self.capture else { return };
+        let Some(capture) = &mut self.capture else {
+            return;
+        };
         capture.text.push_str(text);
         if let Some(child) = capture.children.last_mut()
             && self.path.len() == capture.depth + 2
@@ -192,13 +201,21 @@ fn prefix(name: &str) -> &str {
 }
 
 fn attr<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+    attrs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
 }
 
 impl Capture {
     /// The element's value: inline markup when it has child elements, else its text.
     fn body(&self) -> String {
-        if self.has_children { self.markup.clone() } else { self.text.clone() }
+        if self.has_children {
+            self.markup.clone()
+        } else {
+            self.text.clone()
+        }
     }
 
     fn text_field(&self, html: bool) -> Option<RawText> {
@@ -246,7 +263,9 @@ fn apply_to_entry(entry: &mut RawEntry, capture: Capture) {
     let (ns, local) = (prefix(name), local(name));
     let plain = matches!(ns, "" | "atom");
     match (ns, local) {
-        (_, "title") if plain && entry.title.is_none() => entry.title = capture.text_field(false),
+        ("" | "atom" | "dc", "title") if entry.title.is_none() => {
+            entry.title = capture.text_field(false);
+        }
         (_, "link") if plain => {
             let rel = attr(&capture.attrs, "rel").unwrap_or("alternate");
             if let (Some(href), "enclosure") = (attr(&capture.attrs, "href"), rel) {
@@ -264,28 +283,30 @@ fn apply_to_entry(entry: &mut RawEntry, capture: Capture) {
                 entry.id = Some(id);
             }
         }
-        ("" | "atom" | "dc", "description" | "summary" | "abstract") => {
-            if entry.summary.is_none() {
-                entry.summary = capture.text_field(ns != "atom" && local != "summary");
-            }
+        ("" | "atom" | "dc", "description" | "summary" | "abstract") if entry.summary.is_none() => {
+            entry.summary = capture.text_field(ns != "atom" && local != "summary");
         }
-        ("content", "encoded") | ("" | "atom" | "xhtml", "content" | "body" | "fullitem") => {
-            if entry.content.is_none() {
-                entry.content = capture.text_field(local != "content" || ns == "content");
-            }
+        ("content", "encoded") | ("" | "atom" | "xhtml", "content" | "body" | "fullitem")
+            if entry.content.is_none() =>
+        {
+            entry.content = capture.text_field(local != "content" || ns == "content");
         }
-        ("" | "atom" | "dc" | "dcterms", "pubdate" | "published" | "issued" | "date" | "created") => {
-            if entry.published.is_none() {
-                entry.published = capture.trimmed_text().and_then(|t| super::date::parse(&t));
-            }
+        (
+            "" | "atom" | "dc" | "dcterms",
+            "pubdate" | "published" | "issued" | "date" | "created",
+        ) if entry.published.is_none() => {
+            entry.published = capture.trimmed_text().and_then(|t| super::date::parse(&t));
         }
-        ("" | "atom" | "dcterms", "updated" | "modified" | "lastbuilddate") => {
-            if entry.updated.is_none() {
-                entry.updated = capture.trimmed_text().and_then(|t| super::date::parse(&t));
-            }
+        ("" | "atom" | "dcterms", "updated" | "modified" | "lastbuilddate")
+            if entry.updated.is_none() =>
+        {
+            entry.updated = capture.trimmed_text().and_then(|t| super::date::parse(&t));
         }
         ("" | "atom" | "dc" | "itunes", "author" | "creator") => {
-            if let Some(name) = capture.child_text("name").or_else(|| capture.trimmed_text()) {
+            if let Some(name) = capture
+                .child_text("name")
+                .or_else(|| capture.trimmed_text())
+            {
                 entry.authors.push(name);
             }
         }
@@ -320,13 +341,15 @@ fn apply_to_entry(entry: &mut RawEntry, capture: Capture) {
                     .iter()
                     .filter(|(n, _, _)| n == "link")
                     .find_map(|(_, attrs, text)| {
-                        attr(attrs, "href").map(str::to_string).or_else(|| {
-                            Some(text.trim().to_string()).filter(|t| !t.is_empty())
-                        })
+                        attr(attrs, "href")
+                            .map(str::to_string)
+                            .or_else(|| Some(text.trim().to_string()).filter(|t| !t.is_empty()))
                     })
             });
             let title = capture.child_text("title").or_else(|| {
-                (capture.children.is_empty()).then(|| capture.trimmed_text()).flatten()
+                (capture.children.is_empty())
+                    .then(|| capture.trimmed_text())
+                    .flatten()
             });
             let id = capture.child_text("id");
             if url.is_some() || title.is_some() || id.is_some() {
@@ -356,7 +379,10 @@ mod tests {
         assert_eq!(e.summary.as_ref().unwrap().body, "<p>x</p>");
         assert!(e.published.is_some());
         let source = e.source.as_ref().unwrap();
-        assert_eq!((source.title.as_deref(), source.url.as_deref()), (Some("Origin"), Some("http://o/rss")));
+        assert_eq!(
+            (source.title.as_deref(), source.url.as_deref()),
+            (Some("Origin"), Some("http://o/rss"))
+        );
 
         let atom = read(
             "<feed><entry><title type=\"html\">T</title><link rel=\"alternate\" href=\"/a\"/>\

@@ -52,7 +52,10 @@ fn alternate(links: &[Link]) -> Option<String> {
         .find(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
         .or_else(|| {
             links.iter().find(|l| {
-                !matches!(l.rel.as_deref(), Some("enclosure" | "self" | "edit" | "replies" | "hub"))
+                !matches!(
+                    l.rel.as_deref(),
+                    Some("enclosure" | "self" | "edit" | "replies" | "hub")
+                )
             })
         })
         .map(|l| l.href.trim().to_string())
@@ -64,7 +67,11 @@ fn entry(e: Entry) -> RawEntry {
         .links
         .iter()
         .filter(|l| l.rel.as_deref() == Some("enclosure"))
-        .map(|l| Enclosure { url: l.href.clone(), mime: l.media_type.clone(), length: l.length })
+        .map(|l| Enclosure {
+            url: l.href.clone(),
+            mime: l.media_type.clone(),
+            length: l.length,
+        })
         .collect();
     let mut image = None;
     for media in &e.media {

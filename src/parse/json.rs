@@ -6,19 +6,39 @@ use serde_json::{Map, Value};
 use super::repair::{Format, Repaired};
 
 const STRING_FEED_FIELDS: &[&str] = &[
-    "home_page_url", "feed_url", "language", "description", "icon", "favicon",
+    "home_page_url",
+    "feed_url",
+    "language",
+    "description",
+    "icon",
+    "favicon",
 ];
 const STRING_ITEM_FIELDS: &[&str] = &[
-    "id", "url", "external_url", "title", "content_html", "content_text", "summary",
-    "date_published", "date_modified",
+    "id",
+    "url",
+    "external_url",
+    "title",
+    "content_html",
+    "content_text",
+    "summary",
+    "date_published",
+    "date_modified",
 ];
 
 /// Rewrites a JSON document into the JSON Feed shape feed-rs accepts.
 pub fn repair(text: &str) -> Repaired {
     let Ok(Value::Object(mut feed)) = serde_json::from_str::<Value>(text) else {
-        return Repaired { text: String::new(), format: Format::Json, entries: 0, thumbnails: Vec::new() };
+        return Repaired {
+            text: String::new(),
+            format: Format::Json,
+            entries: 0,
+            thumbnails: Vec::new(),
+        };
     };
-    feed.insert("version".into(), Value::String("https://jsonfeed.org/version/1.1".into()));
+    feed.insert(
+        "version".into(),
+        Value::String("https://jsonfeed.org/version/1.1".into()),
+    );
     let title = as_text(feed.get("title")).unwrap_or_default();
     feed.insert("title".into(), Value::String(title));
     for field in STRING_FEED_FIELDS {
@@ -107,15 +127,22 @@ fn fix_tags(item: &mut Map<String, Value>) {
                 .filter_map(|t| as_text(Some(t)))
                 .map(Value::String)
                 .collect(),
-            other => as_text(Some(&other)).map(Value::String).into_iter().collect(),
+            other => as_text(Some(&other))
+                .map(Value::String)
+                .into_iter()
+                .collect(),
         };
         item.insert("tags".into(), Value::Array(list));
     }
 }
 
 fn fix_attachments(item: &mut Map<String, Value>) {
-    let Some(attachments) = item.remove("attachments") else { return };
-    let Value::Array(list) = attachments else { return };
+    let Some(attachments) = item.remove("attachments") else {
+        return;
+    };
+    let Value::Array(list) = attachments else {
+        return;
+    };
     let list: Vec<Value> = list
         .into_iter()
         .filter_map(|a| {
@@ -123,8 +150,8 @@ fn fix_attachments(item: &mut Map<String, Value>) {
             fix_string(&mut a, "url");
             fix_string(&mut a, "title");
             a.get("url")?;
-            let mime = as_text(a.get("mime_type"))
-                .unwrap_or_else(|| "application/octet-stream".into());
+            let mime =
+                as_text(a.get("mime_type")).unwrap_or_else(|| "application/octet-stream".into());
             a.insert("mime_type".into(), Value::String(mime));
             let size = a.get("size_in_bytes").and_then(|v| {
                 v.as_u64()

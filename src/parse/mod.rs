@@ -71,7 +71,9 @@ pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, ParseErr
     }));
     parsed.unwrap_or_else(|_| {
         note_panic();
-        Err(ParseError("the feed parser crashed on this document".into()))
+        Err(ParseError(
+            "the feed parser crashed on this document".into(),
+        ))
     })
 }
 
@@ -97,15 +99,15 @@ fn read(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<RawFeed, ParseError> {
                 }
             }
         }
-        if repaired.text.contains("source") {
-            recover_sources(&mut feed, &repaired.text);
+        if repaired.text.contains("<source") || repaired.text.contains("<atom:source") {
+            recover_sources(&mut feed, &fallback::read(&repaired.text));
         }
         return Ok(feed);
     }
     let lenient = fallback::read(&repaired.text);
     match primary {
         Ok(mut feed) if feed.entries.len() >= lenient.entries.len() => {
-            recover_sources(&mut feed, &repaired.text);
+            recover_sources(&mut feed, &lenient);
             Ok(feed)
         }
         Ok(feed) => Ok(fill_feed(lenient, feed)),
@@ -125,8 +127,7 @@ fn fill_feed(mut lenient: RawFeed, primary: RawFeed) -> RawFeed {
 
 /// Copies the `<source>` of each entry (which feed-rs drops) from the lenient reader,
 /// matching entries by id, else by link, else by position when both read the same number.
-fn recover_sources(feed: &mut RawFeed, text: &str) {
-    let lenient = fallback::read(text);
+fn recover_sources(feed: &mut RawFeed, lenient: &RawFeed) {
     if lenient.entries.iter().all(|e| e.source.is_none()) {
         return;
     }
@@ -136,7 +137,12 @@ fn recover_sources(feed: &mut RawFeed, text: &str) {
             .entries
             .iter()
             .find(|l| l.id.is_some() && l.id == entry.id)
-            .or_else(|| lenient.entries.iter().find(|l| l.link.is_some() && l.link == entry.link))
+            .or_else(|| {
+                lenient
+                    .entries
+                    .iter()
+                    .find(|l| l.link.is_some() && l.link == entry.link)
+            })
             .or_else(|| same_count.then(|| &lenient.entries[i]));
         if let Some(source) = matched.and_then(|l| l.source.clone()) {
             entry.source = Some(source);

@@ -19,7 +19,10 @@ pub fn normalize(raw: RawFeed, feed_url: &str, fetched_at: DateTime<Utc>) -> Par
         .as_deref()
         .and_then(|l| urls::canonical(l, fetched_from.as_ref()));
     let feed_base = site.clone().or(fetched_from);
-    let feed_language = raw.language.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
+    let feed_language = raw
+        .language
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty());
     let articles = raw
         .entries
         .into_iter()
@@ -92,13 +95,23 @@ fn article(
         (None, Some(u)) => u.clone(),
         (None, None) => {
             let date = published.map(|d| d.to_rfc3339()).unwrap_or_default();
-            format!("{:016x}", xxh3_64(format!("{title}\n{date}\n{body_text}").as_bytes()))
+            format!(
+                "{:016x}",
+                xxh3_64(format!("{title}\n{date}\n{body_text}").as_bytes())
+            )
         }
     };
     let mut source = e.source;
     if let Some(s) = &mut source {
-        s.title = s.title.as_deref().map(text::one_line).filter(|t| !t.is_empty());
-        s.url = s.url.as_deref().and_then(|u| urls::absolute(u, item_base.as_ref()));
+        s.title = s
+            .title
+            .as_deref()
+            .map(text::one_line)
+            .filter(|t| !t.is_empty());
+        s.url = s
+            .url
+            .as_deref()
+            .and_then(|u| urls::absolute(u, item_base.as_ref()));
     }
     Some(Article {
         guid,
@@ -140,7 +153,11 @@ fn body_html(t: &RawText, base: Option<&Url>) -> String {
         sanitize::clean(body, base)
     } else {
         let mut html = String::with_capacity(body.len() + 16);
-        for (i, para) in body.split("\n\n").filter(|p| !p.trim().is_empty()).enumerate() {
+        for (i, para) in body
+            .split("\n\n")
+            .filter(|p| !p.trim().is_empty())
+            .enumerate()
+        {
             if i > 0 {
                 html.push('\n');
             }
@@ -153,18 +170,25 @@ fn body_html(t: &RawText, base: Option<&Url>) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn enclosures(list: Vec<Enclosure>, base: Option<&Url>) -> Vec<Enclosure> {
     let mut out: Vec<Enclosure> = Vec::new();
     for mut e in list {
-        let Some(url) = urls::absolute(&e.url, base) else { continue };
+        let Some(url) = urls::absolute(&e.url, base) else {
+            continue;
+        };
         if out.iter().any(|o| o.url == url) {
             continue;
         }
         e.url = url;
-        e.mime = e.mime.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+        e.mime = e
+            .mime
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty());
         out.push(e);
     }
     out

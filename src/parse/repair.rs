@@ -46,12 +46,26 @@ pub fn repair(text: &str) -> Repaired {
     match start.as_bytes().first() {
         Some(b'{') => super::json::repair(start),
         Some(_) if start.contains('<') => Scanner::new(text).run(),
-        _ => Repaired { text: String::new(), format: Format::Other, entries: 0, thumbnails: Vec::new() },
+        _ => Repaired {
+            text: String::new(),
+            format: Format::Other,
+            entries: 0,
+            thumbnails: Vec::new(),
+        },
     }
 }
 
 /// Attributes that carry nothing when their element is empty (`<title type="html"/>`).
-const IGNORABLE_ATTRS: &[&str] = &["type", "mode", "xml:lang", "xml:base", "xml:space", "lang", "ispermalink", "version"];
+const IGNORABLE_ATTRS: &[&str] = &[
+    "type",
+    "mode",
+    "xml:lang",
+    "xml:base",
+    "xml:space",
+    "lang",
+    "ispermalink",
+    "version",
+];
 
 /// Empty HTML elements that mean something without attributes (inside inline XHTML).
 const MEANINGFUL_EMPTY: &[&str] = &["br", "hr", "wbr"];
@@ -143,7 +157,9 @@ impl<'a> Scanner<'a> {
             return self.skip_past(body, "-->", 4);
         }
         if let Some(body) = rest.strip_prefix("<![CDATA[") {
-            let Some(end) = body.find("]]>") else { return false };
+            let Some(end) = body.find("]]>") else {
+                return false;
+            };
             if !self.stack.is_empty() {
                 self.out.push_str(&rest[..9 + end + 3]);
             }
@@ -163,7 +179,9 @@ impl<'a> Scanner<'a> {
             };
         }
         if let Some(body) = rest.strip_prefix("</") {
-            let Some(gt) = body.find('>') else { return false };
+            let Some(gt) = body.find('>') else {
+                return false;
+            };
             let name = body[..gt].trim();
             self.end_tag(name);
             self.pos += 2 + gt + 1;
@@ -191,7 +209,9 @@ impl<'a> Scanner<'a> {
     }
 
     fn start_tag(&mut self) -> bool {
-        let Some(tag) = parse_start_tag(&self.src[self.pos..]) else { return false };
+        let Some(tag) = parse_start_tag(&self.src[self.pos..]) else {
+            return false;
+        };
         self.pos += tag.len;
         let mut name = tag.name.to_string();
         let mut attrs = tag.attrs;
@@ -271,7 +291,10 @@ impl<'a> Scanner<'a> {
                 // feed-rs only knows 2.0, 0.91 and 0.92; every other `<rss>` is read as 2.0,
                 // which is a superset of them all.
                 attrs.retain(|a| a.name != "version");
-                attrs.push(Attr { name: "version".into(), value: "2.0".into() });
+                attrs.push(Attr {
+                    name: "version".into(),
+                    value: "2.0".into(),
+                });
             }
             "feed" => {
                 self.atom = true;
@@ -310,7 +333,9 @@ impl<'a> Scanner<'a> {
         if self.atom03 {
             name = rename_atom03(&name);
         }
-        let Some(at) = self.stack.iter().rposition(|open| *open == name) else { return };
+        let Some(at) = self.stack.iter().rposition(|open| *open == name) else {
+            return;
+        };
         while self.stack.len() > at {
             let Some(open) = self.stack.pop() else { break };
             self.out.push_str("</");
@@ -344,7 +369,11 @@ impl<'a> Scanner<'a> {
         }
         if let Some(at) = self.root_attrs_end {
             let mut decls = String::new();
-            for prefix in self.used.iter().filter(|p| !self.declared.contains(p.as_str())) {
+            for prefix in self
+                .used
+                .iter()
+                .filter(|p| !self.declared.contains(p.as_str()))
+            {
                 let uri = KNOWN_PREFIXES
                     .iter()
                     .find(|(p, _)| p == prefix)
@@ -404,10 +433,20 @@ fn parse_start_tag(s: &str) -> Option<StartTag<'_>> {
         }
         match bytes.get(i)? {
             b'>' => {
-                return Some(StartTag { name, attrs, self_closing: false, len: i + 1 });
+                return Some(StartTag {
+                    name,
+                    attrs,
+                    self_closing: false,
+                    len: i + 1,
+                });
             }
             b'/' if bytes.get(i + 1) == Some(&b'>') => {
-                return Some(StartTag { name, attrs, self_closing: true, len: i + 2 });
+                return Some(StartTag {
+                    name,
+                    attrs,
+                    self_closing: true,
+                    len: i + 2,
+                });
             }
             _ => {}
         }
@@ -500,16 +539,25 @@ fn rename_atom03(name: &str) -> String {
 /// Atom 0.3's `mode`, and odd casings, and feed-rs rejects the whole feed over one.
 fn fix_atom_type(name: &str, attrs: &mut Vec<Attr>) {
     let local = local_name(name);
-    let text_construct = matches!(local, "title" | "subtitle" | "summary" | "rights" | "content");
+    let text_construct = matches!(
+        local,
+        "title" | "subtitle" | "summary" | "rights" | "content"
+    );
     if !text_construct {
         return;
     }
-    let mode = attrs.iter().find(|a| a.name == "mode").map(|a| a.value.to_ascii_lowercase());
+    let mode = attrs
+        .iter()
+        .find(|a| a.name == "mode")
+        .map(|a| a.value.to_ascii_lowercase());
     let has_src = attrs.iter().any(|a| a.name == "src");
     attrs.retain(|a| a.name != "mode");
     let Some(ty) = attrs.iter_mut().find(|a| a.name == "type") else {
         if mode.as_deref() == Some("escaped") {
-            attrs.push(Attr { name: "type".into(), value: "html".into() });
+            attrs.push(Attr {
+                name: "type".into(),
+                value: "html".into(),
+            });
         }
         return;
     };
@@ -586,7 +634,9 @@ mod tests {
     #[test]
     fn entities_and_bare_ampersands() {
         assert_eq!(
-            fixed("<rss version=\"2.0\"><t>AT&T caf&eacute; &amp; &#233; &nbsp;x &bogus;</t></rss>"),
+            fixed(
+                "<rss version=\"2.0\"><t>AT&T caf&eacute; &amp; &#233; &nbsp;x &bogus;</t></rss>"
+            ),
             "<rss version=\"2.0\"><t>AT&amp;T café &amp; é \u{a0}x &amp;bogus;</t></rss>"
         );
     }
@@ -621,13 +671,21 @@ mod tests {
 
     #[test]
     fn attributes_are_quoted_and_deduplicated() {
-        assert_eq!(fixed("<a x=1 y='\"' x=2 z>t</a>"), "<a x=\"1\" y=\"&quot;\" z=\"z\">t</a>");
+        assert_eq!(
+            fixed("<a x=1 y='\"' x=2 z>t</a>"),
+            "<a x=\"1\" y=\"&quot;\" z=\"z\">t</a>"
+        );
     }
 
     #[test]
     fn undeclared_prefixes_are_bound() {
-        let t = fixed("<rss><channel><item><dc:creator>x</dc:creator><foo:bar/></item></channel></rss>");
-        assert!(t.contains("xmlns:dc=\"http://purl.org/dc/elements/1.1/\""), "{t}");
+        let t = fixed(
+            "<rss><channel><item><dc:creator>x</dc:creator><foo:bar/></item></channel></rss>",
+        );
+        assert!(
+            t.contains("xmlns:dc=\"http://purl.org/dc/elements/1.1/\""),
+            "{t}"
+        );
     }
 
     #[test]
@@ -646,7 +704,9 @@ mod tests {
     #[test]
     fn comments_declarations_and_doctype_go() {
         assert_eq!(
-            fixed("<!-- c --><?xml version=\"1.0\"?><!DOCTYPE rss [<!ENTITY x \"y\">]>\n<a>1<!--x-->2</a>tail"),
+            fixed(
+                "<!-- c --><?xml version=\"1.0\"?><!DOCTYPE rss [<!ENTITY x \"y\">]>\n<a>1<!--x-->2</a>tail"
+            ),
             "<a>12</a>"
         );
     }

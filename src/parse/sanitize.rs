@@ -107,7 +107,10 @@ mod tests {
     /// True when sanitised output still holds something a browser would run.
     pub(crate) fn is_executable(html: &str) -> bool {
         let lower = html.to_ascii_lowercase();
-        let tags = ["<script", "<style", "<iframe", "<object", "<embed", "<form", "<svg", "<math", "<meta", "<base", "<link"];
+        let tags = [
+            "<script", "<style", "<iframe", "<object", "<embed", "<form", "<svg", "<math", "<meta",
+            "<base", "<link",
+        ];
         tags.iter().any(|t| lower.contains(t))
             || lower.contains("javascript:")
             || lower.contains("vbscript:")
@@ -119,7 +122,9 @@ mod tests {
     fn attribute_names(html: &str) -> impl Iterator<Item = &str> {
         html.split('<').skip(1).flat_map(|tag| {
             let tag = tag.split('>').next().unwrap_or("");
-            tag.split_whitespace().skip(1).map(|a| a.split('=').next().unwrap_or(""))
+            tag.split_whitespace()
+                .skip(1)
+                .map(|a| a.split('=').next().unwrap_or(""))
         })
     }
 
@@ -144,10 +149,17 @@ mod tests {
     /// each literal `<` opens a real tag; text that merely mentions `javascript:` is not a
     /// URL, so only tags and attributes count.
     fn is_executable_markup(html: &str) -> bool {
-        let blocked = ["script", "style", "iframe", "object", "embed", "form", "svg", "math", "meta", "base", "link"];
+        let blocked = [
+            "script", "style", "iframe", "object", "embed", "form", "svg", "math", "meta", "base",
+            "link",
+        ];
         for tag in html.to_ascii_lowercase().split('<').skip(1) {
             let tag = tag.split('>').next().unwrap_or("");
-            let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             if blocked.contains(&name.as_str()) {
                 return true;
             }
@@ -159,8 +171,15 @@ mod tests {
                 if attr.starts_with("on") || attr == "style" {
                     return true;
                 }
-                let url_attr = matches!(attr, "href" | "src" | "cite" | "action" | "formaction" | "background" | "poster");
-                if url_attr && !(value.starts_with("http://") || value.starts_with("https://") || value.starts_with("mailto:")) {
+                let url_attr = matches!(
+                    attr,
+                    "href" | "src" | "cite" | "action" | "formaction" | "background" | "poster"
+                );
+                if url_attr
+                    && !(value.starts_with("http://")
+                        || value.starts_with("https://")
+                        || value.starts_with("mailto:"))
+                {
                     return true;
                 }
                 rest = &rest[(value_end + 1).min(rest.len())..];

@@ -6,9 +6,38 @@ use super::policy::FALLBACK_TITLE_WORDS;
 
 /// Elements that end a paragraph: their boundaries become line breaks in the text.
 const BLOCKS: &[&str] = &[
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-    "pre", "tr", "table", "section", "article", "header", "footer", "figure", "figcaption",
-    "hr", "dd", "dt", "dl", "aside", "address", "main", "nav", "details", "summary",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "hr",
+    "dd",
+    "dt",
+    "dl",
+    "aside",
+    "address",
+    "main",
+    "nav",
+    "details",
+    "summary",
 ];
 
 /// Elements whose content is never text.
@@ -100,7 +129,10 @@ pub fn one_line(raw: &str) -> String {
 
 /// The first words of a text, standing in for a missing title.
 pub fn first_words(text: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().take(FALLBACK_TITLE_WORDS + 1).collect();
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .take(FALLBACK_TITLE_WORDS + 1)
+        .collect();
     if words.len() > FALLBACK_TITLE_WORDS {
         format!("{}…", words[..FALLBACK_TITLE_WORDS].join(" "))
     } else {
@@ -111,10 +143,13 @@ pub fn first_words(text: &str) -> String {
 /// Repairs UTF-8 that was decoded as Windows-1252/Latin-1 somewhere upstream
 /// (`FÃ¶rderprogramme` → `Förderprogramme`); anything else is returned unchanged.
 pub fn fix_mojibake(s: &str) -> Option<String> {
-    // Double-encoded UTF-8 shows a lead byte as Ã/Â/Å/Ð/Ñ/â/ã/ä/å/æ/ç/è/ï followed by a
-    // character from the continuation range; a cheap test before the real one.
-    let suspicious = s.chars().zip(s.chars().skip(1)).any(|(a, b)| {
-        matches!(a, '\u{C2}'..='\u{F4}') && (('\u{80}'..='\u{BF}').contains(&b) || "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ".contains(b))
+    // Double-encoded UTF-8 of Latin text shows a lead byte read as `Ã`..`ô` (C3 82..C3 B4)
+    // followed by a continuation byte read as Latin-1/Windows-1252: U+0080..U+00BF (C2 xx)
+    // or one of Windows-1252's specials (E2/C5/C6/CB xx). A bytewise test before the real one.
+    let suspicious = s.as_bytes().windows(3).any(|w| {
+        w[0] == 0xC3
+            && (0x82..=0xB4).contains(&w[1])
+            && matches!(w[2], 0xC2 | 0xE2 | 0xC5 | 0xC6 | 0xCB)
     });
     if !suspicious {
         return None;
@@ -134,7 +169,9 @@ mod tests {
     #[test]
     fn paragraphs_become_lines() {
         assert_eq!(
-            html_to_text("<p>One  <b>two</b>\n three</p><p>Four&nbsp;&amp; five<br>six</p><script>x()</script>"),
+            html_to_text(
+                "<p>One  <b>two</b>\n three</p><p>Four&nbsp;&amp; five<br>six</p><script>x()</script>"
+            ),
             "One two three\nFour & five\nsix"
         );
         assert_eq!(html_to_text("a < b and c > d"), "a < b and c > d");
@@ -142,8 +179,14 @@ mod tests {
 
     #[test]
     fn mojibake_is_repaired() {
-        assert_eq!(fix_mojibake("FÃ¶rderprogramme").as_deref(), Some("Förderprogramme"));
-        assert_eq!(fix_mojibake("ActualitÃ©s â€” Le Monde").as_deref(), Some("Actualités — Le Monde"));
+        assert_eq!(
+            fix_mojibake("FÃ¶rderprogramme").as_deref(),
+            Some("Förderprogramme")
+        );
+        assert_eq!(
+            fix_mojibake("ActualitÃ©s â€” Le Monde").as_deref(),
+            Some("Actualités — Le Monde")
+        );
         assert_eq!(fix_mojibake("Förderprogramme"), None);
         assert_eq!(fix_mojibake("Ã la carte"), None);
     }

@@ -63,11 +63,21 @@ mod tests {
     #[test]
     fn canonical_urls() {
         assert_eq!(
-            canon("HTTPS://News.Example.COM:443/a/b?id=3&utm_source=rss&x=1&fbclid=z#frag", "").as_deref(),
+            canon(
+                "HTTPS://News.Example.COM:443/a/b?id=3&utm_source=rss&x=1&fbclid=z#frag",
+                ""
+            )
+            .as_deref(),
             Some("https://news.example.com/a/b?id=3&x=1")
         );
-        assert_eq!(canon("../c?utm_medium=x", "http://e.com/a/b/").as_deref(), Some("http://e.com/a/c"));
-        assert_eq!(canon("http://e.com:8080/?b=2&a=1", "").as_deref(), Some("http://e.com:8080/?b=2&a=1"));
+        assert_eq!(
+            canon("../c?utm_medium=x", "http://e.com/a/b/").as_deref(),
+            Some("http://e.com/a/c")
+        );
+        assert_eq!(
+            canon("http://e.com:8080/?b=2&a=1", "").as_deref(),
+            Some("http://e.com:8080/?b=2&a=1")
+        );
         assert_eq!(canon("urn:uuid:1234", ""), None);
         assert_eq!(canon("javascript:alert(1)", "http://e.com/"), None);
         assert_eq!(canon("/x", ""), None);
