@@ -1,11 +1,21 @@
 //! Ingest: one parsed feed into the store, as one transaction — the join between the
 //! parse, dedup and store stages that the daemon and `fetch` both use.
+//!
+//! For each new copy: exact identity first (the same canonical URL or GUID in another
+//! feed, or a `<source>` naming a copy we have — store lookups), else the dedup index's
+//! verdict against candidate stories' representatives, else a new story. An update (same
+//! feed and key) is re-fingerprinted and stays in its story unless its text no longer
+//! matches the representative. Index changes reach the [`Dedup`] only after the commit.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
-use crate::model::ParsedFeed;
-use crate::store::{Store, Upsert};
+use crate::config::DedupConfig;
+use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, global_guid};
+use crate::dedup::profile::overlap;
+use crate::dedup::{Dedup, Fingerprint, Placement, Policy, Profile, Rule, Staged};
+use crate::model::{Article, MatchKind, ParsedFeed};
+use crate::store::{Batch, Store, Upsert};
 
 /// What ingesting one feed's document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -14,37 +24,541 @@ pub struct IngestReport {
     pub new_articles: usize,
     /// Existing copies whose text or title changed.
     pub updated_articles: usize,
-    /// Stories founded by new copies.
+    /// Stories founded by new copies (or by updated copies that left their story).
     pub new_stories: usize,
     /// New copies that joined an existing story.
     pub merged: usize,
 }
 
-/// Stores the articles of `parsed` for feed `feed_id`, all or nothing.
+/// The dedup stage loaded from the store: every story with a copy published within the
+/// window of the newest stored copy, rebuilt from the stored fingerprints.
+pub fn open_dedup(store: &Store, config: &DedupConfig) -> Result<Dedup> {
+    let mut dedup = Dedup::new(Policy::from_config(config));
+    let Some(newest) = store.newest_fingerprint()? else {
+        return Ok(dedup);
+    };
+    // The window before the newest copy, and at least the newest stories the index keeps
+    // anyway (a few copies dated "now" among older ones must not hide those).
+    let mut since = newest.saturating_sub(dedup.policy().window_secs.saturating_mul(2));
+    if let Some(t) = store.nth_newest_fingerprint(EVICT_FLOOR_STORIES)? {
+        since = since.min(t);
+    } else {
+        since = i64::MIN;
+    }
+    let mut titles = Vec::new();
+    store
+        .for_each_live_fingerprint(since, |row| {
+            if row.representative {
+                let p = Profile::new(
+                    row.article,
+                    row.feed,
+                    row.published,
+                    row.preferred,
+                    &row.fingerprint,
+                );
+                dedup.restore_representative(row.story, p, &row.fingerprint);
+            } else if let Some(t) = row.fingerprint.title_hash {
+                titles.push((row.story, t, row.published));
+            }
+        })
+        .context("cannot load the dedup index")?;
+    for (story, title, published) in titles {
+        dedup.restore_title(story, title, published);
+    }
+    dedup.evict();
+    Ok(dedup)
+}
+
+/// Makes `store` carry a dedup index for `config`: loads it from the stored fingerprints
+/// the first time, and afterwards only applies a changed `[dedup]` policy.
+pub fn prepare(store: &mut Store, config: &DedupConfig) -> Result<()> {
+    match store.dedup_mut() {
+        Some(d) => d.set_policy(Policy::from_config(config)),
+        None => {
+            let d = open_dedup(store, config)?;
+            store.attach_dedup(d);
+        }
+    }
+    Ok(())
+}
+
+/// Stores the articles of `parsed` for feed `feed_id`, all or nothing, placing each new
+/// copy in its story with the dedup index the store carries ([`prepare`]; the default
+/// `[dedup]` policy when none was prepared).
 pub fn ingest(
     store: &mut Store,
     feed_id: i64,
     parsed: &ParsedFeed,
     now: DateTime<Utc>,
 ) -> Result<IngestReport> {
-    let mut report = IngestReport::default();
-    let mut batch = store.begin()?;
+    let mut dedup = match store.take_dedup() {
+        Some(d) => d,
+        None => open_dedup(store, &DedupConfig::default())?,
+    };
+    let result = ingest_with(store, &mut dedup, feed_id, parsed, now);
+    store.attach_dedup(dedup);
+    result
+}
+
+/// [`ingest`] with an explicit dedup index.
+pub fn ingest_with(
+    store: &mut Store,
+    dedup: &mut Dedup,
+    feed_id: i64,
+    parsed: &ParsedFeed,
+    now: DateTime<Utc>,
+) -> Result<IngestReport> {
     for article in &parsed.articles {
-        match batch.upsert_article(feed_id, article, now)? {
-            Upsert::New { article } => {
-                batch.new_story(article, now)?;
-                report.new_articles += 1;
+        dedup.learn(feed_id, &article.text);
+    }
+    let mut report = IngestReport::default();
+    let mut staged = Staged::default();
+    let mut batch = store.begin()?;
+    let feed_name = batch.feed_name(feed_id)?;
+    for article in &parsed.articles {
+        let upsert = batch.upsert_article(feed_id, article, now)?;
+        let (Upsert::New { article: id } | Upsert::Updated { article: id, .. }) = upsert else {
+            continue;
+        };
+        let published = article.published.unwrap_or(now).timestamp();
+        let preferred = dedup.policy().prefers(&feed_name, article.url.as_deref());
+        let fp = dedup.fingerprint(feed_id, &article.title, &article.text);
+        batch.put_fingerprint(id, feed_id, published, preferred, &fp)?;
+        let profile = Profile::new(id, feed_id, published, preferred, &fp);
+        if let Upsert::Updated { .. } = upsert {
+            report.updated_articles += 1;
+            if update(&mut batch, dedup, &mut staged, profile, &fp, now)? {
                 report.new_stories += 1;
             }
-            Upsert::Updated { story, .. } => {
-                if let Some(story) = story {
-                    batch.touch_story(story, now)?;
-                }
-                report.updated_articles += 1;
+            continue;
+        }
+        report.new_articles += 1;
+        if let Some((story, kind)) = exact_match(&batch, feed_id, article)? {
+            batch.join_story(id, story, kind, 1.0, &Rule::Exact.describe(), now)?;
+            promote(&mut batch, dedup, &mut staged, story, profile, &fp, now)?;
+            report.merged += 1;
+            continue;
+        }
+        let placed = dedup.place(&profile, &fp, &staged).join;
+        let placed = match placed {
+            Some(c) if !batch.story_exists(c.story)? => {
+                staged.remove(c.story);
+                None
             }
-            Upsert::Unchanged { .. } => {}
+            other => other,
+        };
+        match placed {
+            Some(c) => {
+                let kind = Placement::kind(&c);
+                batch.join_story(
+                    id,
+                    c.story,
+                    kind,
+                    c.verdict.score,
+                    &c.verdict.rule.describe(),
+                    now,
+                )?;
+                promote(&mut batch, dedup, &mut staged, c.story, profile, &fp, now)?;
+                report.merged += 1;
+            }
+            None => {
+                let story = batch.new_story(id, now)?;
+                staged.set_representative(story, profile, &fp);
+                report.new_stories += 1;
+            }
         }
     }
     batch.commit()?;
+    dedup.apply(staged);
     Ok(report)
+}
+
+/// The story of a copy with the same identity: the same canonical URL or GUID in another
+/// feed, or the copy its `<source>` names.
+fn exact_match(batch: &Batch<'_>, feed: i64, a: &Article) -> Result<Option<(i64, MatchKind)>> {
+    let by_url = |u: Option<&str>| match u.filter(|u| article_url(u)) {
+        Some(u) => batch.story_by_url(u, feed),
+        None => Ok(None),
+    };
+    let by_guid = |g: Option<&str>| match g.filter(|g| global_guid(g)) {
+        Some(g) => batch.story_by_guid(g, feed),
+        None => Ok(None),
+    };
+    if let Some(s) = by_url(a.url.as_deref())? {
+        return Ok(Some((s, MatchKind::Url)));
+    }
+    if let Some(s) = by_guid(a.guid.as_deref())? {
+        return Ok(Some((s, MatchKind::Guid)));
+    }
+    let src = a.source.as_ref();
+    if let Some(s) = by_url(src.and_then(|s| s.url.as_deref()))? {
+        return Ok(Some((s, MatchKind::Source)));
+    }
+    if let Some(s) = by_guid(src.and_then(|s| s.id.as_deref()))? {
+        return Ok(Some((s, MatchKind::Source)));
+    }
+    Ok(None)
+}
+
+/// After `profile` joined `story`: makes it the representative when it ranks above the
+/// current one, else files its title under the story.
+fn promote(
+    batch: &mut Batch<'_>,
+    dedup: &Dedup,
+    staged: &mut Staged,
+    story: i64,
+    profile: Profile,
+    fp: &Fingerprint,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let better = match dedup.representative(story, staged) {
+        Some(rep) => profile.rank > rep.rank,
+        None => return Ok(()), // the story left the window: its index entry is gone
+    };
+    if better {
+        batch.set_representative(story, profile.article, now)?;
+        staged.set_representative(story, profile, fp);
+    } else {
+        staged.add_title(story, fp.title_hash, profile.published);
+    }
+    Ok(())
+}
+
+/// An updated copy: it stays in its story while it still matches the representative;
+/// otherwise it leaves and founds its own. Returns whether it founded a story.
+fn update(
+    batch: &mut Batch<'_>,
+    dedup: &Dedup,
+    staged: &mut Staged,
+    profile: Profile,
+    fp: &Fingerprint,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let article = profile.article;
+    let Some((story, kind)) = batch.copy_of(article)? else {
+        return Ok(false);
+    };
+    batch.touch_story(story, now)?;
+    let Some(rep) = dedup.representative(story, staged).cloned() else {
+        return Ok(false);
+    };
+    let identical = matches!(kind, MatchKind::Url | MatchKind::Guid | MatchKind::Source);
+    let still = overlap(&profile.set, &rep.set) >= UPDATE_STAY_OC || identical;
+    if rep.article != article {
+        if !still {
+            let own = batch.new_story(article, now)?;
+            staged.set_representative(own, profile, fp);
+            return Ok(true);
+        }
+        return Ok(false);
+    }
+    // The representative itself changed.
+    let others: Vec<_> = batch
+        .story_fingerprints(story)?
+        .into_iter()
+        .filter(|f| f.article != article)
+        .collect();
+    if still || others.is_empty() {
+        staged.set_representative(story, profile, fp);
+        return Ok(false);
+    }
+    let best = others
+        .iter()
+        .map(|f| {
+            (
+                Profile::new(f.article, f.feed, f.published, f.preferred, &f.fingerprint),
+                f,
+            )
+        })
+        .max_by(|a, b| a.0.rank.cmp(&b.0.rank));
+    if let Some((p, f)) = best {
+        batch.set_representative(story, p.article, now)?;
+        staged.set_representative(story, p, &f.fingerprint);
+    }
+    let own = batch.new_story(article, now)?;
+    staged.set_representative(own, profile, fp);
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FeedSpec;
+
+    /// A sentence of its own words: sentences with different `i` share no shingle.
+    fn s(i: usize) -> String {
+        format!(
+            "Officials in district{i} said the council{i} approved plan{i} after a long vote{i} on measure{i} this week."
+        )
+    }
+
+    fn text(range: std::ops::Range<usize>) -> String {
+        range.map(s).collect::<Vec<_>>().join("\n")
+    }
+
+    fn art(key: &str, title: &str, body: &str, hour: i64) -> Article {
+        Article {
+            guid: Some(format!("urn:test:article:{key}")),
+            key: key.into(),
+            url: Some(format!("https://{key}.example/news/{key}")),
+            title: title.into(),
+            text: body.into(),
+            content_html: Some(body.into()),
+            published: Some(DateTime::from_timestamp(1_750_000_000 + hour * 3600, 0).unwrap()),
+            ..Default::default()
+        }
+    }
+
+    struct World {
+        _dir: tempfile::TempDir,
+        store: Store,
+        dedup: Dedup,
+        feeds: Vec<i64>,
+    }
+
+    impl World {
+        fn new() -> World {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+            let specs: Vec<FeedSpec> = (0..4)
+                .map(|i| FeedSpec {
+                    url: format!("https://f{i}.example/rss"),
+                    name: format!("F{i}"),
+                    tags: vec![],
+                })
+                .collect();
+            let ids = store.sync_feeds(&specs).unwrap();
+            let feeds = specs.iter().map(|s| ids[&s.url]).collect();
+            let dedup = open_dedup(&store, &DedupConfig::default()).unwrap();
+            World {
+                _dir: dir,
+                store,
+                dedup,
+                feeds,
+            }
+        }
+
+        fn add(&mut self, feed: usize, a: Article) -> IngestReport {
+            let parsed = ParsedFeed {
+                articles: vec![a],
+                ..Default::default()
+            };
+            ingest_with(
+                &mut self.store,
+                &mut self.dedup,
+                self.feeds[feed],
+                &parsed,
+                Utc::now(),
+            )
+            .unwrap()
+        }
+
+        /// The sets of article keys (URL hosts) merged together, sorted.
+        fn stories(&self) -> Vec<Vec<String>> {
+            let mut out: Vec<Vec<String>> = self
+                .store
+                .recent_stories(1000)
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let mut v: Vec<String> = s
+                        .copies
+                        .iter()
+                        .map(|c| {
+                            c.url
+                                .clone()
+                                .unwrap()
+                                .split('/')
+                                .next_back()
+                                .unwrap()
+                                .to_string()
+                        })
+                        .collect();
+                    v.sort();
+                    v
+                })
+                .collect();
+            out.sort();
+            out
+        }
+    }
+
+    fn together(w: &World, a: &str, b: &str) -> bool {
+        w.stories()
+            .iter()
+            .any(|s| s.iter().any(|x| x == a) && s.iter().any(|x| x == b))
+    }
+
+    #[test]
+    fn a_copy_with_chrome_and_a_trimmed_tail_joins_as_content() {
+        let mut w = World::new();
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        let copy = format!(
+            "Advertisement\nPublished: 12:16, 14 July 2025\nLONDON (Reuters) - {}\nRead more",
+            text(0..9)
+        );
+        let r = w.add(1, art("b", "Plan approved", &copy, 2));
+        assert_eq!(r.merged, 1);
+        assert!(together(&w, "a", "b"));
+        let s = &w.store.recent_stories(10).unwrap()[0];
+        let b = s
+            .copies
+            .iter()
+            .find(|c| c.url.as_deref().unwrap().ends_with("/b"))
+            .unwrap();
+        assert_eq!(b.kind, MatchKind::Content);
+        assert!(b.score > 0.9 && b.thresholds.contains("oc"));
+        // The copy crediting the wire in full text represents the story.
+        assert!(b.representative);
+    }
+
+    #[test]
+    fn stories_never_chain_through_a_bridging_copy() {
+        let mut w = World::new();
+        w.add(0, art("a", "First half", &text(0..10), 0));
+        w.add(1, art("b", "Both halves", &text(0..20), 1)); // contains A: joins A's story
+        w.add(2, art("c", "Second half", &text(10..20), 2)); // contained in B, not like A
+        assert!(together(&w, "a", "b"));
+        assert!(!together(&w, "a", "c"), "{:?}", w.stories());
+    }
+
+    #[test]
+    fn shared_quotes_alone_do_not_merge() {
+        let mut w = World::new();
+        let quote = "\u{201C}We will not accept any plan that raises taxes on working families in this country, and we will fight it in every court of the land for as long as it takes,\u{201D}";
+        let one = format!("{quote} the minister said.\n{}", text(0..4));
+        let two = format!("{quote} the minister told reporters.\n{}", text(50..54));
+        w.add(0, art("a", "Minister vows fight", &one, 0));
+        w.add(1, art("b", "Minister vows fight over plan", &two, 1));
+        assert!(!together(&w, "a", "b"));
+    }
+
+    #[test]
+    fn an_update_stays_while_it_matches_and_leaves_when_its_text_changes() {
+        let mut w = World::new();
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        w.add(1, art("b", "Council approves plan", &text(0..12), 1));
+        assert!(together(&w, "a", "b"));
+        // An edit keeps it in.
+        let r = w.add(
+            1,
+            art("b", "Council approves plan (updated)", &text(0..13), 1),
+        );
+        assert_eq!((r.updated_articles, r.new_stories), (1, 0));
+        assert!(together(&w, "a", "b"));
+        // A different text takes it out into its own story.
+        let r = w.add(1, art("b", "Something else entirely", &text(100..112), 1));
+        assert_eq!((r.updated_articles, r.new_stories), (1, 1));
+        assert!(!together(&w, "a", "b"));
+        assert_eq!(w.stories().len(), 2);
+        assert!(w.store.check().unwrap().is_empty());
+    }
+
+    #[test]
+    fn same_feed_items_merge_only_when_their_text_is_the_same() {
+        let mut w = World::new();
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        w.add(0, art("b", "Council approves plan", &text(0..11), 1)); // different text
+        assert!(!together(&w, "a", "b"));
+        w.add(
+            0,
+            art("c", "Council approves plan, reposted", &text(0..12), 2),
+        ); // same text
+        assert!(together(&w, "a", "c"));
+    }
+
+    #[test]
+    fn a_truncated_description_joins_the_full_copy() {
+        let mut w = World::new();
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        let full = text(0..12);
+        let desc: Vec<&str> = full.split_whitespace().take(30).collect();
+        let mut d = art(
+            "b",
+            "Council approves plan",
+            &format!("{}\u{2026}", desc.join(" ")),
+            1,
+        );
+        d.content_html = None;
+        w.add(1, d);
+        assert!(together(&w, "a", "b"));
+    }
+
+    #[test]
+    fn titles_alone_merge_only_exactly_across_feeds_within_48_hours() {
+        let mut w = World::new();
+        let t = "Central bank raises interest rates to record high - Reuters";
+        w.add(0, art("a", t, "", 0));
+        w.add(
+            1,
+            art(
+                "b",
+                "Central bank raises interest rates to record high | The Hindu",
+                "",
+                1,
+            ),
+        );
+        w.add(
+            2,
+            art(
+                "c",
+                "Central bank raises interest rates to record high",
+                "",
+                60,
+            ),
+        );
+        w.add(3, art("d", "Rates rise", "", 1));
+        w.add(0, art("e", t, "", 2)); // same feed
+        assert!(together(&w, "a", "b"));
+        assert!(!together(&w, "a", "c"));
+        assert!(!together(&w, "a", "d"));
+        assert!(!together(&w, "a", "e"));
+        let s = w.store.recent_stories(10).unwrap();
+        let b = s
+            .iter()
+            .flat_map(|s| &s.copies)
+            .find(|c| c.url.as_deref().unwrap().ends_with("/b"))
+            .unwrap();
+        assert_eq!(b.kind, MatchKind::Title);
+    }
+
+    #[test]
+    fn the_same_url_or_guid_through_two_feeds_is_an_exact_match() {
+        let mut w = World::new();
+        w.add(0, art("a", "One", &text(0..3), 0));
+        let mut same_url = art("x", "Other words", &text(20..23), 1);
+        same_url.url = Some("https://a.example/news/a".into());
+        w.add(1, same_url);
+        let mut same_guid = art("y", "More words", &text(30..33), 1);
+        same_guid.guid = Some("urn:test:article:a".into());
+        w.add(2, same_guid);
+        let s = w.store.recent_stories(10).unwrap();
+        let kinds: Vec<&str> = s[0].copies.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(s.len(), 1, "{kinds:?}");
+        assert!(kinds.contains(&"url") && kinds.contains(&"guid"));
+    }
+
+    #[test]
+    fn the_index_rebuilt_after_a_restart_places_copies_the_same_way() {
+        let mut w = World::new();
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        w.dedup = open_dedup(&w.store, &DedupConfig::default()).unwrap();
+        assert_eq!(w.dedup.live_stories(), 1);
+        w.add(1, art("b", "Plan approved", &text(0..10), 1));
+        assert!(together(&w, "a", "b"));
+    }
+
+    #[test]
+    fn unspaced_scripts_match_by_characters() {
+        let mut w = World::new();
+        let zh = "中国人民银行周二宣布将一年期贷款市场报价利率下调十个基点以支持经济增长。分析人士表示此举符合市场预期，但房地产市场仍然疲软。央行还表示将继续实施稳健的货币政策并保持流动性合理充裕。";
+        w.add(0, art("a", "央行下调利率", zh, 0));
+        w.add(
+            1,
+            art("b", "中国央行降息", &format!("新华社北京电 {zh}"), 1),
+        );
+        w.add(2, art("c", "其他新闻", "日本政府周三公布了新的经济刺激计划，总额达到二十万亿日元，旨在应对物价上涨和提振国内消费。首相表示计划将在年内实施。", 1));
+        assert!(together(&w, "a", "b"));
+        assert!(!together(&w, "a", "c"));
+    }
 }

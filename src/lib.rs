@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod dedup;
 pub mod fetch;
 pub mod ingest;
 pub mod model;

@@ -3,11 +3,13 @@
 //! problem (exit 2), printed as one sentence.
 
 mod check;
+mod explain;
 mod export;
 mod feeds;
 mod feeds_file;
 mod fetch;
 mod logging;
+mod stories;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -188,10 +190,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export::run(&cli.config, args),
         Command::Run => crate::daemon::run(&cli.config),
         Command::Fetch { feeds } => fetch::run(&cli.config, feeds),
-        Command::Stories { .. } | Command::Explain { .. } => {
-            let _ = load_config(&cli.config)?;
-            anyhow::bail!("this command is not built yet")
-        }
+        Command::Stories { limit, json } => stories::run(&cli.config, *limit, *json),
+        Command::Explain { url } => explain::run(&cli.config, url),
     }
 }
 

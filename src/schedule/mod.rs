@@ -105,6 +105,7 @@ impl Scheduler {
     fn build(config: &Config, store: &SharedStore, clock: &Arc<dyn Clock>) -> Result<Setup> {
         let feeds = {
             let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            crate::ingest::prepare(&mut guard, &config.dedup)?;
             scheduled_feeds(config, &mut guard)?
         };
         Ok(Setup {

@@ -165,6 +165,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            dedup: None,
         })
     }
 

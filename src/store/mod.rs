@@ -7,6 +7,7 @@
 //! version 1 on.
 
 mod articles;
+mod dedup;
 mod feeds;
 mod fetch_state;
 mod merged;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
 pub use articles::{StoredArticle, Upsert};
+pub use dedup::{CopyView, StoredFingerprint, StoryView};
 pub use feeds::{FeedRow, FeedSpec};
 pub use fetch_state::FetchState;
 pub use merged::{Fingerprint, MergedCopy, MergedStory, StoryFilter};
@@ -29,13 +31,35 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The schema, one entry per version; never edit a released entry, append a new one.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("schema_v1.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("schema_v1.sql")),
+        M::up(include_str!("schema_v2_dedup.sql")),
+    ])
+}
+
+/// Brings the schema up to date. Two processes opening a new database at once race to
+/// migrate it; the loser's transaction fails, and on retry it finds the work done.
+fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
+    let mut tries = 0;
+    loop {
+        match migrations().to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(_) if tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// An open database.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The dedup stage's index for this database, kept with the connection so every
+    /// ingest through this `Store` sees the stories the previous ones made.
+    dedup: Option<crate::dedup::Dedup>,
 }
 
 /// One transaction: a feed's ingest, or any other group of writes that must land together.
@@ -58,12 +82,12 @@ impl Store {
             .with_context(|| format!("cannot use {} as a database", path.display()))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrations()
-            .to_latest(&mut conn)
+        migrate(&mut conn)
             .with_context(|| format!("cannot bring the database {} up to date", path.display()))?;
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            dedup: None,
         };
         store.ensure_instance_id()?;
         Ok(store)

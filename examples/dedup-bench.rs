@@ -1,0 +1,413 @@
+//! Benchmark of the dedup stage at a million articles.
+//!
+//! ```text
+//! nice -n 19 cargo run --release --example dedup-bench              # stage only, 1,000,000 articles
+//! nice -n 19 cargo run --release --example dedup-bench -- --restart 1000000   # + store and restart
+//! ```
+//! Generates articles over 14 days (about 71,000 a day from 2,000 feeds; the `[dedup]`
+//! window of 72 h holds about 215,000 of them): 30% copies of wire stories (2–12 outlets
+//! each, trimmed, with datelines and chrome, a fifth cut to a 40-word description), 5%
+//! hard negatives (another report of a wire story's event: same names and numbers, new
+//! sentences), the rest originals. Prints the stage's throughput and per-article cost at
+//! 10k, 100k and 1M articles seen, the peak RSS (VmHWM), and with `--restart N` the time to
+//! rebuild the index from a store holding N articles.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use tributary::config::DedupConfig;
+use tributary::dedup::{Dedup, Policy, Profile, Staged};
+use tributary::ingest::{ingest_with, open_dedup};
+use tributary::model::{Article, ParsedFeed};
+use tributary::store::{FeedSpec, Store};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A vocabulary with a Zipf-like rank distribution, like the words of news text.
+struct Vocab {
+    words: Vec<String>,
+    cum: Vec<f64>,
+}
+
+impl Vocab {
+    fn new() -> Vocab {
+        let syl = [
+            "ka", "to", "ri", "men", "sa", "lo", "ve", "dan", "pri", "ul", "or", "est", "in", "ba",
+            "tes", "gor", "ni", "al", "der", "mo",
+        ];
+        let mut rng = Rng(7);
+        let mut words = Vec::new();
+        for _ in 0..30_000 {
+            let n = 1 + rng.below(3) as usize;
+            words.push(
+                (0..n)
+                    .map(|_| syl[rng.below(syl.len() as u64) as usize])
+                    .collect::<String>(),
+            );
+        }
+        let mut cum = Vec::with_capacity(words.len());
+        let mut total = 0.0;
+        for r in 0..words.len() {
+            total += 1.0 / (r as f64 + 2.0);
+            cum.push(total);
+        }
+        Vocab { words, cum }
+    }
+
+    fn word(&self, rng: &mut Rng) -> &str {
+        let x = (rng.next() as f64 / u64::MAX as f64) * self.cum[self.cum.len() - 1];
+        let i = self
+            .cum
+            .partition_point(|&c| c < x)
+            .min(self.words.len() - 1);
+        &self.words[i]
+    }
+
+    /// A sentence determined by its seed, with `names` mixed in.
+    fn sentence(&self, seed: u64, names: &[String]) -> String {
+        let mut rng = Rng(seed);
+        let n = 12 + rng.below(14) as usize;
+        let mut s: Vec<String> = Vec::with_capacity(n);
+        for i in 0..n {
+            if !names.is_empty() && i % 7 == 3 {
+                s.push(names[rng.below(names.len() as u64) as usize].clone());
+            } else {
+                s.push(self.word(&mut rng).to_string());
+            }
+        }
+        format!("{}.", s.join(" "))
+    }
+}
+
+/// A generated story: sentence seeds and the names it is about.
+struct Story {
+    seed: u64,
+    sentences: usize,
+    names: Vec<String>,
+    hour: i64,
+}
+
+fn names(rng: &mut Rng) -> Vec<String> {
+    let mut v: Vec<String> = (0..4)
+        .map(|_| format!("Name{}", rng.below(2_000_000)))
+        .collect();
+    v.push(format!("{}.{}%", rng.below(90), rng.below(10)));
+    v
+}
+
+fn story_text(v: &Vocab, s: &Story, from: usize, to: usize) -> String {
+    (from..to.min(s.sentences))
+        .map(|i| v.sentence(s.seed.wrapping_add(i as u64 * 7919), &s.names))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const FEEDS: u64 = 2000;
+const SPAN_HOURS: i64 = 14 * 24;
+
+/// The `i`-th article of the stream of `n`: (feed, article).
+struct Stream {
+    v: Vocab,
+    rng: Rng,
+    n: u64,
+    made: u64,
+    pending: Vec<(u64, Article)>,
+    wires: Vec<Story>,
+}
+
+impl Stream {
+    fn new(n: u64) -> Stream {
+        Stream {
+            v: Vocab::new(),
+            rng: Rng(42),
+            n,
+            made: 0,
+            pending: Vec::new(),
+            wires: Vec::new(),
+        }
+    }
+
+    fn article(&self, id: u64, title: String, text: String, hour: i64, desc_only: bool) -> Article {
+        let published =
+            DateTime::<Utc>::from_timestamp(1_750_000_000 + hour * 3600 + (id % 3600) as i64, 0);
+        Article {
+            guid: Some(format!("urn:bench:{id}")),
+            key: format!("k{id}"),
+            url: Some(format!("https://outlet.example/a/{id}")),
+            title,
+            content_html: if desc_only { None } else { Some(String::new()) },
+            text,
+            published,
+            ..Default::default()
+        }
+    }
+
+    fn next(&mut self) -> Option<(u64, Article)> {
+        if let Some(p) = self.pending.pop() {
+            return Some(p);
+        }
+        if self.made >= self.n {
+            return None;
+        }
+        let id = self.made;
+        let hour = (id as i64 * SPAN_HOURS) / self.n as i64;
+        let roll = self.rng.below(100);
+        let story = Story {
+            seed: self.rng.next(),
+            sentences: if self.rng.below(10) < 3 {
+                3
+            } else {
+                6 + self.rng.below(20) as usize
+            },
+            names: names(&mut self.rng),
+            hour,
+        };
+        let title = format!(
+            "{} {} {} {} {} {}",
+            story.names[0],
+            self.v.word(&mut self.rng),
+            self.v.word(&mut self.rng),
+            story.names[1],
+            self.v.word(&mut self.rng),
+            story.names[4]
+        );
+        let feed = self.rng.below(FEEDS);
+        if roll < 9 && story.sentences > 5 {
+            // A wire story: 2–12 copies within 6 hours, trimmed, with chrome.
+            let copies = 2 + self.rng.below(11) as usize;
+            for c in 0..copies {
+                let cid = self.made;
+                self.made += 1;
+                let keep = story.sentences - self.rng.below(3) as usize;
+                let mut text = format!(
+                    "Published: 12:{:02}, 14 July 2025\nLONDON (Wire) - {}\nAdvertisement",
+                    c,
+                    story_text(&self.v, &story, 0, keep)
+                );
+                let desc_only = self.rng.below(5) == 0;
+                if desc_only {
+                    text = text
+                        .split_whitespace()
+                        .skip(5)
+                        .take(40)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        + "…";
+                }
+                let delay = self.rng.below(6) as i64;
+                let a = self.article(
+                    cid,
+                    format!("{title} - Outlet {c}"),
+                    text,
+                    story.hour + delay,
+                    desc_only,
+                );
+                self.pending.push(((feed + c as u64 * 37) % FEEDS, a));
+            }
+            self.wires.push(story);
+            if self.wires.len() > 64 {
+                self.wires.remove(0);
+            }
+        } else if roll < 14 && !self.wires.is_empty() {
+            // A hard negative: another report of a recent wire story's event.
+            let w = &self.wires[self.rng.below(self.wires.len() as u64) as usize];
+            let other = Story {
+                seed: self.rng.next(),
+                sentences: w.sentences,
+                names: w.names.clone(),
+                hour: w.hour,
+            };
+            let text = story_text(&self.v, &other, 0, other.sentences);
+            let a = self.article(id, title, text, w.hour + 1, false);
+            self.made += 1;
+            self.pending.push((feed, a));
+        } else {
+            let text = story_text(&self.v, &story, 0, story.sentences);
+            let a = self.article(id, title, text, hour, story.sentences == 3);
+            self.made += 1;
+            self.pending.push((feed, a));
+        }
+        self.pending.pop()
+    }
+}
+
+fn vm_hwm_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn stage(n: u64) {
+    let mut dedup = Dedup::new(Policy::default());
+    let mut stream = Stream::new(n);
+    let marks = [10_000u64, 100_000, 1_000_000];
+    let mut seen = 0u64;
+    let mut busy = Duration::ZERO;
+    let mut window_cost: Option<(u64, Duration)> = None;
+    let mut next_story = 0i64;
+    let mut merged = 0u64;
+    let mut batch: Vec<(u64, Article)> = Vec::with_capacity(50);
+    let started = Instant::now();
+    println!(
+        "dedup stage, {n} articles over {} days, window 72h",
+        SPAN_HOURS / 24
+    );
+    loop {
+        batch.clear();
+        while batch.len() < 50 {
+            match stream.next() {
+                Some(x) => batch.push(x),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let t = Instant::now();
+        let mut staged = Staged::default();
+        for (feed, a) in &batch {
+            let id = a.key[1..].parse::<i64>().unwrap_or(0);
+            let fp = dedup.fingerprint(*feed as i64, &a.title, &a.text);
+            let published = a.published.map_or(0, |p| p.timestamp());
+            let profile = Profile::new(id, *feed as i64, published, false, &fp);
+            match dedup.place(&profile, &fp, &staged).join {
+                Some(c) => {
+                    merged += 1;
+                    let better = dedup
+                        .representative(c.story, &staged)
+                        .is_some_and(|r| profile.rank > r.rank);
+                    if better {
+                        staged.set_representative(c.story, profile, &fp);
+                    } else {
+                        staged.add_title(c.story, fp.title_hash, published);
+                    }
+                }
+                None => {
+                    next_story += 1;
+                    staged.set_representative(next_story, profile, &fp);
+                }
+            }
+        }
+        dedup.apply(staged);
+        let spent = t.elapsed();
+        busy += spent;
+        let before = seen;
+        seen += batch.len() as u64;
+        if let Some((from, d)) = window_cost.as_mut() {
+            *d += spent;
+            if seen - *from >= 10_000 || seen >= n {
+                let per = d.as_secs_f64() * 1e6 / (seen - *from) as f64;
+                println!(
+                    "  at {:>9} seen: {per:6.1} µs/article ({:.0} articles/s), {} live stories in the index",
+                    *from,
+                    1e6 / per,
+                    dedup.live_stories()
+                );
+                window_cost = None;
+            }
+        }
+        for &m in &marks {
+            let at = m.min(n.saturating_sub(10_000));
+            if before < at && seen >= at && window_cost.is_none() {
+                window_cost = Some((seen, Duration::ZERO));
+            }
+        }
+    }
+    println!(
+        "  total: {seen} articles, {merged} merged, stage {:.1} s busy = {:.0} articles/s on one core (wall {:.1} s incl. generation)",
+        busy.as_secs_f64(),
+        seen as f64 / busy.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("  peak RSS (VmHWM): {:.0} MB", vm_hwm_mb());
+}
+
+fn restart(n: u64) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("bench.db");
+    let mut store = Store::open(&path)?;
+    let specs: Vec<FeedSpec> = (0..FEEDS)
+        .map(|i| FeedSpec {
+            url: format!("https://f{i}.example/rss"),
+            name: format!("F{i}"),
+            tags: vec![],
+        })
+        .collect();
+    let ids = store.sync_feeds(&specs)?;
+    let feed_ids: Vec<i64> = specs.iter().map(|s| ids[&s.url]).collect();
+    let mut dedup = open_dedup(&store, &DedupConfig::default())?;
+    let mut stream = Stream::new(n);
+    let t = Instant::now();
+    let mut done = 0u64;
+    loop {
+        let mut docs: std::collections::BTreeMap<u64, ParsedFeed> = Default::default();
+        for _ in 0..5_000 {
+            match stream.next() {
+                Some((f, a)) => docs.entry(f).or_default().articles.push(a),
+                None => break,
+            }
+        }
+        if docs.is_empty() {
+            break;
+        }
+        for (f, doc) in docs {
+            done += doc.articles.len() as u64;
+            ingest_with(
+                &mut store,
+                &mut dedup,
+                feed_ids[f as usize],
+                &doc,
+                Utc::now(),
+            )?;
+        }
+    }
+    println!(
+        "stored {done} articles through ingest (parse excluded) in {:.1} s = {:.0} articles/s",
+        t.elapsed().as_secs_f64(),
+        done as f64 / t.elapsed().as_secs_f64()
+    );
+    drop(dedup);
+    drop(store);
+    let t = Instant::now();
+    let store = Store::open(&path)?;
+    let dedup = open_dedup(&store, &DedupConfig::default())?;
+    println!(
+        "restart: database opened and index rebuilt in {:.2} s ({} live stories)",
+        t.elapsed().as_secs_f64(),
+        dedup.live_stories()
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n = args
+        .iter()
+        .find_map(|a| a.parse::<u64>().ok())
+        .unwrap_or(1_000_000);
+    if let Some(i) = args.iter().position(|a| a == "--restart") {
+        let m = args.get(i + 1).and_then(|a| a.parse().ok()).unwrap_or(n);
+        return restart(m);
+    }
+    stage(n);
+    Ok(())
+}

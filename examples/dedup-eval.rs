@@ -1,0 +1,443 @@
+//! Scores the dedup stage on a labelled set through the real pipeline (parse → dedup →
+//! store, from files, no network).
+//!
+//! ```text
+//! cargo run --release --example dedup-eval -- /work/shared/dedup            # generated set
+//! cargo run --release --example dedup-eval -- /work/shared/dedup/real-dev.json --mode full
+//! cargo run --release --example dedup-eval -- /work/shared/dedup/real-dev.json --mode lede
+//! ```
+//! Add `--errors N` to print N wrong merges and N missed pairs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use tributary::config::DedupConfig;
+use tributary::ingest::{ingest_with, open_dedup};
+use tributary::model::MatchKind;
+use tributary::parse::{FeedContext, parse};
+use tributary::store::{FeedSpec, Store, StoryView};
+
+/// One labelled entry.
+struct Truth {
+    key: String,
+    feed: String,
+    story: String,
+    event: String,
+    kind: String,
+    soft: bool,
+}
+
+/// A feed document to ingest.
+struct Doc {
+    feed: String,
+    url: String,
+    bytes: Vec<u8>,
+}
+
+fn url_key(u: &str) -> String {
+    let Ok(p) = url::Url::parse(u.trim()) else {
+        return u.trim().to_string();
+    };
+    let host = p.host_str().unwrap_or("").to_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
+    let mut q: Vec<String> = p
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| {
+            let k = kv.split('=').next().unwrap_or("").to_lowercase();
+            !kv.is_empty()
+                && ![
+                    "utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "igshid", "ref_src", "ref",
+                ]
+                .iter()
+                .any(|t| k.starts_with(t))
+        })
+        .map(str::to_string)
+        .collect();
+    q.sort();
+    let path = p.path().trim_end_matches('/');
+    if q.is_empty() {
+        format!("{host}{path}")
+    } else {
+        format!("{host}{path}?{}", q.join("&"))
+    }
+}
+
+fn generated(dir: &Path) -> Result<(Vec<Truth>, Vec<Doc>)> {
+    let text =
+        std::fs::read_to_string(dir.join("truth.jsonl")).context("cannot read truth.jsonl")?;
+    let mut truth = Vec::new();
+    let mut feeds = std::collections::BTreeSet::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+        feeds.insert(s("feed"));
+        truth.push(Truth {
+            key: url_key(&s("link")),
+            feed: s("feed"),
+            story: s("story_id"),
+            event: s("event_id"),
+            kind: s("kind"),
+            soft: false,
+        });
+    }
+    let docs = feeds
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(dir.join("feeds").join(format!("{f}.xml")))?;
+            Ok(Doc {
+                url: format!("http://127.0.0.1:8765/feeds/{f}.xml"),
+                feed: f,
+                bytes,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((truth, docs))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One one-item RSS feed per document, as shared/tools/make_case.py builds them.
+fn real(file: &Path, lede: bool) -> Result<(Vec<Truth>, Vec<Doc>)> {
+    let docs: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(file)?)?;
+    let mut truth = Vec::new();
+    let mut out = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        let s = |k: &str| d[k].as_str().unwrap_or("").to_string();
+        let mut day = s("date").chars().take(10).collect::<String>();
+        if day.len() == 7 {
+            day.push_str("-15");
+        }
+        let when = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            .ok()
+            .map(|d| {
+                Utc.from_utc_datetime(&d.and_hms_opt(8, 0, 0).unwrap_or_default())
+                    + Duration::minutes(7 * (i as i64 % 60))
+            });
+        let text = s("text");
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let n = if lede { 45 } else { 40 };
+        let mut desc = words[..n.min(words.len())].join(" ");
+        if words.len() > n {
+            desc.push('…');
+        }
+        let content: String = text
+            .split('\n')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("<p>{}</p>", esc(p)))
+            .collect();
+        let mut item = format!(
+            "<title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}-{}</guid><description>{}</description>",
+            esc(&s("title")),
+            esc(&s("url")),
+            s("id"),
+            i,
+            esc(&desc)
+        );
+        if let Some(w) = when {
+            item.push_str(&format!("<pubDate>{}</pubDate>", w.to_rfc2822()));
+        }
+        if !lede {
+            item.push_str(&format!(
+                "<content:encoded><![CDATA[{content}]]></content:encoded>"
+            ));
+        }
+        let outlet = s("outlet");
+        let rss = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>{}</title><link>https://{}/</link><description>news</description><language>{}</language><item>{item}</item></channel></rss>\n",
+            esc(&outlet),
+            esc(&outlet),
+            esc(&s("language"))
+        );
+        let feed = format!("{outlet} ({})", s("id"));
+        out.push(Doc {
+            url: format!("http://127.0.0.1:8765/{}.xml", s("id")),
+            feed: feed.clone(),
+            bytes: rss.into_bytes(),
+        });
+        truth.push(Truth {
+            key: url_key(&s("url")),
+            feed,
+            story: s("story_id"),
+            event: s("event_id"),
+            kind: s("role"),
+            soft: s("role") == "rewrite-crediting-wire"
+                || d["borderline"].as_bool().unwrap_or(false),
+        });
+    }
+    Ok((truth, out))
+}
+
+fn bucket(words: usize) -> &'static str {
+    match words {
+        0..=40 => "<=40",
+        41..=150 => "40-150",
+        _ => ">150",
+    }
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let target = PathBuf::from(
+        args.first()
+            .context("usage: dedup-eval DIR|FILE.json [--mode full|lede] [--errors N]")?,
+    );
+    let opt = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let lede = opt("--mode").as_deref() == Some("lede");
+    let show: usize = opt("--errors").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let (truth, docs) = if target.is_dir() {
+        generated(&target)?
+    } else {
+        real(&target, lede)?
+    };
+
+    let tmp = tempfile::tempdir()?;
+    let mut store = Store::open(&tmp.path().join("eval.db"))?;
+    let specs: Vec<FeedSpec> = docs
+        .iter()
+        .map(|d| FeedSpec {
+            url: d.url.clone(),
+            name: d.feed.clone(),
+            tags: vec![],
+        })
+        .collect();
+    let ids = store.sync_feeds(&specs)?;
+    let mut dedup = open_dedup(&store, &DedupConfig::default())?;
+    let now: DateTime<Utc> = Utc::now();
+    let mut words_of: HashMap<String, usize> = HashMap::new();
+    let mut desc_only: HashSet<String> = HashSet::new();
+    let mut dedup_time = std::time::Duration::ZERO;
+    for d in &docs {
+        let ctx = FeedContext {
+            url: &d.url,
+            content_type: None,
+            fetched_at: now,
+        };
+        let parsed = parse(&d.bytes, &ctx).map_err(|e| anyhow::anyhow!("{}: {e}", d.feed))?;
+        for a in &parsed.articles {
+            if let Some(u) = &a.url {
+                let fp = dedup.fingerprint(0, &a.title, &a.text);
+                words_of.insert(url_key(u), fp.words as usize);
+                if a.content_html.is_none() {
+                    desc_only.insert(url_key(u));
+                }
+            }
+        }
+        let t = std::time::Instant::now();
+        ingest_with(&mut store, &mut dedup, ids[&d.url], &parsed, now)?;
+        dedup_time += t.elapsed();
+    }
+    let stories: Vec<StoryView> = store.recent_stories(usize::MAX)?;
+
+    // Predicted clusters over labelled keys.
+    let by_key: HashMap<&str, &Truth> = truth.iter().map(|t| (t.key.as_str(), t)).collect();
+    let mut cluster_of: HashMap<String, usize> = HashMap::new();
+    let mut kind_of: HashMap<String, (MatchKind, bool)> = HashMap::new();
+    for (i, s) in stories.iter().enumerate() {
+        for c in &s.copies {
+            if let Some(u) = &c.url {
+                cluster_of.insert(url_key(u), i);
+                kind_of.insert(url_key(u), (c.kind, c.representative));
+            }
+        }
+    }
+    let missing = truth
+        .iter()
+        .filter(|t| !cluster_of.contains_key(&t.key))
+        .count();
+    let n = truth.len();
+    // Pairwise counts, overall and by the shorter text's length and by match kind.
+    let mut tp = 0usize;
+    let mut fp_pairs = 0usize;
+    let mut fn_pairs = 0usize;
+    let mut hard_fp = 0usize;
+    let mut soft_merged = 0usize;
+    let mut by_len: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    let mut desc = [0usize; 2];
+    let mut wrong: Vec<String> = Vec::new();
+    let mut missed: Vec<String> = Vec::new();
+    for i in 0..n {
+        for j in i + 1..n {
+            let (a, b) = (&truth[i], &truth[j]);
+            let same = a.story == b.story;
+            let merged = matches!((cluster_of.get(&a.key), cluster_of.get(&b.key)), (Some(x), Some(y)) if x == y);
+            if !same && !merged {
+                continue;
+            }
+            if !same && (a.soft || b.soft) {
+                soft_merged += usize::from(merged);
+                continue;
+            }
+            let len = bucket(
+                words_of
+                    .get(&a.key)
+                    .copied()
+                    .unwrap_or(0)
+                    .min(words_of.get(&b.key).copied().unwrap_or(0)),
+            );
+            let e = by_len.entry(len).or_default();
+            match (same, merged) {
+                (true, true) => {
+                    tp += 1;
+                    e[0] += 1;
+                }
+                (true, false) => {
+                    fn_pairs += 1;
+                    e[2] += 1;
+                    if missed.len() < show {
+                        missed.push(format!(
+                            "missed {} ({}) ~ {} ({})",
+                            a.key, a.feed, b.key, b.feed
+                        ));
+                    }
+                }
+                (false, true) => {
+                    fp_pairs += 1;
+                    e[1] += 1;
+                    if a.event == b.event {
+                        hard_fp += 1;
+                    }
+                    if wrong.len() < show {
+                        wrong.push(format!(
+                            "false {} ({} {}) ~ {} ({} {})",
+                            a.key, a.feed, a.kind, b.key, b.feed, b.kind
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            if same && (desc_only.contains(&a.key) || desc_only.contains(&b.key)) {
+                desc[0] += usize::from(merged);
+                desc[1] += 1;
+            }
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+    let p = ratio(tp, tp + fp_pairs);
+    let r = ratio(tp, tp + fn_pairs);
+    let f1 = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
+    // B-cubed over labelled entries (soft entries left out).
+    let hard: Vec<&Truth> = truth.iter().filter(|t| !t.soft).collect();
+    let mut members: HashMap<usize, Vec<&Truth>> = HashMap::new();
+    for t in &hard {
+        if let Some(&c) = cluster_of.get(&t.key) {
+            members.entry(c).or_default().push(t);
+        }
+    }
+    let story_size: HashMap<&str, usize> = hard.iter().fold(HashMap::new(), |mut m, t| {
+        *m.entry(t.story.as_str()).or_default() += 1;
+        m
+    });
+    let (mut bp, mut br) = (0.0, 0.0);
+    let mut false_merges = 0usize;
+    for t in &hard {
+        let Some(c) = cluster_of.get(&t.key) else {
+            continue;
+        };
+        let ms = &members[c];
+        let correct = ms.iter().filter(|m| m.story == t.story).count() as f64;
+        bp += correct / ms.len() as f64;
+        br += correct / story_size[t.story.as_str()] as f64;
+    }
+    for ms in members.values() {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for m in ms {
+            *counts.entry(m.story.as_str()).or_default() += 1;
+        }
+        false_merges += ms.len() - counts.values().max().copied().unwrap_or(0);
+    }
+    let hn = hard.len().max(1) as f64;
+    // Joins by match kind: right when the copy's story is its representative's.
+    let mut by_kind: BTreeMap<&str, [usize; 2]> = BTreeMap::new();
+    for s in &stories {
+        let rep_story = s
+            .copies
+            .iter()
+            .find(|c| c.representative)
+            .and_then(|c| c.url.as_ref())
+            .and_then(|u| by_key.get(url_key(u).as_str()))
+            .map(|t| t.story.clone());
+        for c in s
+            .copies
+            .iter()
+            .filter(|c| !c.representative && c.kind != MatchKind::First)
+        {
+            let Some(t) = c.url.as_ref().and_then(|u| by_key.get(url_key(u).as_str())) else {
+                continue;
+            };
+            if t.soft {
+                continue;
+            }
+            let e = by_kind.entry(c.kind.as_str()).or_default();
+            e[0] += 1;
+            e[1] += usize::from(rep_story.as_deref() != Some(t.story.as_str()));
+        }
+    }
+
+    println!(
+        "set {} ({} entries, {} stored, {} stories, {} missing)",
+        target.display(),
+        n,
+        cluster_of.len(),
+        stories.len(),
+        missing
+    );
+    println!("pairwise   P {p:.4}  R {r:.4}  F1 {f1:.4}   (tp {tp}, fp {fp_pairs}, fn {fn_pairs})");
+    println!("b-cubed    P {:.4}  R {:.4}", bp / hn, br / hn);
+    println!(
+        "false merges per 1,000 articles: {:.2} ({false_merges} articles)",
+        1000.0 * false_merges as f64 / hn
+    );
+    println!(
+        "hard-negative false merges: {hard_fp} pairs (hard-negative precision {:.4})",
+        ratio(tp, tp + hard_fp)
+    );
+    println!(
+        "description-only copies: recall {:.4} ({} of {} pairs)",
+        ratio(desc[0], desc[1]),
+        desc[0],
+        desc[1]
+    );
+    if soft_merged > 0 {
+        println!("soft pairs merged (scored apart): {soft_merged}");
+    }
+    for (len, [t, f, m]) in &by_len {
+        println!(
+            "  words {len:>7}: P {:.4}  R {:.4}  (tp {t}, fp {f}, fn {m})",
+            ratio(*t, t + f),
+            ratio(*t, t + m)
+        );
+    }
+    for (kind, [joins, bad]) in &by_kind {
+        println!(
+            "  match {kind:>7}: {joins} joins, {bad} wrong (precision {:.4})",
+            ratio(joins - bad, *joins)
+        );
+    }
+    println!(
+        "ingest (parse excluded, dedup + store): {:.0} articles/s",
+        n as f64 / dedup_time.as_secs_f64().max(1e-9)
+    );
+    for l in wrong.iter().chain(&missed) {
+        println!("{l}");
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! `explain URL`: for one stored article, its story and copies, how it joined, and the
+//! nearest stories it did not join with the scores against the thresholds.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{load_config, open_store};
+use crate::dedup::Profile;
+use crate::ingest::open_dedup;
+
+/// Prints the explanation for the article at `url`.
+pub fn run(config_path: &Path, url: &str) -> Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
+    let mut ids = store.articles_by_url(url.trim())?;
+    if let (true, Ok(u)) = (ids.is_empty(), url::Url::parse(url.trim())) {
+        ids = store.articles_by_url(u.as_str())?;
+    }
+    let Some(&article) = ids.first() else {
+        eprintln!("tributary: no stored article has the URL {url}");
+        return Ok(ExitCode::FAILURE);
+    };
+    let Some(fp) = store.fingerprint(article)? else {
+        eprintln!(
+            "tributary: the article {url} has no dedup fingerprint yet (stored before dedup ran)"
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let Some(story) = store.story(fp.story)? else {
+        anyhow::bail!("the article {url} belongs to no story");
+    };
+    println!("{url}");
+    println!(
+        "  story #{}: {} ({} copies)",
+        story.id,
+        story.title(),
+        story.copies.len()
+    );
+    println!(
+        "  text: {} words after boilerplate removal, {} shingles{}",
+        fp.fingerprint.words,
+        fp.fingerprint.shingles.len(),
+        if fp.fingerprint.credit {
+            ", credits a wire"
+        } else {
+            ""
+        }
+    );
+    for c in &story.copies {
+        let me = if c.article == article {
+            "  <- this article"
+        } else {
+            ""
+        };
+        let rule = if c.thresholds.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", c.thresholds)
+        };
+        println!(
+            "    {}{} {} — {}: {} score {:.2}{rule}{me}",
+            if c.representative { "* " } else { "  " },
+            c.feed,
+            c.url.as_deref().unwrap_or("(no link)"),
+            c.title,
+            c.kind.as_str(),
+            c.score,
+        );
+    }
+    let dedup = open_dedup(&store, &config.dedup)?;
+    let profile = Profile::new(
+        article,
+        fp.feed,
+        fp.published,
+        fp.preferred,
+        &fp.fingerprint,
+    );
+    let placement = dedup.place(&profile, &fp.fingerprint, &Default::default());
+    let others: Vec<_> = placement
+        .join
+        .iter()
+        .chain(&placement.others)
+        .filter(|c| c.story != story.id)
+        .take(5)
+        .collect();
+    if others.is_empty() {
+        println!("  no other story within the window shares enough of its text or its title");
+    } else {
+        println!("  nearest other stories (compared with their representatives):");
+    }
+    for c in others {
+        let title = store
+            .story(c.story)?
+            .map(|s| s.title().to_string())
+            .unwrap_or_default();
+        let outcome = if c.verdict.merge {
+            "would merge now"
+        } else {
+            "not merged"
+        };
+        println!(
+            "    #{} {title}: {outcome} — {} ({} shared index keys)",
+            c.story, c.verdict.reason, c.shared_keys
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,430 @@
+//! Outlet chrome that is not the story: date and time lines, "Advertisement", "Read
+//! more", bylines, photo captions, copyright and credit lines, datelines such as
+//! "LAGOS, Nov 25 (Reuters) -", and each feed's own recurring lines, learned as they
+//! recur. Removing it before fingerprinting is what lets a copy with a caption and a
+//! footer match the bare wire text.
+
+use std::collections::HashMap;
+
+use super::policy::{
+    LEARNED_LINE_MAX_WORDS, LEARNED_LINE_MIN_ARTICLES, LEARNED_LINE_SHARE, LEARNED_LINES_PER_FEED,
+};
+
+/// Lines that are chrome whatever follows them (compared folded, without final dots).
+const CHROME_LINES: &[&str] = &[
+    "advertisement",
+    "advertisements",
+    "ad",
+    "sponsored",
+    "sponsored content",
+    "latest news",
+    "read more",
+    "continue reading",
+    "share",
+    "share this article",
+    "share this",
+    "related",
+    "related articles",
+    "related news",
+    "related stories",
+    "trending",
+    "most read",
+    "recommended",
+    "top stories",
+    "more news",
+    "story continues below",
+    "skip advertisement",
+    "story continues below advertisement",
+    "scroll to continue with content",
+    "listen",
+    "listen to this article",
+    "print",
+    "email",
+    "comments",
+    "subscribe",
+    "sign up",
+    "breaking news",
+    "live",
+    "watch",
+    "video",
+    "photos",
+    "gallery",
+];
+
+/// Line openings that mark chrome when the line is short.
+const CHROME_STARTS: &[&str] = &[
+    "read more",
+    "also read",
+    "see also",
+    "related:",
+    "click here",
+    "follow us",
+    "sign up",
+    "subscribe to",
+    "download the",
+    "reporting by",
+    "writing by",
+    "editing by",
+    "additional reporting",
+    "compiled by",
+    "(reporting by",
+    "(writing by",
+    "(editing by",
+    "(additional reporting",
+    "published:",
+    "published on",
+    "updated:",
+    "last updated",
+    "posted:",
+    "posted on",
+    "first published",
+    "(adds ",
+    "(updates ",
+    "(recasts ",
+    "copyright",
+    "source:",
+    "with inputs from",
+    "(with inputs from",
+    "this article was originally",
+    "this story was originally",
+    "originally published",
+    "photo:",
+    "image:",
+    "picture:",
+    "file photo",
+    "caption:",
+];
+
+/// Phrases that make a short line a caption, credit or copyright line wherever they are.
+const CHROME_PHRASES: &[&str] = &[
+    "photo:",
+    "photograph:",
+    "file photo",
+    "photo credit",
+    "(photo",
+    "getty images",
+    "via getty",
+    "reuters/",
+    "ap photo",
+    "afp photo",
+    "image credit",
+    "all rights reserved",
+    "©",
+    "originally published",
+    "originally appeared",
+    "newsletter",
+];
+
+/// Lines saying a copy carries a wire's text.
+const CREDIT_PHRASES: &[&str] = &[
+    "originally published by",
+    "originally appeared",
+    "source:",
+    "with inputs from",
+    "(reuters)",
+    "(ap)",
+    "(afp)",
+    "(ani)",
+    "(pti)",
+    "(ians)",
+    "(dpa)",
+    "(efe)",
+    "(xinhua)",
+    "(bloomberg)",
+    "(upi)",
+    "(aap)",
+    "(cp)",
+];
+
+const DATE_WORDS: &[&str] = &[
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+    "mon",
+    "monday",
+    "tue",
+    "tuesday",
+    "wed",
+    "wednesday",
+    "thu",
+    "thursday",
+    "fri",
+    "friday",
+    "sat",
+    "saturday",
+    "sun",
+    "sunday",
+    "am",
+    "pm",
+    "a",
+    "p",
+    "m",
+    "gmt",
+    "utc",
+    "ist",
+    "bst",
+    "edt",
+    "est",
+    "cet",
+    "cest",
+    "pst",
+    "pdt",
+    "wat",
+    "published",
+    "updated",
+    "posted",
+    "last",
+    "on",
+    "at",
+    "first",
+    "modified",
+    "ago",
+    "hours",
+    "hour",
+    "minutes",
+    "minute",
+    "days",
+    "day",
+    "h",
+    "min",
+    "mins",
+    "hrs",
+    "today",
+    "yesterday",
+    "st",
+    "nd",
+    "rd",
+    "th",
+    "by",
+    "and",
+    "time",
+    "read",
+    "reading",
+];
+
+/// Whether a (trimmed, non-empty) line is outlet chrome. `folded` is its folded form.
+pub fn is_chrome(folded: &str) -> bool {
+    let bare = folded
+        .trim_end_matches(['.', ':', '…', ' ', '|', '-'])
+        .trim();
+    if bare.is_empty() || CHROME_LINES.contains(&bare) {
+        return true;
+    }
+    let words = folded.split_whitespace().count();
+    if words <= 12 && CHROME_STARTS.iter().any(|s| folded.starts_with(s)) {
+        return true;
+    }
+    if words <= 30 && CHROME_PHRASES.iter().any(|p| folded.contains(p)) {
+        return true;
+    }
+    if words <= 6 && folded.starts_with("by ") {
+        return true; // a byline
+    }
+    if words <= 15 && folded.starts_with('(') && folded.ends_with(')') {
+        return true; // "(Adds details, background)"
+    }
+    words <= 14 && is_date_line(folded)
+}
+
+/// "Published: 12:16, 14 July 2025", "Updated 3 hours ago", "Mon 14 Jul 2025 09.30 BST".
+fn is_date_line(folded: &str) -> bool {
+    let mut has_date = false;
+    let mut other = 0;
+    for w in folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if w.chars().all(|c| c.is_ascii_digit()) {
+            has_date = true;
+        } else if DATE_WORDS.contains(&w) {
+            has_date |= w.len() >= 3 && !matches!(w, "and" | "ago" | "last" | "the");
+        } else {
+            other += 1;
+        }
+    }
+    has_date && other <= 1
+}
+
+/// Whether a folded line credits a wire service ("(Reuters) -", "Source: AFP", "originally
+/// published by ..."): the mark of a full wire copy, preferred as representative.
+pub fn credits_wire(folded: &str) -> bool {
+    CREDIT_PHRASES.iter().any(|p| folded.contains(p)) || dateline_end(folded).is_some()
+}
+
+/// Where a dateline ends: "paris (gna) - ", "lagos, nov 25 (reuters) -", "dakar (afp) -"
+/// at the start of a folded line. The text before the parenthesis is short and the
+/// parenthesis holds one short name followed by a dash.
+fn dateline_end(folded: &str) -> Option<usize> {
+    let open = folded.find('(')?;
+    if open > 60 || folded[..open].split_whitespace().count() > 6 {
+        return None;
+    }
+    let close = open + folded[open..].find(')')?;
+    let inside = &folded[open + 1..close];
+    if inside.is_empty()
+        || inside.len() > 24
+        || !inside
+            .chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '.' || c == '-')
+    {
+        return None;
+    }
+    let after = folded[close + 1..].trim_start();
+    let rest = after.strip_prefix(['-', ':'])?;
+    Some(folded.len() - rest.len())
+}
+
+/// The line without a leading dateline or photo-caption prefix (a description flattens the
+/// caption paragraph into the text: "Lima. Photo: Yusuf Barros Shares in ...").
+pub fn strip_prefixes(folded: &str) -> &str {
+    let mut line = folded;
+    if let Some(at) = line.find("photo: ").filter(|&i| i < 40) {
+        let after = &line[at + "photo: ".len()..];
+        // The photographer's name: two words at most.
+        let mut cut = after;
+        for _ in 0..2 {
+            let w = cut.trim_start();
+            match w.find(' ') {
+                Some(sp) => cut = &w[sp..],
+                None => cut = "",
+            }
+        }
+        line = cut.trim_start();
+    }
+    if let Some(end) = dateline_end(line) {
+        line = line[end..].trim_start();
+    }
+    line
+}
+
+/// Per feed, how many of its articles each line appeared in: lines an outlet repeats
+/// across its articles (a sign-off, a promotion) are its boilerplate. Bounded: a feed's
+/// memory resets when it holds [`LEARNED_LINES_PER_FEED`] lines.
+#[derive(Debug, Default)]
+pub struct LearnedLines {
+    feeds: HashMap<i64, FeedLines>,
+}
+
+#[derive(Debug, Default)]
+struct FeedLines {
+    articles: u32,
+    counts: HashMap<u64, u32>,
+}
+
+impl LearnedLines {
+    /// Counts the distinct lines of one article of `feed` (hashes of folded lines).
+    pub fn observe(&mut self, feed: i64, line_hashes: &[u64]) {
+        let lines = self.feeds.entry(feed).or_default();
+        if lines.counts.len() + line_hashes.len() > LEARNED_LINES_PER_FEED {
+            lines.counts.clear();
+            lines.articles = 0;
+        }
+        lines.articles += 1;
+        let counts = &mut lines.counts;
+        let mut seen: Vec<u64> = line_hashes.to_vec();
+        seen.sort_unstable();
+        seen.dedup();
+        for h in seen {
+            *counts.entry(h).or_insert(0) += 1;
+        }
+    }
+
+    /// Whether a line (hash of its folded form, `words` long) is `feed`'s boilerplate: seen
+    /// in at least [`LEARNED_LINE_MIN_ARTICLES`] of its articles and in at least one in
+    /// [`LEARNED_LINE_SHARE`] (a stock sentence that a few stories share is not chrome).
+    pub fn is_learned(&self, feed: i64, line_hash: u64, words: usize) -> bool {
+        let Some(lines) = self.feeds.get(&feed) else {
+            return false;
+        };
+        let n = lines.counts.get(&line_hash).copied().unwrap_or(0);
+        words <= LEARNED_LINE_MAX_WORDS
+            && n >= LEARNED_LINE_MIN_ARTICLES
+            && n * LEARNED_LINE_SHARE >= lines.articles
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chrome_lines_are_recognised() {
+        for l in [
+            "advertisement",
+            "published: 12:16, 14 july 2025",
+            "updated 3 hours ago",
+            "read more...",
+            "by jane doe",
+            "paris. photo: javier barros",
+            "© 2025 the daily example. all rights reserved.",
+            "this article was originally published by global news agency.",
+            "(adds details, background)",
+            "reporting by chijioke ohuocha; editing by alex richardson",
+        ] {
+            assert!(is_chrome(l), "{l}");
+        }
+        for l in [
+            "the central bank raised rates by 50 basis points on tuesday.",
+            "by the end of the year, inflation had fallen to 12% in the country and markets rallied.",
+        ] {
+            assert!(!is_chrome(l), "{l}");
+        }
+    }
+
+    #[test]
+    fn datelines_and_caption_prefixes_are_stripped() {
+        assert_eq!(
+            strip_prefixes("lagos, nov 25 (reuters) - nigeria's central bank"),
+            "nigeria's central bank"
+        );
+        assert_eq!(
+            strip_prefixes("paris (gna) - pinnacle airlines"),
+            "pinnacle airlines"
+        );
+        assert_eq!(
+            strip_prefixes("lima. photo: yusuf barros shares in x"),
+            "shares in x"
+        );
+        assert_eq!(
+            strip_prefixes("rates (in percent) rose"),
+            "rates (in percent) rose"
+        );
+        assert!(credits_wire("dakar (afp) - le president"));
+        assert!(!credits_wire("the bank (cbn) said"));
+    }
+
+    #[test]
+    fn recurring_feed_lines_are_learned_per_feed() {
+        let mut l = LearnedLines::default();
+        for _ in 0..5 {
+            l.observe(1, &[7, 8]);
+        }
+        l.observe(1, &[9]);
+        l.observe(1, &[9]);
+        assert!(l.is_learned(1, 7, 5));
+        assert!(!l.is_learned(1, 9, 5));
+        assert!(!l.is_learned(2, 7, 5));
+        assert!(!l.is_learned(1, 7, 100));
+    }
+}

@@ -1,0 +1,298 @@
+//! Fingerprints: what dedup remembers of a copy. The cleaned text's quote-stripped
+//! shingles (word 5-grams, or character 4-grams for unspaced scripts), hashed with a fixed
+//! seed so they survive restarts and upgrades, in document order (the first ones are the
+//! lede), plus the title's significant words and the facts the rules and the
+//! representative choice need.
+
+use super::boilerplate::{LearnedLines, credits_wire, is_chrome, strip_prefixes};
+use super::normalize::{fold, plain_lines, strip_quotes, tokenize};
+use super::policy::{
+    DENSE_MOD, DENSE_PREFIX_WORDS, HASH_SEED, LEDE_WORDS, MIN_UNQUOTED_WORDS, SHINGLE_CHARS,
+    SHINGLE_WORDS, SPARSE_MOD, TITLE_MIN_WORDS,
+};
+
+/// The fingerprint of one copy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fingerprint {
+    /// Shingle hashes in document order, each once (its first occurrence).
+    pub shingles: Vec<u32>,
+    /// How many of `shingles` start within the first [`LEDE_WORDS`] words.
+    pub lede_len: u32,
+    /// How many of `shingles` start within the first [`DENSE_PREFIX_WORDS`] words.
+    pub dense_len: u32,
+    /// Words of the cleaned text (boilerplate removed, quotes kept).
+    pub words: u32,
+    /// Hash of the cleaned text's tokens: equal for equal texts.
+    pub text_hash: u64,
+    /// Hashes of the title's significant words, sorted, each once.
+    pub title_words: Vec<u32>,
+    /// Hash of the normalised title when it has at least [`TITLE_MIN_WORDS`] significant
+    /// words (the title rule's key).
+    pub title_hash: Option<u64>,
+    /// The text credits a wire service (a dateline such as "(Reuters) -", a credit line).
+    pub credit: bool,
+    /// Hashes of the numbers the cleaned text states (digits only: "$1.9bn" and "1.9
+    /// billion" agree), sorted, each once: copies agree on them, similar stories do not.
+    pub numbers: Vec<u32>,
+}
+
+impl Fingerprint {
+    /// The sampled shingles the index files this copy under: densely in the lede, sparsely
+    /// after it. Sampling by hash value is consistent: a shingle two copies share is
+    /// sampled in both (or, past one copy's lede, at least when it is sparse-sampled).
+    pub fn index_keys(&self) -> impl Iterator<Item = u32> + '_ {
+        self.shingles.iter().enumerate().filter_map(|(i, &h)| {
+            let m = if i < self.dense_len as usize {
+                DENSE_MOD
+            } else {
+                SPARSE_MOD
+            };
+            (h % m == 0).then_some(h)
+        })
+    }
+}
+
+/// Words that do not make a title specific.
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or",
+    "but", "is", "are", "was", "were", "be", "as", "its", "it", "this", "that", "after", "over",
+    "into", "up", "out", "new", "says", "said", "say", "s", "de", "la", "le", "les", "des", "du",
+    "et", "en", "un", "une",
+];
+
+/// Title prefixes that are labels, not words of the headline.
+const TITLE_LABELS: &[&str] = &[
+    "watch",
+    "video",
+    "breaking",
+    "live",
+    "exclusive",
+    "update",
+    "updated",
+    "factbox",
+    "explainer",
+    "photos",
+    "listen",
+];
+
+/// The normalised title: folded, without a label prefix ("WATCH:", "UPDATE 1-") and
+/// without an outlet suffix (" - Reuters", " | The Hindu").
+pub fn normalise_title(title: &str) -> String {
+    let mut t = fold(title.trim());
+    for sep in [" | ", " - ", " :: ", " — "] {
+        if let Some(at) = t.rfind(sep) {
+            let tail = &t[at + sep.len()..];
+            if at > 0 && tail.split_whitespace().count() <= 5 {
+                t.truncate(at);
+            }
+        }
+    }
+    loop {
+        let lower = t.trim_start();
+        let label = TITLE_LABELS.iter().find_map(|l| {
+            let rest = lower.strip_prefix(l)?;
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+            rest.strip_prefix([':', '-']).map(str::to_string)
+        });
+        match label {
+            Some(rest) => t = rest,
+            None => break,
+        }
+    }
+    t.trim().to_string()
+}
+
+/// 64-bit hash of a string with the dedup seed.
+pub fn hash64(s: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(s.as_bytes(), HASH_SEED)
+}
+
+fn mix(mut h: u64) -> u64 {
+    // murmur3's finaliser: every input bit reaches every output bit.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// The cleaned lines of a text: plain, folded, without chrome, the feed's learned
+/// boilerplate, datelines and caption prefixes. Also says whether a wire is credited.
+pub fn clean_lines(text: &str, feed: i64, learned: &LearnedLines) -> (Vec<String>, bool) {
+    let mut credit = false;
+    let mut kept = Vec::new();
+    for line in plain_lines(text) {
+        let folded = fold(&line);
+        credit |= credits_wire(&folded);
+        if is_chrome(&folded) {
+            continue;
+        }
+        if learned.is_learned(feed, hash64(&folded), folded.split_whitespace().count()) {
+            continue;
+        }
+        let body = strip_prefixes(&folded);
+        if !body.is_empty() {
+            kept.push(body.to_string());
+        }
+    }
+    (kept, credit)
+}
+
+/// Hashes of a text's folded lines, for [`LearnedLines::observe`].
+pub fn line_hashes(text: &str) -> Vec<u64> {
+    plain_lines(text).iter().map(|l| hash64(&fold(l))).collect()
+}
+
+/// Fingerprints one copy of feed `feed`.
+pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -> Fingerprint {
+    let (lines, credit) = clean_lines(text, feed, learned);
+    let mut all = Vec::new();
+    let mut unspaced = 0;
+    for l in &lines {
+        unspaced += tokenize(l, &mut all);
+    }
+    let text_hash = {
+        let mut h = xxhash_rust::xxh3::Xxh3::with_seed(HASH_SEED);
+        for t in &all {
+            h.update(t.as_bytes());
+            h.update(b" ");
+        }
+        h.digest()
+    };
+    let stripped: Vec<String> = lines.iter().map(|l| strip_quotes(l)).collect();
+    let mut unquoted = Vec::new();
+    let mut unquoted_unspaced = 0;
+    for l in &stripped {
+        unquoted_unspaced += tokenize(l, &mut unquoted);
+    }
+    let (tokens, unspaced) = if unquoted.len() >= MIN_UNQUOTED_WORDS {
+        (&unquoted, unquoted_unspaced)
+    } else {
+        (&all, unspaced)
+    };
+    let width = if unspaced * 2 > tokens.len() {
+        SHINGLE_CHARS
+    } else {
+        SHINGLE_WORDS
+    };
+    let token_hashes: Vec<u64> = tokens
+        .iter()
+        .map(|t| xxhash_rust::xxh3::xxh3_64_with_seed(t.as_bytes(), HASH_SEED))
+        .collect();
+    let mut positioned: Vec<(u32, u32)> = Vec::with_capacity(token_hashes.len());
+    let windows = token_hashes.len().saturating_sub(width) + 1;
+    for start in 0..windows.min(token_hashes.len()) {
+        let mut h = HASH_SEED;
+        for &t in &token_hashes[start..(start + width).min(token_hashes.len())] {
+            h = (h ^ t).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+        }
+        positioned.push((mix(h) as u32, start as u32));
+    }
+    // Each shingle once, at its first position, in document order.
+    positioned.sort_unstable();
+    positioned.dedup_by_key(|p| p.0);
+    positioned.sort_unstable_by_key(|p| p.1);
+    let lede_len = positioned
+        .iter()
+        .take_while(|p| (p.1 as usize) < LEDE_WORDS)
+        .count() as u32;
+    let dense_len = positioned
+        .iter()
+        .take_while(|p| (p.1 as usize) < DENSE_PREFIX_WORDS)
+        .count() as u32;
+    let (title_words, title_hash) = title_key(title);
+    let mut numbers: Vec<u32> = all
+        .iter()
+        .filter(|t| t.bytes().any(|b| b.is_ascii_digit()))
+        .map(|t| {
+            let digits: String = t
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            hash64(digits.trim_matches('.')) as u32
+        })
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    Fingerprint {
+        numbers,
+        shingles: positioned.into_iter().map(|p| p.0).collect(),
+        lede_len,
+        dense_len,
+        words: all.len() as u32,
+        text_hash,
+        title_words,
+        title_hash,
+        credit,
+    }
+}
+
+/// The significant words of a title (hashed, sorted) and its title-rule key.
+pub fn title_key(title: &str) -> (Vec<u32>, Option<u64>) {
+    let norm = normalise_title(title);
+    let mut tokens = Vec::new();
+    tokenize(&norm, &mut tokens);
+    let mut words: Vec<u32> = tokens
+        .iter()
+        .filter(|t| !STOP_WORDS.contains(t))
+        .map(|t| hash64(t) as u32)
+        .collect();
+    let significant = words.len();
+    words.sort_unstable();
+    words.dedup();
+    let key = (significant >= TITLE_MIN_WORDS).then(|| hash64(&tokens.join(" ")));
+    (words, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(text: &str) -> Fingerprint {
+        fingerprint("t", text, 1, &LearnedLines::default())
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_ignore_chrome_case_and_quote_style() {
+        let a = fp(
+            "LAGOS (Reuters) - The central bank raised its key rate to 27.5% on Tuesday, the sixth rise this year.\nAdvertisement\nThe bank said inflation was the main worry.",
+        );
+        let b = fp(
+            "<p>Published: 12:16, 14 July 2025</p><p>The Central Bank raised its key rate to 27.5% on Tuesday, the sixth rise this year.</p><p>The bank said inflation was the main worry.</p>",
+        );
+        assert_eq!(a.shingles, b.shingles);
+        assert!(a.credit && !b.credit);
+        // The hash is part of the stored format: it must never change silently.
+        assert_eq!(
+            fp("one two three four five").shingles,
+            vec![fp("One  two three four five").shingles[0]]
+        );
+        assert_eq!(
+            hash64("tributary"),
+            0x776e_e62e_b22e_6931,
+            "xxh3 with the dedup seed changed"
+        );
+    }
+
+    #[test]
+    fn titles_lose_outlet_suffixes_and_labels() {
+        assert_eq!(
+            normalise_title("WATCH: Rates rise again - Reuters"),
+            "rates rise again"
+        );
+        assert_eq!(
+            normalise_title("UPDATE 1-Rates rise | The Hindu"),
+            "rates rise"
+        );
+        let (w, k) =
+            title_key("Nigeria central bank raises interest rate to record high - Reuters");
+        assert!(k.is_some() && w.len() >= 5);
+        assert!(title_key("Rates rise").1.is_none());
+    }
+
+    #[test]
+    fn unspaced_scripts_get_character_shingles() {
+        let f = fp("日本銀行は金利を引き上げたと発表した。市場は反応した。");
+        assert!(f.shingles.len() > 10);
+    }
+}

@@ -1,0 +1,254 @@
+//! The dedup stage: decides which story each new copy belongs to (SPEC.md "Dedup").
+//!
+//! It sits between parse and store and knows nothing of SQL: it holds an in-memory index
+//! of live stories (keyed by the store's story and article ids) and pure decision
+//! functions; `crate::ingest` asks it where a copy goes, writes the answer in the feed's
+//! transaction, and hands the index changes back with [`Dedup::apply`] once that commits.
+//!
+//! How a copy is placed, in order: exact identity (same URL, GUID or `<source>`, looked up
+//! in the store by `ingest`); else the index's candidate stories within the window, each
+//! verified against its **representative** only ([`verify::compare`]: overlap coefficient
+//! of quote-stripped shingles, with the short-text, title and same-feed rules); else it
+//! founds its own story. The numbers are in [`policy`].
+
+pub mod boilerplate;
+pub mod fingerprint;
+pub mod index;
+pub mod normalize;
+pub mod policy;
+pub mod profile;
+pub mod verify;
+
+pub use fingerprint::Fingerprint;
+pub use policy::{Policy, Rule};
+pub use profile::{Profile, Rank};
+pub use verify::Verdict;
+
+use crate::model::MatchKind;
+use boilerplate::LearnedLines;
+use index::StoryIndex;
+use policy::{LONG_WORDS, MAX_CANDIDATES, MIN_SHARED_KEYS, MIN_SHARED_KEYS_SHORT};
+
+/// The dedup stage's state: the policy, the index of live stories, the learned boilerplate.
+pub struct Dedup {
+    policy: Policy,
+    index: StoryIndex,
+    learned: LearnedLines,
+}
+
+/// A story a copy was compared with, and the outcome.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// Store id of the story.
+    pub story: i64,
+    /// Store id of its representative.
+    pub representative: i64,
+    /// Sampled keys the copy shares with the story.
+    pub shared_keys: usize,
+    /// The verdict against the representative.
+    pub verdict: Verdict,
+}
+
+/// Where a new copy goes, with the comparisons that decided it.
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    /// The story it joins (the best merging comparison), if any.
+    pub join: Option<Comparison>,
+    /// The other stories compared, best score first: what `explain` shows as not joined.
+    pub others: Vec<Comparison>,
+}
+
+impl Placement {
+    /// The match kind a content placement records.
+    pub fn kind(c: &Comparison) -> MatchKind {
+        match c.verdict.rule {
+            Rule::Title => MatchKind::Title,
+            _ => MatchKind::Content,
+        }
+    }
+}
+
+/// Index changes decided inside one transaction: visible to later decisions of the same
+/// batch at once, applied to the index by [`Dedup::apply`] after the commit (and dropped
+/// with a rollback).
+#[derive(Default)]
+pub struct Staged {
+    reps: Vec<(i64, Profile, Vec<u32>)>,
+    titles: Vec<(i64, u64, i64)>,
+    removed: Vec<i64>,
+}
+
+impl Staged {
+    /// Makes `rep` (fingerprinted as `fp`) the representative of `story`.
+    pub fn set_representative(&mut self, story: i64, rep: Profile, fp: &Fingerprint) {
+        self.reps.retain(|(s, _, _)| *s != story);
+        self.removed.retain(|s| *s != story);
+        self.reps.push((story, rep, fp.index_keys().collect()));
+    }
+
+    /// Files another copy's title under `story`.
+    pub fn add_title(&mut self, story: i64, title: Option<u64>, published: i64) {
+        if let Some(t) = title {
+            self.titles.push((story, t, published));
+        }
+    }
+
+    /// Forgets `story` (its only copy left it).
+    pub fn remove(&mut self, story: i64) {
+        self.reps.retain(|(s, _, _)| *s != story);
+        self.removed.push(story);
+    }
+}
+
+impl Dedup {
+    /// An empty stage with `policy`.
+    pub fn new(policy: Policy) -> Dedup {
+        Dedup {
+            policy,
+            index: StoryIndex::default(),
+            learned: LearnedLines::default(),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Changes the policy (a reloaded `[dedup]` section); stories already placed stay.
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
+    /// Live stories in the index.
+    pub fn live_stories(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Counts the lines of one of `feed`'s articles, so lines the feed repeats in every
+    /// article become its boilerplate. Call it for every article of a fetched document
+    /// before fingerprinting them.
+    pub fn learn(&mut self, feed: i64, text: &str) {
+        self.learned.observe(feed, &fingerprint::line_hashes(text));
+    }
+
+    /// The fingerprint of a copy of `feed`.
+    pub fn fingerprint(&self, feed: i64, title: &str, text: &str) -> Fingerprint {
+        fingerprint::fingerprint(title, text, feed, &self.learned)
+    }
+
+    /// The current representative of `story`: the staged one, else the index's.
+    pub fn representative<'a>(&'a self, story: i64, staged: &'a Staged) -> Option<&'a Profile> {
+        if staged.removed.contains(&story) {
+            return None;
+        }
+        staged
+            .reps
+            .iter()
+            .rev()
+            .find(|(s, _, _)| *s == story)
+            .map(|(_, p, _)| p)
+            .or_else(|| self.index.story(story).map(|e| &e.rep))
+    }
+
+    /// Decides where copy `profile` (fingerprint `fp`) goes, comparing it with the
+    /// representatives of the candidate stories (the index's and the batch's).
+    pub fn place(&self, profile: &Profile, fp: &Fingerprint, staged: &Staged) -> Placement {
+        let keys: Vec<u32> = fp.index_keys().collect();
+        let min_shared = if (fp.words as usize) < LONG_WORDS {
+            MIN_SHARED_KEYS_SHORT
+        } else {
+            MIN_SHARED_KEYS
+        };
+        let window = self.policy.window_secs;
+        let mut compared: Vec<Comparison> = Vec::new();
+        let consider =
+            |story: i64, rep: &Profile, shared_keys: usize, compared: &mut Vec<Comparison>| {
+                if rep.article == profile.article || compared.iter().any(|c| c.story == story) {
+                    return;
+                }
+                compared.push(Comparison {
+                    story,
+                    representative: rep.article,
+                    shared_keys,
+                    verdict: verify::compare(profile, rep, &self.policy),
+                });
+            };
+        for (story, rep, rep_keys) in &staged.reps {
+            let shared = keys.iter().filter(|k| rep_keys.contains(k)).count();
+            let title = profile.title_hash.is_some() && profile.title_hash == rep.title_hash;
+            if (shared >= min_shared || title)
+                && (rep.published - profile.published).abs() <= window
+            {
+                consider(*story, rep, shared, &mut compared);
+            }
+        }
+        for c in self.index.candidates(
+            &keys,
+            profile.title_hash,
+            profile.published,
+            window,
+            min_shared,
+            MAX_CANDIDATES,
+        ) {
+            if staged.removed.contains(&c.story.story) {
+                continue;
+            }
+            let rep = self
+                .representative(c.story.story, staged)
+                .unwrap_or(&c.story.rep);
+            consider(c.story.story, rep, c.shared, &mut compared);
+        }
+        compared.sort_by(|a, b| {
+            let key = |c: &Comparison| {
+                (
+                    c.verdict.merge,
+                    c.verdict.rule != Rule::Title,
+                    c.verdict.score,
+                )
+            };
+            key(b)
+                .partial_cmp(&key(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let join = if compared.first().is_some_and(|c| c.verdict.merge) {
+            Some(compared.remove(0))
+        } else {
+            None
+        };
+        Placement {
+            join,
+            others: compared,
+        }
+    }
+
+    /// Applies a committed batch's changes to the index, and drops the days that left the
+    /// window.
+    pub fn apply(&mut self, staged: Staged) {
+        for story in staged.removed {
+            self.index.remove(story);
+        }
+        for (story, rep, keys) in staged.reps {
+            self.index.set_representative(story, rep, keys.into_iter());
+        }
+        for (story, title, published) in staged.titles {
+            self.index.add_title(story, title, published);
+        }
+        self.index.evict(self.policy.window_secs);
+    }
+
+    /// Restores one live story from the store at startup: its representative.
+    pub fn restore_representative(&mut self, story: i64, rep: Profile, fp: &Fingerprint) {
+        self.index.set_representative(story, rep, fp.index_keys());
+    }
+
+    /// Restores another copy's title at startup.
+    pub fn restore_title(&mut self, story: i64, title: u64, published: i64) {
+        self.index.add_title(story, title, published);
+    }
+
+    /// Drops the days that left the window (after a restore).
+    pub fn evict(&mut self) {
+        self.index.evict(self.policy.window_secs);
+    }
+}

@@ -1,0 +1,379 @@
+//! What the dedup stage needs from the database: exact-identity lookups (URL, GUID,
+//! `<source>`), stored fingerprints for rebuilding the index after a restart, and the
+//! story listings `stories` and `explain` print.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Batch, Store, time};
+use crate::dedup::{Dedup, Fingerprint};
+use crate::model::MatchKind;
+
+/// A stored fingerprint with the facts the index keeps beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFingerprint {
+    /// The article.
+    pub article: i64,
+    /// Its feed.
+    pub feed: i64,
+    /// Its story.
+    pub story: i64,
+    /// Publication time, Unix seconds.
+    pub published: i64,
+    /// From a preferred source.
+    pub preferred: bool,
+    /// Whether it represents its story.
+    pub representative: bool,
+    /// The fingerprint (shingles left empty for copies that do not represent their story,
+    /// when read by [`Store::for_each_live_fingerprint`]).
+    pub fingerprint: Fingerprint,
+}
+
+/// One copy of a story as `stories` and `explain` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyView {
+    /// Article id.
+    pub article: i64,
+    /// The feed's name.
+    pub feed: String,
+    /// The copy's URL.
+    pub url: Option<String>,
+    /// Its title.
+    pub title: String,
+    /// Its publication time.
+    pub published: DateTime<Utc>,
+    /// How it joined.
+    pub kind: MatchKind,
+    /// The score it joined with.
+    pub score: f64,
+    /// The rule and thresholds in force when it joined.
+    pub thresholds: String,
+    /// Whether it represents the story.
+    pub representative: bool,
+}
+
+/// A story with its copies, representative first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryView {
+    /// Story id (stable for its life).
+    pub id: i64,
+    /// First publication of any copy.
+    pub published: DateTime<Utc>,
+    /// The copies.
+    pub copies: Vec<CopyView>,
+}
+
+impl StoryView {
+    /// The representative's title (the story's title).
+    pub fn title(&self) -> &str {
+        self.copies
+            .iter()
+            .find(|c| c.representative)
+            .or(self.copies.first())
+            .map_or("", |c| c.title.as_str())
+    }
+}
+
+fn blob(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|h| h.to_le_bytes()).collect()
+}
+
+fn unblob(b: &[u8]) -> Vec<u32> {
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn fingerprint_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Fingerprint> {
+    Ok(Fingerprint {
+        words: r.get(at)?,
+        text_hash: r.get::<_, i64>(at + 1)? as u64,
+        title_hash: r.get::<_, Option<i64>>(at + 2)?.map(|h| h as u64),
+        credit: r.get(at + 3)?,
+        lede_len: r.get(at + 4)?,
+        dense_len: r.get(at + 5)?,
+        shingles: r
+            .get::<_, Option<Vec<u8>>>(at + 6)?
+            .map(|b| unblob(&b))
+            .unwrap_or_default(),
+        title_words: unblob(&r.get::<_, Vec<u8>>(at + 7)?),
+        numbers: unblob(&r.get::<_, Vec<u8>>(at + 8)?),
+    })
+}
+
+const FP_COLUMNS: &str = "f.words, f.text_hash, f.title_hash, f.credit, f.lede_len, f.dense_len";
+
+impl Batch<'_> {
+    /// Stores (or replaces) the fingerprint of `article`.
+    pub fn put_fingerprint(
+        &mut self,
+        article: i64,
+        feed: i64,
+        published: i64,
+        preferred: bool,
+        fp: &Fingerprint,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO fingerprints (article_id, feed_id, published, words, text_hash,
+                    title_hash, credit, preferred, lede_len, dense_len, shingles, title_words, numbers)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                article,
+                feed,
+                published,
+                fp.words,
+                fp.text_hash as i64,
+                fp.title_hash.map(|h| h as i64),
+                fp.credit,
+                preferred,
+                fp.lede_len,
+                fp.dense_len,
+                blob(&fp.shingles),
+                blob(&fp.title_words),
+                blob(&fp.numbers),
+            ])?;
+        Ok(())
+    }
+
+    /// The story of a copy in another feed with the canonical URL `url`.
+    pub fn story_by_url(&self, url: &str, feed: i64) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id
+                 WHERE a.url = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
+            )?
+            .query_row(params![url, feed], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The story of a copy in another feed with the GUID `guid`.
+    pub fn story_by_guid(&self, guid: &str, feed: i64) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id
+                 WHERE a.guid = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
+            )?
+            .query_row(params![guid, feed], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Whether story `story` exists (the index may remember one pruned meanwhile).
+    pub fn story_exists(&self, story: i64) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM stories WHERE id = ?1")?
+            .query_row([story], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The story and match kind of a stored copy.
+    pub fn copy_of(&self, article: i64) -> Result<Option<(i64, MatchKind)>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT story_id, match FROM copies WHERE article_id = ?1")?
+            .query_row([article], |r| {
+                Ok((
+                    r.get(0)?,
+                    MatchKind::parse(&r.get::<_, String>(1)?).unwrap_or(MatchKind::First),
+                ))
+            })
+            .optional()?)
+    }
+
+    /// The other copies of `story` with their fingerprints (to choose a new representative
+    /// when the current one leaves).
+    pub fn story_fingerprints(&self, story: i64) -> Result<Vec<StoredFingerprint>> {
+        let sql = format!(
+            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, {FP_COLUMNS}, f.shingles, f.title_words, f.numbers
+             FROM copies c JOIN fingerprints f ON f.article_id = c.article_id WHERE c.story_id = ?1"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([story], |r| {
+            Ok(StoredFingerprint {
+                article: r.get(0)?,
+                feed: r.get(1)?,
+                story: r.get(2)?,
+                published: r.get(3)?,
+                preferred: r.get(4)?,
+                representative: false,
+                fingerprint: fingerprint_from_row(r, 5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The name of feed `feed` (for the `[dedup].prefer` rule).
+    pub fn feed_name(&self, feed: i64) -> Result<String> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT name FROM feeds WHERE id = ?1")?
+            .query_row([feed], |r| r.get(0))
+            .optional()?
+            .unwrap_or_default())
+    }
+}
+
+impl Store {
+    /// Keeps `dedup` with this database for the next ingests.
+    pub fn attach_dedup(&mut self, dedup: Dedup) {
+        self.dedup = Some(dedup);
+    }
+
+    /// Takes the attached dedup index out (to use it beside a transaction), if any.
+    pub fn take_dedup(&mut self) -> Option<Dedup> {
+        self.dedup.take()
+    }
+
+    /// The attached dedup index, if any.
+    pub fn dedup_mut(&mut self) -> Option<&mut Dedup> {
+        self.dedup.as_mut()
+    }
+
+    /// The newest publication time among stored fingerprints.
+    pub fn newest_fingerprint(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(published) FROM fingerprints", [], |r| r.get(0))?)
+    }
+
+    /// The publication time of the `n`-th newest fingerprint (0 is the newest).
+    pub fn nth_newest_fingerprint(&self, n: usize) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT published FROM fingerprints ORDER BY published DESC LIMIT 1 OFFSET ?1",
+                [i64::try_from(n).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Calls `each` for every fingerprint published at or after `since` whose article is
+    /// in a story: representatives with their shingles, other copies without (the index
+    /// files only their titles). Oldest first.
+    pub fn for_each_live_fingerprint(
+        &self,
+        since: i64,
+        mut each: impl FnMut(StoredFingerprint),
+    ) -> Result<()> {
+        let sql = format!(
+            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred,
+                s.representative = f.article_id, {FP_COLUMNS},
+                CASE WHEN s.representative = f.article_id THEN f.shingles END, f.title_words, f.numbers
+             FROM fingerprints f JOIN copies c ON c.article_id = f.article_id
+             JOIN stories s ON s.id = c.story_id
+             WHERE f.published >= ?1 ORDER BY f.published"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([since])?;
+        while let Some(r) = rows.next()? {
+            each(StoredFingerprint {
+                article: r.get(0)?,
+                feed: r.get(1)?,
+                story: r.get(2)?,
+                published: r.get(3)?,
+                preferred: r.get(4)?,
+                representative: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
+                fingerprint: fingerprint_from_row(r, 6)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The stored fingerprint of one article.
+    pub fn fingerprint(&self, article: i64) -> Result<Option<StoredFingerprint>> {
+        let sql = format!(
+            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred,
+                s.representative = f.article_id, {FP_COLUMNS}, f.shingles, f.title_words, f.numbers
+             FROM fingerprints f JOIN copies c ON c.article_id = f.article_id
+             JOIN stories s ON s.id = c.story_id WHERE f.article_id = ?1"
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, [article], |r| {
+                Ok(StoredFingerprint {
+                    article: r.get(0)?,
+                    feed: r.get(1)?,
+                    story: r.get(2)?,
+                    published: r.get(3)?,
+                    preferred: r.get(4)?,
+                    representative: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
+                    fingerprint: fingerprint_from_row(r, 6)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The stored articles with URL `url` (newest first).
+    pub fn articles_by_url(&self, url: &str) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id DESC")?;
+        let ids = stmt.query_map([url], |r| r.get(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The `limit` most recent stories (by first publication, newest first), each with
+    /// its copies, representative first.
+    pub fn recent_stories(&self, limit: usize) -> Result<Vec<StoryView>> {
+        self.stories_where(
+            "SELECT id, representative, first_published FROM stories ORDER BY first_published DESC, id DESC LIMIT ?1",
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        )
+    }
+
+    /// One story with its copies.
+    pub fn story(&self, story: i64) -> Result<Option<StoryView>> {
+        Ok(self
+            .stories_where(
+                "SELECT id, representative, first_published FROM stories WHERE id = ?1",
+                story,
+            )?
+            .pop())
+    }
+
+    fn stories_where(&self, top: &str, arg: i64) -> Result<Vec<StoryView>> {
+        let sql = format!(
+            "WITH top AS ({top})
+             SELECT top.id, top.first_published, a.id, fd.name, a.url, a.title, a.published, c.match,
+                c.score, c.thresholds, a.id = top.representative
+             FROM top JOIN copies c ON c.story_id = top.id JOIN articles a ON a.id = c.article_id
+             JOIN feeds fd ON fd.id = a.feed_id
+             ORDER BY top.first_published DESC, top.id DESC, a.id = top.representative DESC, a.published, a.id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([arg])?;
+        let mut out: Vec<StoryView> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if out.last().is_none_or(|s| s.id != id) {
+                out.push(StoryView {
+                    id,
+                    published: time(r.get(1)?),
+                    copies: Vec::new(),
+                });
+            }
+            let copy = CopyView {
+                article: r.get(2)?,
+                feed: r.get(3)?,
+                url: r.get(4)?,
+                title: r.get(5)?,
+                published: time(r.get(6)?),
+                kind: MatchKind::parse(&r.get::<_, String>(7)?).unwrap_or(MatchKind::First),
+                score: r.get(8)?,
+                thresholds: r.get(9)?,
+                representative: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
+            };
+            if let Some(s) = out.last_mut() {
+                s.copies.push(copy);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,147 @@
+//! `stories --json` and `explain URL` through the binary, on a database filled by the
+//! library's ingest (parse → dedup → store) from feed documents.
+
+use assert_cmd::Command;
+use chrono::Utc;
+use tributary::config::DedupConfig;
+use tributary::ingest::{ingest_with, open_dedup};
+use tributary::parse::{FeedContext, parse};
+use tributary::store::{FeedSpec, Store};
+
+const WIRE: &str = "The central bank of Examplestan raised its main interest rate by 50 basis points to 27.75% on Tuesday, its sixth increase this year, as it fights inflation running at 33.9%. The monetary policy committee voted unanimously for the rise, governor Adaeze Okafor told a news conference in the capital. Analysts polled last week had expected a smaller increase of 25 basis points. The currency firmed 1.2% against the dollar after the decision. The bank has raised rates by a cumulative 875 basis points since February.";
+
+fn rss(title: &str, link: &str, guid: &str, body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://x.example/</link><description>d</description>
+<item><title>{title}</title><link>{link}</link><guid isPermaLink="false">{guid}</guid><pubDate>Tue, 25 Nov 2025 10:00:00 GMT</pubDate><description>{body}</description></item></channel></rss>"#
+    )
+}
+
+fn tributary(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("tributary")
+        .unwrap()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn stories_json_lists_merged_copies_and_explain_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feeds.toml");
+    let mut toml = String::from("[storage]\npath = \"t.db\"\n");
+    for n in ["wire", "daily", "other"] {
+        toml.push_str(&format!(
+            "\n[[feeds]]\nname = \"{n}\"\nurl = \"https://{n}.example/rss\"\n"
+        ));
+    }
+    std::fs::write(&config, toml).unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let specs: Vec<FeedSpec> = ["wire", "daily", "other"]
+        .iter()
+        .map(|n| FeedSpec {
+            url: format!("https://{n}.example/rss"),
+            name: n.to_string(),
+            tags: vec![],
+        })
+        .collect();
+    let ids = store.sync_feeds(&specs).unwrap();
+    let mut dedup = open_dedup(&store, &DedupConfig::default()).unwrap();
+    let sport = "The football club signed the striker for a record fee of 120 million on Monday after weeks of talks with the selling club, the manager said. The player passed a medical and signed a five-year contract. Supporters gathered outside the stadium to greet the new arrival as the club unveiled the signing to fans.";
+    let docs = [
+        (
+            "wire",
+            rss(
+                "Examplestan raises rates to 27.75%",
+                "https://wire.example/a/1",
+                "wire-article-0001",
+                &format!("CAPITAL (Wire) - {WIRE}"),
+            ),
+        ),
+        (
+            "daily",
+            rss(
+                "Central bank hikes again - The Daily",
+                "https://daily.example/news/rates",
+                "daily-article-0001",
+                &format!("Advertisement. {WIRE} Read more"),
+            ),
+        ),
+        (
+            "other",
+            rss(
+                "Football club signs striker for record fee",
+                "https://other.example/sport/1",
+                "other-article-0001",
+                sport,
+            ),
+        ),
+    ];
+    for (name, xml) in &docs {
+        let url = format!("https://{name}.example/rss");
+        let ctx = FeedContext {
+            url: &url,
+            content_type: None,
+            fetched_at: Utc::now(),
+        };
+        let parsed = parse(xml.as_bytes(), &ctx).unwrap();
+        ingest_with(&mut store, &mut dedup, ids[&url], &parsed, Utc::now()).unwrap();
+    }
+    drop(store);
+
+    let out = tributary(&config, &["stories", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stories = doc.as_array().unwrap();
+    assert_eq!(stories.len(), 2, "{doc:#}");
+    let merged = stories
+        .iter()
+        .find(|s| s["copies"].as_array().unwrap().len() == 2)
+        .unwrap();
+    for key in ["id", "title", "published", "copies"] {
+        assert!(merged.get(key).is_some(), "missing {key}");
+    }
+    let copies = merged["copies"].as_array().unwrap();
+    for c in copies {
+        for key in [
+            "feed",
+            "url",
+            "title",
+            "published",
+            "match",
+            "score",
+            "representative",
+        ] {
+            assert!(c.get(key).is_some(), "copy missing {key}");
+        }
+    }
+    // The wire's own credited copy represents the story and comes first.
+    assert_eq!(copies[0]["representative"], true);
+    assert_eq!(copies[0]["url"], "https://wire.example/a/1");
+    assert_eq!(copies[1]["url"], "https://daily.example/news/rates");
+    assert_eq!(copies[1]["representative"], false);
+    assert_eq!(copies[1]["match"], "content");
+    assert!(copies[1]["score"].as_f64().unwrap() > 0.5);
+
+    let out = tributary(&config, &["explain", "https://daily.example/news/rates"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("content score") && text.contains("oc >="),
+        "{text}"
+    );
+
+    let out = tributary(&config, &["explain", "https://nowhere.example/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no stored article"));
+}
