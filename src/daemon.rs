@@ -25,6 +25,10 @@ use crate::store::Store;
 /// Buckets of the fetch duration histogram, in seconds.
 const FETCH_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 
+/// After the grace period, how long abandoned blocking work (a parse, a transaction) may
+/// still take before the process exits anyway; the unit's TimeoutStopSec covers both.
+const STOP_LINGER: Duration = Duration::from_secs(3);
+
 /// How often histogram upkeep runs for `/metrics`.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
@@ -54,9 +58,9 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
         metrics,
     };
     runtime.block_on(daemon.run())?;
-    // Polls abandoned at the grace limit may still be inside a blocking SQLite call; give
-    // them the same bound to roll back or commit rather than waiting forever.
-    runtime.shutdown_timeout(policy::SHUTDOWN_GRACE);
+    // Polls abandoned at the grace limit may still be inside a blocking parse or SQLite
+    // call; give them a short bound to finish (an unfinished transaction rolls back).
+    runtime.shutdown_timeout(STOP_LINGER);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -185,10 +189,16 @@ impl Daemon {
 
         notify(&[NotifyState::Stopping]);
         let _ = stop_tx.send(true);
-        if let Err(e) = scheduling.await {
+        // The scheduler drains its polls (bounded by SHUTDOWN_GRACE) while the server
+        // finishes its requests under the same bound, so the whole stop stays within it.
+        let (scheduled, served) = tokio::join!(
+            scheduling,
+            tokio::time::timeout(policy::SHUTDOWN_GRACE, server)
+        );
+        if let Err(e) = scheduled {
             tracing::error!(error = %e, "the scheduler crashed");
         }
-        match tokio::time::timeout(policy::SHUTDOWN_GRACE, server).await {
+        match served {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => tracing::error!(error = %e, "the HTTP server failed"),
             Ok(Err(e)) => tracing::error!(error = %e, "the HTTP server crashed"),
