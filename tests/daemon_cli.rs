@@ -47,12 +47,18 @@ struct Daemon {
 
 impl Daemon {
     fn start(config: &Path) -> Daemon {
+        Daemon::start_with(config, &[])
+    }
+
+    fn start_with(config: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(bin())
             .arg("--config")
             .arg(config)
             .arg("run")
             .env("RUST_LOG", "info")
             .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -307,4 +313,58 @@ fn sigterm_while_fetching_exits_0_and_leaves_a_consistent_database() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn run_speaks_the_systemd_notify_protocol() {
+    use std::os::unix::net::UnixDatagram;
+    let server = TestServer::start();
+    server.route("/a", feed(rss("A", "a", 1, "")));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[("A", server.url("/a"))]);
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = received.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(n) = socket.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+                let stop = msg.contains("STOPPING=1");
+                sink.lock().unwrap().push(msg);
+                if stop {
+                    return;
+                }
+            }
+        }
+    });
+    let daemon = Daemon::start_with(
+        &config,
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    let has = |needle: &str| received.lock().unwrap().iter().any(|m| m.contains(needle));
+    assert!(wait_for(Duration::from_secs(10), || has("READY=1")));
+    assert!(wait_for(Duration::from_secs(10), || has("WATCHDOG=1")));
+    daemon.signal("HUP");
+    assert!(wait_for(Duration::from_secs(10), || has("RELOADING=1")));
+    let status = daemon.stop(Duration::from_secs(15));
+    assert!(status.success());
+    reader.join().unwrap();
+    let all = received.lock().unwrap().join("|");
+    let ready = all.find("READY=1").unwrap();
+    let reloading = all.find("RELOADING=1").unwrap();
+    assert!(ready < reloading, "{all}");
+    assert!(
+        all[reloading..].contains("READY=1"),
+        "ready again after the reload: {all}"
+    );
+    assert!(all.trim_end().ends_with("STOPPING=1"), "{all}");
 }
