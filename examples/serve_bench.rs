@@ -101,7 +101,10 @@ fn populate(config: &Config, articles: usize) -> Result<()> {
     let mut store = Store::open(&config.storage.path)?;
     let (_, have, _) = store.counts()?;
     if have as usize >= articles {
-        println!("store: reusing {have} articles in {}", config.storage.path.display());
+        println!(
+            "store: reusing {have} articles in {}",
+            config.storage.path.display()
+        );
         return Ok(());
     }
     if have > 0 {
@@ -147,7 +150,7 @@ fn populate(config: &Config, articles: usize) -> Result<()> {
             story_no += 1;
         }
         batch.commit()?;
-        if n % 200_000 == 0 || n == articles {
+        if n.is_multiple_of(200_000) || n == articles {
             println!("store: {n} articles, {:.0?}", start.elapsed());
         }
     }
@@ -193,7 +196,10 @@ fn wrk(a: &Args, url: &str, header: Option<&str>) -> Result<(f64, f64, String)> 
     if let Some(h) = header {
         cmd.args(["-H", h]);
     }
-    let out = cmd.arg(url).output().context("cannot run wrk (apt-get install wrk)")?;
+    let out = cmd
+        .arg(url)
+        .output()
+        .context("cannot run wrk (apt-get install wrk)")?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let non_2xx = text
         .lines()
@@ -221,7 +227,12 @@ fn nginx(dir: &Path, root: &Path, port: u16) -> Result<std::process::Child> {
         ),
     )?;
     Command::new("nginx")
-        .args(["-c", &conf.display().to_string(), "-p", &dir.display().to_string()])
+        .args([
+            "-c",
+            &conf.display().to_string(),
+            "-p",
+            &dir.display().to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -229,7 +240,9 @@ fn nginx(dir: &Path, root: &Path, port: u16) -> Result<std::process::Child> {
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn main() -> Result<()> {
@@ -253,7 +266,11 @@ fn main() -> Result<()> {
         runtime.block_on(async {
             let r = client.get(url).send().await?;
             let status = r.status().as_u16();
-            let etag = r.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let etag = r
+                .headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             Ok::<_, reqwest::Error>((status, etag, r.bytes().await?))
         })
     };
@@ -290,7 +307,10 @@ fn main() -> Result<()> {
     let _ = nginx.wait();
     let (full, not_modified, stat) = (full?, not_modified?, stat?);
     let line = |name: &str, r: &(f64, f64, String)| {
-        println!("{name:<28} {:>9.0} req/s   p99 {:>6.2} ms   {}", r.0, r.1, r.2);
+        println!(
+            "{name:<28} {:>9.0} req/s   p99 {:>6.2} ms   {}",
+            r.0, r.1, r.2
+        );
     };
     println!(
         "wrk -t{} -c{} -d{}s, {} articles, {} bytes per document",

@@ -116,7 +116,8 @@ fn seed_store(config: &Config) -> Result<()> {
             }
             copies.push(serde_json::json!({ "outlet": config.feeds[o].name(), "url": url }));
         }
-        expected.push(serde_json::json!({ "title": title, "published": minutes, "copies": copies }));
+        expected
+            .push(serde_json::json!({ "title": title, "published": minutes, "copies": copies }));
     }
     batch.commit()?;
     expected.reverse(); // newest first

@@ -30,8 +30,7 @@ article{border-top:1px solid var(--line);padding:1rem 0}\
 h2{font-size:1.2rem;line-height:1.3;margin:0 0 .3rem;overflow-wrap:anywhere}\
 h2 a{text-decoration:none}h2 a:hover{text-decoration:underline}\
 p{margin:.35rem 0;overflow-wrap:anywhere}\
-.outlets a{margin-right:.15rem}\
-footer{border-top:1px solid var(--line);padding:1rem;margin-top:1rem}";
+footer{padding:1rem;margin-top:1rem}";
 
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
