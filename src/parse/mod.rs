@@ -99,15 +99,18 @@ fn read(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<RawFeed, ParseError> {
                 }
             }
         }
-        if repaired.text.contains("<source") || repaired.text.contains("<atom:source") {
-            recover_sources(&mut feed, &fallback::read(&repaired.text));
+        let has_source =
+            repaired.text.contains("<source") || repaired.text.contains("<atom:source");
+        let untitled = feed.entries.iter().any(|e| e.title.is_none());
+        if has_source || untitled {
+            recover_from(&mut feed, &fallback::read(&repaired.text));
         }
         return Ok(feed);
     }
     let lenient = fallback::read(&repaired.text);
     match primary {
         Ok(mut feed) if feed.entries.len() >= lenient.entries.len() => {
-            recover_sources(&mut feed, &lenient);
+            recover_from(&mut feed, &lenient);
             Ok(feed)
         }
         Ok(feed) => Ok(fill_feed(lenient, feed)),
@@ -125,12 +128,10 @@ fn fill_feed(mut lenient: RawFeed, primary: RawFeed) -> RawFeed {
     lenient
 }
 
-/// Copies the `<source>` of each entry (which feed-rs drops) from the lenient reader,
-/// matching entries by id, else by link, else by position when both read the same number.
-fn recover_sources(feed: &mut RawFeed, lenient: &RawFeed) {
-    if lenient.entries.iter().all(|e| e.source.is_none()) {
-        return;
-    }
+/// Copies what feed-rs drops from the lenient reader's reading of the same document: the
+/// `<source>` of syndicated copies, and titles feed-rs does not look for (`dc:title`).
+/// Entries are matched by id, else by link, else by position when both read as many.
+fn recover_from(feed: &mut RawFeed, lenient: &RawFeed) {
     let same_count = lenient.entries.len() == feed.entries.len();
     for (i, entry) in feed.entries.iter_mut().enumerate() {
         let matched = lenient
@@ -144,8 +145,15 @@ fn recover_sources(feed: &mut RawFeed, lenient: &RawFeed) {
                     .find(|l| l.link.is_some() && l.link == entry.link)
             })
             .or_else(|| same_count.then(|| &lenient.entries[i]));
-        if let Some(source) = matched.and_then(|l| l.source.clone()) {
-            entry.source = Some(source);
+        let Some(matched) = matched else { continue };
+        if entry.source.is_none() {
+            entry.source.clone_from(&matched.source);
+        }
+        if entry.title.is_none() {
+            entry.title.clone_from(&matched.title);
+        }
+        if entry.published.is_none() {
+            entry.published = matched.published;
         }
     }
 }

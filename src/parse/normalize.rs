@@ -57,7 +57,11 @@ fn article(
         .or_else(|| guid.as_deref().and_then(|g| urls::canonical(g, None)));
     let item_base = url.clone().or(base);
     let summary_html = e.summary.as_ref().map(|s| body_html(s, item_base.as_ref()));
-    let content_html = e.content.as_ref().map(|c| body_html(c, item_base.as_ref()));
+    let content_html = match (&e.content, &e.summary) {
+        // Feeds that send one text as both: sanitise it once.
+        (Some(c), Some(s)) if c == s => summary_html.clone(),
+        (c, _) => c.as_ref().map(|c| body_html(c, item_base.as_ref())),
+    };
     let best = content_html
         .as_deref()
         .filter(|c| !c.trim().is_empty())

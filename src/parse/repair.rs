@@ -235,7 +235,7 @@ impl<'a> Scanner<'a> {
             .iter()
             .all(|a| IGNORABLE_ATTRS.contains(&a.name.to_ascii_lowercase().as_str()))
             && !MEANINGFUL_EMPTY.contains(&local.to_ascii_lowercase().as_str());
-        if !is_root && carries_nothing {
+        if !is_root && !entry && carries_nothing {
             if tag.self_closing {
                 return true;
             }
