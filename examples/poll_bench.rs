@@ -153,25 +153,64 @@ fn serve(feeds: usize, entries: usize) -> anyhow::Result<()> {
     })
 }
 
-/// One outlet's feed: `entries` items with distinct titles, links, GUIDs and text.
+/// One outlet's feed: `entries` items with distinct titles, links, GUIDs and text (words
+/// drawn from a seeded generator, so outlets do not all repeat one templated story).
 fn document(i: usize, entries: usize) -> String {
     let mut items = String::new();
     for k in 0..entries {
+        let mut words = Words::new((i * 1_000_003 + k) as u64);
+        let title = words.take(8);
+        let text: Vec<String> = (0..3).map(|_| words.take(25)).collect();
         items.push_str(&format!(
-            "<item><title>Outlet {i} report {k}: council weighs harbour plan, item {k}</title>\
+            "<item><title>{title}</title>\
              <link>https://outlet{i}.example/news/{k}</link><guid>https://outlet{i}.example/news/{k}</guid>\
              <pubDate>Mon, 14 Jul 2025 {:02}:{:02}:00 GMT</pubDate>\
-             <description>&lt;p&gt;Outlet {i} reports on item {k}. The city council met on Monday to \
-             weigh the harbour expansion plan number {k}, which would add berths for larger ships and \
-             a new rail link. Residents raised concerns about noise and traffic at the hearing, while \
-             port officials argued the plan would bring {} new jobs over ten years.&lt;/p&gt;</description></item>",
+             <description>&lt;p&gt;{}.&lt;/p&gt;&lt;p&gt;{}.&lt;/p&gt;&lt;p&gt;{}.&lt;/p&gt;</description></item>",
             k % 24,
             (k * 7 + i) % 60,
-            100 + k * 3 + i
+            text[0],
+            text[1],
+            text[2],
         ));
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Outlet {i}</title>\
          <link>https://outlet{i}.example/</link><description>News from outlet {i}</description>{items}</channel></rss>"
     )
+}
+
+/// A deterministic stream of made-up words (two or three syllables each).
+struct Words(u64);
+
+const SYLLABLES: [&str; 32] = [
+    "ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "bra", "den", "fi", "gor", "hal", "jun", "kel",
+    "lan", "mor", "nis", "pol", "quar", "ris", "sto", "tan", "ul", "ver", "wen", "yal", "zor",
+    "cha", "dri", "esk", "thu",
+];
+
+impl Words {
+    fn new(seed: u64) -> Words {
+        Words(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn take(&mut self, n: usize) -> String {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let r = self.next();
+            let len = 2 + (r % 2) as usize;
+            let word: String = (0..len)
+                .map(|j| SYLLABLES[((r >> (8 + 5 * j)) & 31) as usize])
+                .collect();
+            out.push(word);
+        }
+        out.join(" ")
+    }
 }
