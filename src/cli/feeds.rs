@@ -176,11 +176,7 @@ fn rows_for(config: &Config) -> Result<Vec<(&crate::config::FeedConfig, Option<F
 
 /// The store's view of a configured feed.
 pub(crate) fn spec(f: &crate::config::FeedConfig) -> FeedSpec {
-    FeedSpec {
-        url: normalize_feed_url(f.url()),
-        name: f.name().to_string(),
-        tags: f.tags.clone(),
-    }
+    FeedSpec::from(f)
 }
 
 fn list(config: &Config, as_json: bool) -> Result<ExitCode> {

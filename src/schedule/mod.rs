@@ -62,15 +62,7 @@ pub struct Scheduler {
 
 /// The feeds.toml entries to schedule, as store specs and scheduled feeds.
 fn scheduled_feeds(config: &Config, store: &mut Store) -> Result<HashMap<i64, Arc<ScheduledFeed>>> {
-    let specs: Vec<FeedSpec> = config
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            url: normalize_feed_url(f.url()),
-            name: f.name().to_string(),
-            tags: f.tags.clone(),
-        })
-        .collect();
+    let specs: Vec<FeedSpec> = config.feeds.iter().map(FeedSpec::from).collect();
     let ids = store.sync_feeds(&specs)?;
     let mut feeds = HashMap::new();
     for f in config.feeds.iter().filter(|f| f.enabled) {

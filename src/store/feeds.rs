@@ -19,6 +19,17 @@ pub struct FeedSpec {
     pub tags: Vec<String>,
 }
 
+impl From<&crate::config::FeedConfig> for FeedSpec {
+    /// The store's view of a feeds.toml entry (its URL normalised: the row's identity).
+    fn from(f: &crate::config::FeedConfig) -> FeedSpec {
+        FeedSpec {
+            url: crate::config::normalize_feed_url(f.url()),
+            name: f.name().to_string(),
+            tags: f.tags.clone(),
+        }
+    }
+}
+
 /// A feed with its fetch state, as `feeds list` shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedRow {
