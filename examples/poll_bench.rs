@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tributary::config::Config;
+use tributary::daemon::Scheduler;
 use tributary::model::FetchStatus;
-use tributary::schedule::{Scheduler, SystemClock};
+use tributary::schedule::SystemClock;
 use tributary::store::Store;
 
 fn main() -> anyhow::Result<()> {

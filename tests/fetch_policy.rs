@@ -9,8 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use common::{Reply, TestServer, feed, rss};
 use tributary::config::Config;
+use tributary::daemon::{PollReport, Scheduler, SharedStore};
 use tributary::model::FetchStatus;
-use tributary::schedule::{Clock, ManualClock, PollReport, Scheduler, SharedStore};
+use tributary::schedule::{Clock, ManualClock};
 use tributary::store::{FetchState, Store};
 
 struct Rig {

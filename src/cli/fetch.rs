@@ -10,8 +10,9 @@ use anyhow::{Result, bail};
 
 use super::{load_config, open_store};
 use crate::config::normalize_feed_url;
+use crate::daemon::{PollReport, Scheduler};
 use crate::model::FetchStatus;
-use crate::schedule::{PollReport, Scheduler, SystemClock};
+use crate::schedule::SystemClock;
 
 /// Counts for the summary line.
 #[derive(Debug, Default)]

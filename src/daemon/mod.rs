@@ -6,6 +6,12 @@
 //! [`policy::SHUTDOWN_GRACE`] to commit, and exit 0. SIGHUP or a change of feeds.toml
 //! reloads the sources; a broken edit is logged and the config in force stays.
 
+mod poll;
+mod scheduler;
+
+pub use poll::{PollReport, ScheduledFeed};
+pub use scheduler::{ReloadSummary, Scheduler, SharedStore};
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -18,7 +24,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::schedule::{Scheduler, SystemClock, policy};
+use crate::schedule::{SystemClock, policy};
 use crate::serve::{AppState, FeedService, database_answers};
 use crate::store::Store;
 

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::clock::Clock;
-use super::limits::{self, Limits};
-use super::{SharedStore, plan, policy};
+use super::SharedStore;
 use crate::config::CronSchedule;
 use crate::fetch::{FetchOutcome, FetchReport, FetchRequest, Fetcher, Validators};
 use crate::ingest::IngestReport;
 use crate::model::FetchStatus;
+use crate::schedule::limits::{self, Limits};
+use crate::schedule::{Clock, plan, policy};
 use crate::store::{FetchState, Store};
 
 /// A configured, enabled feed as the scheduler knows it.

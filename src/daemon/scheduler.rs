@@ -1,0 +1,367 @@
+//! The scheduler: the daemon's loop that polls each feed when the schedule stage says it is
+//! due (and `fetch` uses to poll at once).
+//!
+//! The database is the schedule's memory: each feed's next due time is stored, so a restart
+//! continues where the last run stopped, and a daemon that was down for a day polls each
+//! overdue feed once. New feeds get a slot spread over their interval ([`plan`]); failures
+//! back off, rate limits and cache hints are honoured ([`policy`]). Time comes from a
+//! [`Clock`], so tests move it by hand.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
+
+use super::poll::{self, PollEnv, PollReport, ScheduledFeed};
+use crate::schedule::limits::Limits;
+use crate::schedule::{Clock, plan, policy};
+
+use crate::config::{Config, FetchConfig, normalize_feed_url};
+use crate::fetch::Fetcher;
+use crate::store::{FeedSpec, FetchState, Store};
+
+/// The database, shared by the polls of one process (SQLite has one writer anyway).
+pub type SharedStore = Arc<Mutex<Store>>;
+
+/// What the config says to poll, and how: swapped as a whole on reload.
+struct Setup {
+    feeds: HashMap<i64, Arc<ScheduledFeed>>,
+    fetch: FetchConfig,
+    env: PollEnv,
+    retention: Duration,
+}
+
+/// What a reload changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    /// Feeds now scheduled that were not.
+    pub added: usize,
+    /// Feeds no longer scheduled.
+    pub removed: usize,
+    /// Feeds whose URL-independent settings (name, schedule) changed.
+    pub changed: usize,
+}
+
+/// Polls the configured feeds when they are due (the daemon) or at once (`fetch`).
+pub struct Scheduler {
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    setup: RwLock<Arc<Setup>>,
+    /// Wakes the run loop when the setup changed.
+    nudge: tokio::sync::Notify,
+}
+
+/// The feeds.toml entries to schedule, as store specs and scheduled feeds.
+fn scheduled_feeds(config: &Config, store: &mut Store) -> Result<HashMap<i64, Arc<ScheduledFeed>>> {
+    let specs: Vec<FeedSpec> = config.feeds.iter().map(FeedSpec::from).collect();
+    let ids = store.sync_feeds(&specs)?;
+    let mut feeds = HashMap::new();
+    for f in config.feeds.iter().filter(|f| f.enabled) {
+        let key = normalize_feed_url(f.url());
+        let Some(&id) = ids.get(&key) else { continue };
+        feeds.insert(
+            id,
+            Arc::new(ScheduledFeed {
+                id,
+                name: f.name().to_string(),
+                url: f.url().clone(),
+                key,
+                schedule: config.schedule_of(f).clone(),
+            }),
+        );
+    }
+    Ok(feeds)
+}
+
+impl Scheduler {
+    /// Mirrors the config's feeds into the store and prepares to poll them.
+    pub fn new(config: &Config, store: SharedStore, clock: Arc<dyn Clock>) -> Result<Scheduler> {
+        let setup = Self::build(config, &store, &clock)?;
+        Ok(Scheduler {
+            store,
+            clock,
+            setup: RwLock::new(Arc::new(setup)),
+            nudge: tokio::sync::Notify::new(),
+        })
+    }
+
+    fn build(config: &Config, store: &SharedStore, clock: &Arc<dyn Clock>) -> Result<Setup> {
+        let feeds = {
+            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            crate::ingest::prepare(&mut guard, &config.dedup)?;
+            scheduled_feeds(config, &mut guard)?
+        };
+        Ok(Setup {
+            feeds,
+            fetch: config.fetch.clone(),
+            env: PollEnv {
+                store: store.clone(),
+                fetcher: Fetcher::new(&config.fetch)?,
+                limits: Arc::new(Limits::new(config.fetch.concurrency, config.fetch.per_host)),
+                clock: clock.clone(),
+            },
+            retention: config.storage.retention.0,
+        })
+    }
+
+    fn setup(&self) -> Arc<Setup> {
+        self.setup.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The feeds being scheduled (configured and enabled).
+    pub fn feeds(&self) -> Vec<Arc<ScheduledFeed>> {
+        let mut feeds: Vec<_> = self.setup().feeds.values().cloned().collect();
+        feeds.sort_by(|a, b| a.name.cmp(&b.name));
+        feeds
+    }
+
+    /// Takes a new config: added feeds get slots, removed ones stop, a changed schedule
+    /// moves its feed to a slot of the new schedule. The fetch settings (limits, timeout,
+    /// user agent) apply to polls started from now on.
+    pub fn reload(&self, config: &Config) -> Result<ReloadSummary> {
+        let new = Self::build(config, &self.store, &self.clock)?;
+        let old = self.setup();
+        let mut summary = ReloadSummary::default();
+        let now = self.clock.now();
+        let mut moved = Vec::new();
+        for (id, feed) in &new.feeds {
+            match old.feeds.get(id) {
+                None => summary.added += 1,
+                Some(before) if **before != **feed => {
+                    summary.changed += 1;
+                    if before.schedule != feed.schedule {
+                        moved.push((*id, plan::next_due(&feed.schedule, &feed.key, now)));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        summary.removed = old
+            .feeds
+            .keys()
+            .filter(|id| !new.feeds.contains_key(id))
+            .count();
+        // Keep the old limits when they did not change, so in-flight polls keep counting.
+        let new = if new.fetch.concurrency == old.fetch.concurrency
+            && new.fetch.per_host == old.fetch.per_host
+        {
+            Setup {
+                env: PollEnv {
+                    limits: old.env.limits.clone(),
+                    ..new.env
+                },
+                ..new
+            }
+        } else {
+            new
+        };
+        self.store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_next_fetch(&moved)?;
+        *self.setup.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+        self.nudge.notify_one();
+        Ok(summary)
+    }
+
+    /// Reads every scheduled feed's state and gives feeds without a due time their slot.
+    async fn load_states(&self, setup: &Setup) -> Result<HashMap<i64, FetchState>> {
+        let store = self.store.clone();
+        let now = self.clock.now();
+        let feeds: Vec<Arc<ScheduledFeed>> = setup.feeds.values().cloned().collect();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            let mut states: HashMap<i64, FetchState> = guard
+                .fetch_states()?
+                .into_iter()
+                .map(|s| (s.feed_id, s))
+                .collect();
+            let mut slots = Vec::new();
+            for feed in &feeds {
+                if let Some(s) = states.get_mut(&feed.id)
+                    && s.next_fetch.is_none()
+                    && !s.gone
+                {
+                    let due = plan::next_due(&feed.schedule, &feed.key, now);
+                    s.next_fetch = Some(due);
+                    slots.push((feed.id, due));
+                }
+            }
+            guard.set_next_fetch(&slots)?;
+            states.retain(|id, _| feeds.iter().any(|f| f.id == *id));
+            Ok(states)
+        })
+        .await
+        .context("the state loader crashed")?
+    }
+
+    /// Polls the given feeds now, ignoring schedule and backoff (`tributary fetch`), calling
+    /// `each` as each poll ends. Returns the reports in completion order.
+    pub async fn poll_now(
+        &self,
+        ids: &[i64],
+        mut each: impl FnMut(&PollReport),
+    ) -> Result<Vec<PollReport>> {
+        let setup = self.setup();
+        let mut states = self.load_states(&setup).await?;
+        let mut set = JoinSet::new();
+        for id in ids {
+            let (Some(feed), Some(state)) = (setup.feeds.get(id), states.remove(id)) else {
+                continue;
+            };
+            set.spawn(poll::poll(setup.env.clone(), feed.clone(), state));
+        }
+        let mut reports = Vec::with_capacity(ids.len());
+        while let Some(done) = set.join_next().await {
+            let report = done.context("a poll crashed")?;
+            each(&report);
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    /// Polls every feed due at the clock's current time, waits for them, and returns the
+    /// reports: one step of the daemon's loop, for tests driving a [`ManualClock`].
+    pub async fn poll_due(&self) -> Result<Vec<PollReport>> {
+        let setup = self.setup();
+        let states = self.load_states(&setup).await?;
+        let now = self.clock.now();
+        let due: Vec<i64> = states
+            .values()
+            .filter(|s| !s.gone && s.next_fetch.is_some_and(|t| t <= now))
+            .map(|s| s.feed_id)
+            .collect();
+        self.poll_now(&due, |_| {}).await
+    }
+
+    /// The daemon's loop: polls each feed when due until `stop` turns true, then lets
+    /// in-flight polls finish for up to [`policy::SHUTDOWN_GRACE`] and abandons the rest
+    /// (an abandoned poll's transaction is rolled back, never half-written).
+    pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut inflight: JoinSet<PollReport> = JoinSet::new();
+        let mut running: HashMap<tokio::task::Id, i64> = HashMap::new();
+        let mut busy: HashSet<i64> = HashSet::new();
+        let mut states: HashMap<i64, FetchState> = HashMap::new();
+        let mut refresh_at = self.clock.now();
+        let mut setup = self.setup();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let now = self.clock.now();
+            let current = self.setup();
+            if now >= refresh_at || !Arc::ptr_eq(&current, &setup) {
+                setup = current;
+                match self.load_states(&setup).await {
+                    Ok(s) => states = s,
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "cannot read the schedule")
+                    }
+                }
+                refresh_at =
+                    now + chrono::Duration::from_std(policy::REFRESH_EVERY).unwrap_or_default();
+                let backing_off = states
+                    .values()
+                    .filter(|s| s.error_count > 0 && !s.gone)
+                    .count();
+                metrics::gauge!("tributary_feeds_in_backoff").set(backing_off as f64);
+                metrics::gauge!("tributary_feeds").set(setup.feeds.len() as f64);
+            }
+            let mut next_wake = refresh_at;
+            for (id, feed) in &setup.feeds {
+                let Some(state) = states.get(id) else {
+                    continue;
+                };
+                if busy.contains(id) || state.gone {
+                    continue;
+                }
+                let Some(due) = state.next_fetch else {
+                    continue;
+                };
+                if due <= now {
+                    busy.insert(*id);
+                    let handle =
+                        inflight.spawn(poll::poll(setup.env.clone(), feed.clone(), state.clone()));
+                    running.insert(handle.id(), *id);
+                } else {
+                    next_wake = next_wake.min(due);
+                }
+            }
+            tokio::select! {
+                _ = self.clock.sleep_until(next_wake) => {}
+                Some(done) = inflight.join_next_with_id(), if !inflight.is_empty() => {
+                    let (task, report) = match done {
+                        Ok((task, report)) => (task, Some(report)),
+                        Err(e) => (e.id(), None),
+                    };
+                    if let Some(id) = running.remove(&task) {
+                        busy.remove(&id);
+                        match report {
+                            Some(r) => { states.insert(id, r.state); }
+                            // Re-read from the store at once rather than trusting a stale state.
+                            None => refresh_at = self.clock.now(),
+                        }
+                    }
+                }
+                _ = stop.changed() => {}
+                _ = self.nudge.notified() => {}
+            }
+        }
+        if inflight.is_empty() {
+            return;
+        }
+        tracing::info!(
+            in_flight = inflight.len(),
+            "stopping: waiting for in-flight polls"
+        );
+        let drain = async { while inflight.join_next().await.is_some() {} };
+        if tokio::time::timeout(policy::SHUTDOWN_GRACE, drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                abandoned = inflight.len(),
+                "stopping: abandoning polls still running after the grace period"
+            );
+            inflight.abort_all();
+            while inflight.join_next().await.is_some() {}
+        }
+    }
+
+    /// Deletes stories older than `[storage].retention`, a small batch per transaction.
+    /// Returns how many stories went.
+    pub async fn prune(&self) -> Result<usize> {
+        let retention = self.setup().retention;
+        let cutoff = self.clock.now()
+            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let mut total = 0;
+        loop {
+            let store = self.store.clone();
+            let n = tokio::task::spawn_blocking(move || {
+                store
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .prune_stories(cutoff, policy::PRUNE_BATCH)
+            })
+            .await
+            .context("pruning crashed")??;
+            total += n;
+            if n < policy::PRUNE_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The clock the scheduler runs on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// When the clock says it is.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
