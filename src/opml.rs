@@ -42,7 +42,7 @@ const MAX_DEPTH: usize = 32;
 
 /// Reads every outline with an `xmlUrl`, in document order.
 pub fn read(bytes: &[u8]) -> Result<Vec<Subscription>, OpmlError> {
-    let text = String::from_utf8_lossy(bytes);
+    let text = decode(bytes);
     let mut reader = quick_xml::Reader::from_str(&text);
     reader.config_mut().check_end_names = false;
     let mut folders: Vec<Option<String>> = Vec::new();
@@ -54,11 +54,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Subscription>, OpmlError> {
             message: e.to_string(),
         })?;
         match event {
-            Event::Start(e) | Event::Empty(e)
-                if e.local_name().as_ref().eq_ignore_ascii_case("opml") =>
-            {
-                saw_opml = true;
-            }
+            Event::Start(e) | Event::Empty(e) if is_root(&e) => saw_opml = true,
             Event::Start(e) if is_outline(&e) => {
                 let sub = subscription(&e, &folders);
                 let folder = if sub.is_none() { label(&e) } else { None };
@@ -79,6 +75,35 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Subscription>, OpmlError> {
         return Err(OpmlError::NotOpml);
     }
     Ok(subs)
+}
+
+/// `<opml>`, or `<outlineDocument>`, its name before OPML 1.0 (Radio UserLand still wrote it).
+fn is_root(e: &BytesStart<'_>) -> bool {
+    let name = e.local_name();
+    name.as_ref().eq_ignore_ascii_case("opml")
+        || name.as_ref().eq_ignore_ascii_case("outlineDocument")
+}
+
+/// The document as text: a BOM wins, then the XML declaration's encoding, else UTF-8
+/// (invalid bytes become U+FFFD rather than an error).
+fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return encoding.decode_without_bom_handling(&bytes[bom..]).0;
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
+    let declared = head
+        .strip_prefix("<?xml")
+        .and_then(|d| d.split("?>").next())
+        .and_then(|d| d.split("encoding=").nth(1))
+        .and_then(|v| v.trim_start().get(1..))
+        .and_then(|v| v.split(['"', '\'']).next())
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()));
+    match declared {
+        Some(encoding) if encoding != encoding_rs::UTF_8 => {
+            encoding.decode_without_bom_handling(bytes).0
+        }
+        _ => String::from_utf8_lossy(bytes),
+    }
 }
 
 fn is_outline(e: &BytesStart<'_>) -> bool {
@@ -218,6 +243,14 @@ mod tests {
         assert_eq!(subs[0].tags, vec!["News", "Asia"]);
         assert_eq!(subs[0].name, "Dawn");
         assert_eq!(subs[1].tags, vec!["tech", "science"]);
+    }
+
+    #[test]
+    fn latin1_and_pre_1_0_documents_read() {
+        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><outlineDocument><body>\
+            <outline text=\"Caf\xe9\" xmlUrl=\"https://cafe.example/rss\"/></body></outlineDocument>";
+        let subs = read(doc).unwrap();
+        assert_eq!(subs[0].name, "Caf\u{e9}");
     }
 
     #[test]
