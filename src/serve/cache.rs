@@ -11,11 +11,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::http::HeaderMap;
-use axum::http::header::{IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use axum::http::header::{
+    CACHE_CONTROL, ETAG, HeaderName, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+};
+use axum::http::{HeaderMap, HeaderValue};
 use chrono::{DateTime, Utc};
 
-use super::limits::CACHE_ENTRIES;
+use super::limits::{CACHE_ENTRIES, MAX_AGE};
 use super::query::FeedQuery;
 use super::render::Format;
 use crate::store::Fingerprint;
@@ -36,6 +38,9 @@ pub struct Validators {
     pub etag: String,
     /// The latest change among the selected stories, when any is selected.
     pub last_modified: Option<DateTime<Utc>>,
+    /// `ETag`, `Last-Modified` and `Cache-Control`, formatted once: every response of this
+    /// version carries them.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Validators {
@@ -45,10 +50,22 @@ impl Validators {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&fp.hash.to_le_bytes());
         h.update(&salt.to_le_bytes());
-        Validators {
+        let mut v = Validators {
             etag: format!("W/\"{}-{:016x}\"", format.as_str(), h.digest()),
             last_modified: fp.last_changed,
+            headers: Vec::new(),
+        };
+        let cache_control = format!("public, max-age={}", MAX_AGE.as_secs());
+        for (name, value) in [
+            (ETAG, Some(v.etag.clone())),
+            (LAST_MODIFIED, v.http_date()),
+            (CACHE_CONTROL, Some(cache_control)),
+        ] {
+            if let Some(value) = value.and_then(|s| HeaderValue::from_str(&s).ok()) {
+                v.headers.push((name, value));
+            }
         }
+        v
     }
 
     /// The opaque part of the tag (without `W/` and quotes).
@@ -126,7 +143,6 @@ impl DocCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn conditional_requests_match_the_right_versions() {

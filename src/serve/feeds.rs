@@ -19,7 +19,7 @@ use tower_http::compression::CompressionLayer;
 
 use super::cache::{Cached, DocCache, Generation, Validators};
 use super::document::{self, LoadError};
-use super::limits::{MAX_AGE, READ_POOL};
+use super::limits::READ_POOL;
 use super::query::FeedQuery;
 use super::render::{self, Format};
 use crate::config::Config;
@@ -275,14 +275,8 @@ async fn document_response(
 }
 
 fn validator_headers(v: &Validators, headers: &mut HeaderMap) {
-    if let Ok(etag) = HeaderValue::from_str(&v.etag) {
-        headers.insert(header::ETAG, etag);
-    }
-    if let Some(lm) = v.http_date().and_then(|d| HeaderValue::from_str(&d).ok()) {
-        headers.insert(header::LAST_MODIFIED, lm);
-    }
-    if let Ok(cc) = HeaderValue::from_str(&format!("public, max-age={}", MAX_AGE.as_secs())) {
-        headers.insert(header::CACHE_CONTROL, cc);
+    for (name, value) in &v.headers {
+        headers.insert(name.clone(), value.clone());
     }
 }
 

@@ -417,4 +417,45 @@ mod tests {
             before.hash
         );
     }
+
+    #[test]
+    fn invalid_utf8_that_reached_the_database_is_read_lossily() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ids = store
+            .sync_feeds(&[FeedSpec {
+                url: "https://a.example/rss".into(),
+                name: "A".into(),
+                tags: vec![],
+            }])
+            .unwrap();
+        let now = Utc::now();
+        let mut batch = store.begin().unwrap();
+        let Upsert::New { article: id } = batch
+            .upsert_article(ids["https://a.example/rss"], &article("k", "ok", 1), now)
+            .unwrap()
+        else {
+            panic!("new")
+        };
+        batch.new_story(id, now).unwrap();
+        batch.commit().unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE articles SET title = CAST(x'41ff42' AS TEXT), content = CAST(x'3cc0' AS TEXT)",
+                [],
+            )
+            .unwrap();
+        let stories = store
+            .merged_stories(&StoryFilter {
+                limit: 5,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(stories[0].representative.title, "A\u{FFFD}B");
+        assert_eq!(
+            stories[0].representative.content_html.as_deref(),
+            Some("<\u{FFFD}")
+        );
+    }
 }
