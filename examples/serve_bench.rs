@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
-use tributary::config::{Config, normalize_feed_url};
+use tributary::config::Config;
 use tributary::model::{Article, MatchKind};
 use tributary::store::{FeedSpec, Store, Upsert};
 
@@ -113,15 +113,7 @@ fn populate(config: &Config, articles: usize) -> Result<()> {
             config.storage.path.display()
         );
     }
-    let specs: Vec<FeedSpec> = config
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            url: normalize_feed_url(f.url()),
-            name: f.name().to_string(),
-            tags: f.tags.clone(),
-        })
-        .collect();
+    let specs: Vec<FeedSpec> = config.feeds.iter().map(FeedSpec::from).collect();
     let ids = store.sync_feeds(&specs)?;
     let feeds: Vec<i64> = specs.iter().map(|s| ids[&s.url]).collect();
     let start = Instant::now();

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use chrono::DateTime;
-use tributary::config::{Config, normalize_feed_url};
+use tributary::config::Config;
 use tributary::model::{Article, MatchKind};
 use tributary::store::{FeedSpec, Store, Upsert};
 
@@ -69,15 +69,7 @@ fn main() -> Result<()> {
 /// Writes the known stories and prints them, newest first, as JSON.
 fn seed_store(config: &Config) -> Result<()> {
     let mut store = Store::open(&config.storage.path)?;
-    let specs: Vec<FeedSpec> = config
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            url: normalize_feed_url(f.url()),
-            name: f.name().to_string(),
-            tags: f.tags.clone(),
-        })
-        .collect();
+    let specs: Vec<FeedSpec> = config.feeds.iter().map(FeedSpec::from).collect();
     let ids = store.sync_feeds(&specs)?;
     let feeds: Vec<i64> = specs.iter().map(|s| ids[&s.url]).collect();
     let base = DateTime::from_timestamp(1_752_487_200, 0).context("time")?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use tributary::config::{Config, normalize_feed_url};
+use tributary::config::Config;
 use tributary::model::{Article, MatchKind};
 use tributary::serve::{FeedService, routes};
 use tributary::store::{FeedSpec, Store, Upsert};
@@ -94,15 +94,7 @@ fn new_article(batch: &mut tributary::store::Batch<'_>, feed: i64, a: &Article) 
 }
 
 fn seed(store: &mut Store, config: &Config) -> (Vec<i64>, Vec<i64>) {
-    let specs: Vec<FeedSpec> = config
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            url: normalize_feed_url(f.url()),
-            name: f.name().to_string(),
-            tags: f.tags.clone(),
-        })
-        .collect();
+    let specs: Vec<FeedSpec> = config.feeds.iter().map(FeedSpec::from).collect();
     let ids = store.sync_feeds(&specs).unwrap();
     let feeds: Vec<i64> = specs.iter().map(|s| ids[&s.url]).collect();
     let now = at(1000);
