@@ -343,3 +343,19 @@ fn what_is_not_a_feed_is_an_error_with_a_reason() {
     let html = parse(b"<html><body>hi</body></html>", &ctx);
     assert!(html.map(|f| f.articles.is_empty()).unwrap_or(true));
 }
+
+/// Crashes the corpus run found (each was a panic caught as a feed error before the fix):
+/// a `&` whose 32-byte look-ahead ends inside a multi-byte character, a non-ASCII
+/// whitespace between attributes, a multi-byte character before a time zone sign.
+#[test]
+fn regression_multibyte_characters_at_slicing_points() {
+    let long = format!("x &{}” y", "a".repeat(31));
+    let feed = read(&rss(&format!(
+        "<item><title>{long}</title><description>&lt;p&gt;{long}&lt;/p&gt;</description></item>\
+         <item><title>c</title><link x=1\u{2003}y=2>https://news.example/c</link></item>\
+         <item><title>d</title><pubDate>é1:00+0100 2024</pubDate></item>"
+    )));
+    assert_eq!(titles(&feed).len(), 3);
+    assert_eq!(feed.articles[0].title, long);
+    assert_eq!(feed.articles[0].text, long);
+}
