@@ -63,7 +63,7 @@ fn start_writer(db: &std::path::Path) -> (std::process::Child, std::sync::mpsc::
         ])
         .env(CHILD_ENV, db)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();

@@ -40,13 +40,20 @@ fn migrations() -> Migrations<'static> {
 /// Brings the schema up to date. Two processes opening a new database at once race to
 /// migrate it; the loser's transaction fails, and on retry it finds the work done.
 fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
-    let mut tries = 0;
+    // Two processes opening a new database at once race to create the schema; the loser
+    // fails ("table exists" or busy) and succeeds on a retry, when there is nothing to do.
+    retry_while_contended(|| migrations().to_latest(conn))
+}
+
+/// Runs `step` again while it fails, for up to [`BUSY_TIMEOUT`]: for the few steps of opening
+/// a database that SQLite's busy handler does not cover (journal-mode change, first schema).
+fn retry_while_contended<T, E>(mut step: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
     loop {
-        match migrations().to_latest(conn) {
-            Ok(()) => return Ok(()),
-            Err(_) if tries < 50 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(20));
+        match step() {
+            Ok(v) => return Ok(v),
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(25));
             }
             Err(e) => return Err(e),
         }
@@ -78,7 +85,7 @@ impl Store {
         let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
+        retry_while_contended(|| conn.pragma_update(None, "journal_mode", "WAL"))
             .with_context(|| format!("cannot use {} as a database", path.display()))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
