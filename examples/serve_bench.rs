@@ -295,7 +295,11 @@ fn main() -> Result<()> {
     let full = wrk(&a, &url, None);
     let not_modified = wrk(&a, &url, Some(&inm));
     let stat = wrk(&a, &nginx_url, None);
-    let _ = nginx.kill();
+    // `-s quit` stops the workers too; killing the master alone would orphan them.
+    let _ = Command::new("nginx")
+        .args(["-c", &dir.join("nginx.conf").display().to_string()])
+        .args(["-p", &dir.display().to_string(), "-s", "quit"])
+        .status();
     let _ = nginx.wait();
     let (full, not_modified, stat) = (full?, not_modified?, stat?);
     let line = |name: &str, r: &(f64, f64, String)| {
