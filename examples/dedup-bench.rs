@@ -265,6 +265,8 @@ fn stage(n: u64) {
     let mut window_cost: Option<(u64, Duration)> = None;
     let mut next_story = 0i64;
     let mut merged = 0u64;
+    let mut fp_time = Duration::ZERO;
+    let mut words = 0u64;
     let mut batch: Vec<(u64, Article)> = Vec::with_capacity(50);
     let started = Instant::now();
     println!(
@@ -286,7 +288,10 @@ fn stage(n: u64) {
         let mut staged = Staged::default();
         for (feed, a) in &batch {
             let id = a.key[1..].parse::<i64>().unwrap_or(0);
+            let tf = Instant::now();
             let fp = dedup.fingerprint(*feed as i64, &a.title, &a.text);
+            fp_time += tf.elapsed();
+            words += u64::from(fp.words);
             let published = a.published.map_or(0, |p| p.timestamp());
             let profile = Profile::new(id, *feed as i64, published, false, &fp);
             match dedup.place(&profile, &fp, &staged).join {
@@ -337,6 +342,11 @@ fn stage(n: u64) {
         busy.as_secs_f64(),
         seen as f64 / busy.as_secs_f64(),
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  of which fingerprinting {:.1} s; {:.0} words per article on average",
+        fp_time.as_secs_f64(),
+        words as f64 / seen.max(1) as f64
     );
     println!("  peak RSS (VmHWM): {:.0} MB", vm_hwm_mb());
 }

@@ -367,6 +367,7 @@ fn main() -> Result<()> {
     let hn = hard.len().max(1) as f64;
     // Joins by match kind: right when the copy's story is its representative's.
     let mut by_kind: BTreeMap<&str, [usize; 2]> = BTreeMap::new();
+    let mut by_rule: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     for s in &stories {
         let rep_story = s
             .copies
@@ -388,7 +389,17 @@ fn main() -> Result<()> {
             }
             let e = by_kind.entry(c.kind.as_str()).or_default();
             e[0] += 1;
-            e[1] += usize::from(rep_story.as_deref() != Some(t.story.as_str()));
+            let bad = rep_story.as_deref() != Some(t.story.as_str());
+            e[1] += usize::from(bad);
+            let rule = c.thresholds.split(':').next().unwrap_or("").to_string();
+            let r = by_rule
+                .entry(format!(
+                    "{rule:>9} score {:.1}",
+                    (c.score * 10.0).floor() / 10.0
+                ))
+                .or_default();
+            r[0] += 1;
+            r[1] += usize::from(bad);
         }
     }
 
@@ -431,6 +442,11 @@ fn main() -> Result<()> {
             "  match {kind:>7}: {joins} joins, {bad} wrong (precision {:.4})",
             ratio(joins - bad, *joins)
         );
+    }
+    if show > 0 {
+        for (rule, [joins, bad]) in &by_rule {
+            println!("  rule {rule}: {joins} joins, {bad} wrong");
+        }
     }
     println!(
         "ingest (parse excluded, dedup + store): {:.0} articles/s",

@@ -225,6 +225,9 @@ const DATE_WORDS: &[&str] = &[
 
 /// Whether a (trimmed, non-empty) line is outlet chrome. `folded` is its folded form.
 pub fn is_chrome(folded: &str) -> bool {
+    if folded.split_whitespace().nth(30).is_some() {
+        return false; // chrome is short; a paragraph of news is not
+    }
     let bare = folded
         .trim_end_matches(['.', ':', '…', ' ', '|', '-'])
         .trim();

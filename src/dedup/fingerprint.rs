@@ -159,11 +159,14 @@ pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -
         }
         h.digest()
     };
-    let stripped: Vec<String> = lines.iter().map(|l| strip_quotes(l)).collect();
-    let mut unquoted = Vec::new();
+    let stripped: Vec<Option<String>> = lines
+        .iter()
+        .map(|l| l.contains('"').then(|| strip_quotes(l)))
+        .collect();
+    let mut unquoted = Vec::with_capacity(all.len());
     let mut unquoted_unspaced = 0;
-    for l in &stripped {
-        unquoted_unspaced += tokenize(l, &mut unquoted);
+    for (l, s) in lines.iter().zip(&stripped) {
+        unquoted_unspaced += tokenize(s.as_deref().unwrap_or(l), &mut unquoted);
     }
     let (tokens, unspaced) = if unquoted.len() >= MIN_UNQUOTED_WORDS {
         (&unquoted, unquoted_unspaced)

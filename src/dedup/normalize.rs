@@ -16,7 +16,14 @@ pub fn plain_lines(text: &str) -> Vec<String> {
         text
     };
     text.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|l| {
+            let l = l.trim();
+            if l.contains("  ") || l.contains(['\t', '\u{a0}']) {
+                l.split_whitespace().collect::<Vec<_>>().join(" ")
+            } else {
+                l.to_string()
+            }
+        })
         .filter(|l| !l.is_empty())
         .collect()
 }

@@ -38,7 +38,7 @@ pub const MIN_SHARED_KEYS_SHORT: usize = 1;
 pub const MAX_CANDIDATES: usize = 8;
 /// A key carried by more stories than this in one day is a stock phrase, not evidence: it
 /// is not used to find candidates.
-pub const MAX_POSTINGS: usize = 64;
+pub const MAX_POSTINGS: usize = 16;
 
 /// Days older than the window are dropped only while the index holds more stories than
 /// this: eviction is for memory, and a few copies dated "now" among a backlog of older
@@ -54,12 +54,10 @@ pub const SHORT_WORDS: usize = 15;
 pub const CONTENT_OC: f64 = 0.5;
 /// Both long: the lowest overlap coefficient that merges with corroboration.
 pub const CONTENT_OC_CORROBORATED: f64 = 0.3;
-/// Corroboration: containment of the smaller text's lede shingles in the other text.
+/// Corroboration: containment of either text's lede shingles in the other text.
 pub const LEDE_OC: f64 = 0.6;
-/// Corroboration: overlap coefficient of the significant title words.
-pub const TITLE_WORDS_OC: f64 = 0.5;
 /// Short text (a description cut at its first paragraph): its containment in the other.
-pub const SHORT_OC: f64 = 0.7;
+pub const SHORT_OC: f64 = 0.85;
 /// Short text: the least number of shared shingles.
 pub const SHORT_MIN_SHARED: usize = 8;
 
@@ -132,9 +130,9 @@ impl Rule {
             Rule::First => String::new(),
             Rule::Exact => "exact identity".into(),
             Rule::Long => format!("long: oc >= {CONTENT_OC}"),
-            Rule::Corroborated => format!(
-                "long: oc >= {CONTENT_OC_CORROBORATED} with lede oc >= {LEDE_OC} or title oc >= {TITLE_WORDS_OC}"
-            ),
+            Rule::Corroborated => {
+                format!("long: oc >= {CONTENT_OC_CORROBORATED} with lede oc >= {LEDE_OC}")
+            }
             Rule::Short => {
                 format!("short: containment >= {SHORT_OC}, shared >= {SHORT_MIN_SHARED}")
             }

@@ -3,7 +3,7 @@
 
 use super::policy::{
     CONTENT_OC, CONTENT_OC_CORROBORATED, LEDE_OC, LONG_WORDS, NUMBERS_AGREE, Policy, Rule,
-    SHORT_MIN_SHARED, SHORT_OC, SHORT_WORDS, TITLE_HOURS, TITLE_WORDS_OC,
+    SHORT_MIN_SHARED, SHORT_OC, SHORT_WORDS, TITLE_HOURS,
 };
 use super::profile::{Profile, overlap, shared};
 
@@ -141,9 +141,16 @@ pub fn compare(a: &Profile, rep: &Profile, policy: &Policy) -> Verdict {
     } else {
         (rep, a)
     };
-    let lede = overlap(&small.lede, &big.set).min(if small.lede.is_empty() { 0.0 } else { 1.0 });
+    let lede_in = |x: &Profile, y: &Profile| {
+        if x.lede.is_empty() {
+            0.0
+        } else {
+            overlap(&x.lede, &y.set)
+        }
+    };
+    let lede = lede_in(small, big).max(lede_in(big, small));
     let title = overlap(&a.title_words, &rep.title_words);
-    if lede >= LEDE_OC || title >= TITLE_WORDS_OC {
+    if lede >= LEDE_OC {
         yes(
             Rule::Corroborated,
             oc,
@@ -156,7 +163,7 @@ pub fn compare(a: &Profile, rep: &Profile, policy: &Policy) -> Verdict {
             Rule::Corroborated,
             oc,
             format!(
-                "overlap {oc:.2} but lede {lede:.2} < {LEDE_OC} and title {title:.2} < {TITLE_WORDS_OC}"
+                "overlap {oc:.2} < {CONTENT_OC} and lede {lede:.2} < {LEDE_OC} (title words {title:.2})"
             ),
         )
     }
