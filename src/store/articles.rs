@@ -293,7 +293,6 @@ pub(super) fn read_article(conn: &rusqlite::Connection, id: i64) -> Result<Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{FeedSpec, Store};
 
     fn sample(key: &str, title: &str) -> Article {
         Article {
@@ -306,16 +305,7 @@ mod tests {
 
     #[test]
     fn same_key_is_an_update_and_an_unchanged_refetch_writes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let ids = store
-            .sync_feeds(&[FeedSpec {
-                url: "https://a.example/rss".into(),
-                name: "A".into(),
-                tags: vec![],
-            }])
-            .unwrap();
-        let feed = ids["https://a.example/rss"];
+        let (_dir, mut store, feed) = crate::store::test_store_with_feed();
         let now = Utc::now();
         let mut b = store.begin().unwrap();
         let Upsert::New { article } = b.upsert_article(feed, &sample("k1", "First"), now).unwrap()

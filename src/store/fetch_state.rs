@@ -143,20 +143,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::FeedSpec;
 
     #[test]
     fn state_round_trips_and_enable_clears_gone() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let ids = store
-            .sync_feeds(&[FeedSpec {
-                url: "https://a.example/rss".into(),
-                name: "A".into(),
-                tags: vec![],
-            }])
-            .unwrap();
-        let id = ids["https://a.example/rss"];
+        let (_dir, mut store, id) = crate::store::test_store_with_feed();
         let mut s = store.fetch_state(id).unwrap().unwrap();
         assert_eq!(s.error_count, 0);
         assert_eq!(s.next_fetch, None);

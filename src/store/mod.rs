@@ -223,6 +223,24 @@ pub(crate) fn time(s: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(s, 0).unwrap_or_default()
 }
 
+/// A store in a temp folder with one feed (`https://a.example/rss`, named "A"): the
+/// starting point of the store's unit tests. Keep the folder alive as long as the store.
+#[cfg(test)]
+pub(crate) fn test_store_with_feed() -> (tempfile::TempDir, Store, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let url = "https://a.example/rss";
+    let ids = store
+        .sync_feeds(&[FeedSpec {
+            url: url.into(),
+            name: "A".into(),
+            tags: vec![],
+        }])
+        .unwrap();
+    let feed = ids[url];
+    (dir, store, feed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,22 +41,13 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
     use crate::model::Article;
-    use crate::store::{FeedSpec, Upsert};
+    use crate::store::Upsert;
 
     #[test]
     fn prunes_old_stories_with_their_articles_in_batches() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let ids = store
-            .sync_feeds(&[FeedSpec {
-                url: "https://a.example/rss".into(),
-                name: "A".into(),
-                tags: vec![],
-            }])
-            .unwrap();
-        let feed = ids["https://a.example/rss"];
+        let (_dir, mut store, feed) = crate::store::test_store_with_feed();
         let old = crate::store::time(1_000_000);
         let new = crate::store::time(2_000_000);
         let mut batch = store.begin().unwrap();
