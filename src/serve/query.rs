@@ -96,14 +96,17 @@ impl FeedQuery {
     }
 }
 
+/// `limit` as readers send it: a whole number from 1; above [`MAX_LIMIT`] it is capped
+/// rather than refused, as FreshRSS and Miniflux cap their page sizes, so a reader asking
+/// for "everything" gets the most the server gives.
 fn parse_limit(value: &str) -> Result<usize, QueryError> {
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
     match value.parse::<usize>() {
-        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Ok(_) => Err(QueryError(format!(
-            "limit must be between 1 and {MAX_LIMIT}, not {value}"
-        ))),
+        Ok(0) => Err(QueryError("limit must be at least 1, not 0".into())),
+        Ok(n) => Ok(n.min(MAX_LIMIT)),
+        Err(_) if digits => Ok(MAX_LIMIT), // more digits than usize holds: still a cap
         Err(_) => Err(QueryError(format!(
-            "limit must be a whole number between 1 and {MAX_LIMIT}, not {:?}",
+            "limit must be a whole number from 1 (at most {MAX_LIMIT} are served), not {:?}",
             clip(value)
         ))),
     }
@@ -153,10 +156,9 @@ mod tests {
     fn bad_queries_are_one_line_reasons() {
         for (raw, want) in [
             ("limit=abc", "whole number"),
-            ("limit=0", "between 1 and 500"),
-            ("limit=501", "between 1 and 500"),
+            ("limit=0", "at least 1"),
             ("limit=-1", "whole number"),
-            ("limit=99999999999999999999999", "whole number"),
+            ("limit=1e3", "whole number"),
             ("tags=world", "unknown query parameter"),
             ("tag=", "tag is empty"),
             ("tag=a&tag=b", "more than once"),
@@ -168,5 +170,17 @@ mod tests {
         }
         let long = format!("tag={}", "x".repeat(3000));
         assert!(FeedQuery::parse(Some(&long)).is_err());
+    }
+
+    #[test]
+    fn a_limit_above_the_cap_is_served_as_the_cap() {
+        for raw in ["limit=501", "limit=100000", "limit=99999999999999999999999"] {
+            assert_eq!(
+                FeedQuery::parse(Some(raw)).unwrap().limit,
+                MAX_LIMIT,
+                "{raw}"
+            );
+        }
+        assert_eq!(FeedQuery::parse(Some("limit=500")).unwrap().limit, 500);
     }
 }
