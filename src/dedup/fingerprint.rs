@@ -31,8 +31,9 @@ pub struct Fingerprint {
     pub title_hash: Option<u64>,
     /// The text credits a wire service (a dateline such as "(Reuters) -", a credit line).
     pub credit: bool,
-    /// Hashes of the numbers the cleaned text states (digits only: "$1.9bn" and "1.9
-    /// billion" agree), sorted, each once: copies agree on them, similar stories do not.
+    /// The numbers the cleaned text states, each with the two words before it and, apart,
+    /// the two words after it (see [`number_contexts`]), sorted, each once: copies state
+    /// the same figure in the same words, templated stories a different one.
     pub numbers: Vec<u32>,
 }
 
@@ -204,19 +205,7 @@ pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -
         .take_while(|p| (p.1 as usize) < DENSE_PREFIX_WORDS)
         .count() as u32;
     let (title_words, title_hash) = title_key(title);
-    let mut numbers: Vec<u32> = all
-        .iter()
-        .filter(|t| t.bytes().any(|b| b.is_ascii_digit()))
-        .map(|t| {
-            let digits: String = t
-                .chars()
-                .filter(|c| c.is_ascii_digit() || *c == '.')
-                .collect();
-            hash64(digits.trim_matches('.')) as u32
-        })
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
+    let numbers = number_contexts(&all);
     Fingerprint {
         numbers,
         shingles: positioned.into_iter().map(|p| p.0).collect(),
@@ -228,6 +217,76 @@ pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -
         title_hash,
         credit,
     }
+}
+
+/// Month names: a number next to one is a date, which outlets restate in their own chrome.
+const MONTHS: &[&str] = &[
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+];
+
+/// The numbers of a token sequence with their contexts, for [`profile::number_conflicts`]:
+/// one entry per number and side, the high 16 bits hashing the two words before it (or
+/// after it, hashed apart), the low 16 bits hashing its digits ("$1.9bn" and "1.9
+/// billion" agree). Dates (a year, a number beside a month name) are left out: outlets
+/// restate dates in their own chrome. So is a number ending the text, which a truncated
+/// description may have cut.
+///
+/// [`profile::number_conflicts`]: super::profile::number_conflicts
+pub fn number_contexts(tokens: &[&str]) -> Vec<u32> {
+    let is_number = |t: &str| t.as_bytes().first().is_some_and(u8::is_ascii_digit);
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if !is_number(t) || i + 1 == tokens.len() {
+            continue;
+        }
+        let year = t.len() == 4 && (t.starts_with("19") || t.starts_with("20"));
+        let beside_month = [i.checked_sub(1), Some(i + 1)]
+            .into_iter()
+            .flatten()
+            .any(|k| tokens.get(k).is_some_and(|w| MONTHS.contains(w)));
+        if year || beside_month {
+            continue;
+        }
+        let digits: String = t
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let value = (hash64(digits.trim_matches('.')) >> 48) as u32;
+        if i >= 2 {
+            let before = format!("<{} {}", tokens[i - 2], tokens[i - 1]);
+            out.push((hash64(&before) as u32 & 0xffff_0000) | value);
+        }
+        if i + 2 < tokens.len() {
+            let after = format!(">{} {}", tokens[i + 1], tokens[i + 2]);
+            out.push((hash64(&after) as u32 & 0xffff_0000) | value);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// The significant words of a title (hashed, sorted) and its title-rule key.

@@ -171,7 +171,7 @@ impl Dedup {
                     story,
                     representative: rep.article,
                     shared_keys,
-                    verdict: verify::compare(profile, rep, &self.policy),
+                    verdict: verify::compare(profile, &fp.shingles, rep, &self.policy),
                 });
             };
         for (story, rep, rep_keys) in &staged.reps {

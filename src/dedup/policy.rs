@@ -51,20 +51,37 @@ pub const LONG_WORDS: usize = 40;
 pub const SHORT_WORDS: usize = 15;
 
 /// Both long: the overlap coefficient of quote-stripped shingles that merges on its own.
-pub const CONTENT_OC: f64 = 0.5;
-/// Both long: the lowest overlap coefficient that merges with corroboration.
+/// Templated stories of one kind ("X keeps rates steady at N%") reach 0.5-0.6 when one is
+/// a short description, so overlap alone must be higher than that.
+pub const CONTENT_OC: f64 = 0.7;
+/// Both long: the lowest overlap coefficient that merges when the texts also share long
+/// verbatim passages (real wire copies with captions, added background or a rewritten
+/// lede score 0.4-0.7).
 pub const CONTENT_OC_CORROBORATED: f64 = 0.3;
-/// Corroboration: containment of either text's lede shingles in the other text.
+/// Corroboration: a verbatim passage counts when it runs at least this many consecutive
+/// shingles (19 words): whole sentences, not the stretches between a template's slots.
+pub const COPIED_RUN: usize = 15;
+/// Corroboration: the least number of shingles in such passages.
+pub const COPIED_MIN: usize = 40;
+/// Shingles starting within [`LEDE_WORDS`] words, compared with the other text, are
+/// reported with a refusal (`explain` shows how much of the lede the other text holds).
 pub const LEDE_OC: f64 = 0.6;
-/// Short text (a description cut at its first paragraph): its containment in the other.
+/// Short text (a description cut at its first paragraph): its containment in the other...
 pub const SHORT_OC: f64 = 0.85;
+/// ...with at least this share of the shorter title's significant words in the other title
+/// (a description says little; a headline about something else says it is another story).
+pub const SHORT_TITLE_OC: f64 = 0.5;
+/// Short text: a lower containment suffices when every significant word of one title is
+/// in the other (a copy re-headlined only by shortening, prefixing or re-casing).
+pub const SHORT_OC_SAME_TITLE: f64 = 0.7;
 /// Short text: the least number of shared shingles.
 pub const SHORT_MIN_SHARED: usize = 8;
 
-/// Content merges need the smaller text's numbers (when it states any) to be found in the
-/// other at least this often: copies agree on figures, templated stories ("X unveils $N
-/// plan") do not.
-pub const NUMBERS_AGREE: f64 = 0.5;
+/// Content merges are refused when the other text states a different figure in the same
+/// words as one of the smaller text's figures more often than this: copies agree on
+/// figures, templated stories ("X unveils $N plan") do not. A figure missing from the
+/// other text is no evidence either way (trimmed copies drop figures, outlets add dates).
+pub const NUMBER_CONFLICTS_MAX: usize = 0;
 
 /// Title rule: the least number of significant words of the normalised title.
 pub const TITLE_MIN_WORDS: usize = 5;
@@ -109,7 +126,7 @@ pub enum Rule {
     Exact,
     /// Both long, overlap alone.
     Long,
-    /// Both long, lower overlap with lede or title corroboration.
+    /// Both long, lower overlap with long verbatim passages in common.
     Corroborated,
     /// One text short.
     Short,
@@ -131,17 +148,23 @@ impl Rule {
             Rule::Exact => "exact identity".into(),
             Rule::Long => format!("long: oc >= {CONTENT_OC}"),
             Rule::Corroborated => {
-                format!("long: oc >= {CONTENT_OC_CORROBORATED} with lede oc >= {LEDE_OC}")
+                format!(
+                    "long: oc >= {CONTENT_OC_CORROBORATED} with >= {COPIED_MIN} shingles in verbatim runs >= {COPIED_RUN}"
+                )
             }
             Rule::Short => {
-                format!("short: containment >= {SHORT_OC}, shared >= {SHORT_MIN_SHARED}")
+                format!(
+                    "short: containment >= {SHORT_OC} with title oc >= {SHORT_TITLE_OC}, or >= {SHORT_OC_SAME_TITLE} with title oc 1, shared >= {SHORT_MIN_SHARED}"
+                )
             }
             Rule::Title => format!(
                 "title: exact normalised, >= {TITLE_MIN_WORDS} significant words, <= {TITLE_HOURS}h, other feed"
             ),
             Rule::SameFeed => "same feed: the same text".into(),
             Rule::Numbers => {
-                format!("numbers: >= {NUMBERS_AGREE} of the smaller text's numbers in the other")
+                format!(
+                    "numbers: <= {NUMBER_CONFLICTS_MAX} figures stated differently in the same words"
+                )
             }
             Rule::UpdateStay => format!("update: oc >= {UPDATE_STAY_OC} with representative"),
         }

@@ -27,7 +27,8 @@ pub struct Profile {
     pub title_words: Box<[u32]>,
     /// Title-rule key.
     pub title_hash: Option<u64>,
-    /// The numbers the text states (hashed, sorted).
+    /// The numbers the text states with their contexts (see
+    /// [`super::fingerprint::number_contexts`]).
     pub numbers: Box<[u32]>,
     /// How well it would represent its story.
     pub rank: Rank,
@@ -106,6 +107,57 @@ pub fn shared<T: Ord>(a: &[T], b: &[T]) -> usize {
     n
 }
 
+/// How many of `small`'s numbers `big` contradicts: `big` has the same words before (or
+/// after) a number but a different number there, and does not state `small`'s number
+/// anywhere. Entries are [`super::fingerprint::number_contexts`]'s. A trimmed or
+/// re-edited copy drops figures and outlets add dates, so a missing number is no evidence;
+/// a different figure in the same sentence is ("shares rose 4.1%" against "shares rose
+/// 2.7%").
+pub fn number_conflicts(small: &[u32], big: &[u32]) -> usize {
+    let context = |e: u32| e >> 16;
+    let value = |e: u32| e & 0xffff;
+    let mut big_values: Vec<u32> = big.iter().map(|&e| value(e)).collect();
+    big_values.sort_unstable();
+    small
+        .iter()
+        .filter(|&&e| {
+            let at = big.partition_point(|&b| context(b) < context(e));
+            let same_context = big[at..].iter().take_while(|&&b| context(b) == context(e));
+            let mut seen = false;
+            for &b in same_context {
+                if value(b) == value(e) {
+                    return false;
+                }
+                seen = true;
+            }
+            seen && big_values.binary_search(&value(e)).is_err()
+        })
+        .count()
+}
+
+/// Shingles of the copy (`order`: its shingle hashes in document order) that lie in
+/// verbatim passages of at least `min_run` consecutive shingles found in `set` (a
+/// representative's [`Profile::set`]). Wire copies share whole sentences and paragraphs;
+/// templated or independent texts share only stretches between the words that differ.
+pub fn copied_shingles(order: &[u32], set: &[u16], min_run: usize) -> usize {
+    let mut total = 0;
+    let mut run = 0;
+    for &h in order {
+        if set.binary_search(&((h >> 16) as u16)).is_ok() {
+            run += 1;
+        } else {
+            if run >= min_run {
+                total += run;
+            }
+            run = 0;
+        }
+    }
+    if run >= min_run {
+        total += run;
+    }
+    total
+}
+
 /// Overlap coefficient: shared elements over the smaller set's size (0 when one is empty).
 pub fn overlap<T: Ord>(a: &[T], b: &[T]) -> f64 {
     let min = a.len().min(b.len());
@@ -125,6 +177,37 @@ mod tests {
         assert_eq!(overlap(&[1, 2, 3], &[1, 2, 3, 4, 5, 6]), 1.0);
         assert_eq!(overlap(&[1, 2, 3, 4], &[3, 4, 5, 6]), 0.5);
         assert_eq!(overlap::<u16>(&[], &[1]), 0.0);
+    }
+
+    #[test]
+    fn only_a_different_figure_in_the_same_words_is_a_conflict() {
+        use crate::dedup::fingerprint::number_contexts;
+        let numbers = |s: &str| {
+            let mut t = Vec::new();
+            crate::dedup::normalize::tokenize(s, &mut t);
+            number_contexts(&t)
+        };
+        let wire = numbers("shares in acme rose 4.1% on tuesday after record results of 12 units");
+        // A trimmed copy with a date line: nothing contradicts.
+        let copy = numbers("july 14 2025 shares in acme rose 4.1 percent on tuesday after");
+        assert_eq!(number_conflicts(&copy, &wire), 0);
+        // Another story of the same template states another figure in the same words.
+        let other = numbers("shares in zenith rose 2.7% on tuesday after record results");
+        assert_eq!(number_conflicts(&other, &wire), 1);
+        // A figure the other text does not state at all is no evidence.
+        let extra = numbers("shares in acme rose 4.1% on tuesday as 300 staff left the plant");
+        assert_eq!(number_conflicts(&extra, &wire), 0);
+    }
+
+    #[test]
+    fn copied_shingles_count_only_long_verbatim_passages() {
+        let order: Vec<u32> = (1..=30).map(|i| i << 16).collect();
+        let mut set: Vec<u16> = (1..=20).chain(23..=25).map(|i| i as u16).collect();
+        set.sort_unstable();
+        // Shingles 1-20 form one passage; 23-25 is too short to count.
+        assert_eq!(copied_shingles(&order, &set, 15), 20);
+        assert_eq!(copied_shingles(&order, &set, 3), 23);
+        assert_eq!(copied_shingles(&order, &set, 21), 0);
     }
 
     #[test]
