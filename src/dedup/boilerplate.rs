@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use super::policy::{
-    LEARNED_LINE_MAX_WORDS, LEARNED_LINE_MIN_ARTICLES, LEARNED_LINE_SHARE, LEARNED_LINES_PER_FEED,
+    LATE_DATELINE_WORDS, LEARNED_LINE_MAX_WORDS, LEARNED_LINE_MIN_ARTICLES, LEARNED_LINE_SHARE,
+    LEARNED_LINES_PER_FEED,
 };
 
 /// Lines that are chrome whatever follows them (compared folded, without final dots).
@@ -49,6 +50,15 @@ const CHROME_LINES: &[&str] = &[
     "video",
     "photos",
     "gallery",
+    // French outlets' chrome.
+    "publicité",
+    "autres vidéos",
+    "liens commerciaux",
+    "lire aussi",
+    "à lire aussi",
+    "voir aussi",
+    "lire la suite",
+    "partager",
 ];
 
 /// Line openings that mark chrome when the line is short.
@@ -93,6 +103,11 @@ const CHROME_STARTS: &[&str] = &[
     "picture:",
     "file photo",
     "caption:",
+    "vidéo suivante",
+    "lire aussi",
+    "à lire aussi",
+    "publié le",
+    "mis à jour",
 ];
 
 /// Phrases that make a short line a caption, credit or copyright line wherever they are.
@@ -136,7 +151,8 @@ const CREDIT_PHRASES: &[&str] = &[
     "(cp)",
 ];
 
-const DATE_WORDS: &[&str] = &[
+/// Month names, folded: a date line's words, and a number beside one is a date.
+pub const MONTHS: &[&str] = &[
     "jan",
     "january",
     "feb",
@@ -161,6 +177,10 @@ const DATE_WORDS: &[&str] = &[
     "november",
     "dec",
     "december",
+];
+
+/// Other words of date and time lines.
+const DATE_WORDS: &[&str] = &[
     "mon",
     "monday",
     "tue",
@@ -223,6 +243,10 @@ const DATE_WORDS: &[&str] = &[
     "reading",
 ];
 
+fn is_date_word(w: &str) -> bool {
+    MONTHS.contains(&w) || DATE_WORDS.contains(&w)
+}
+
 /// Whether a (trimmed, non-empty) line is outlet chrome. `folded` is its folded form.
 pub fn is_chrome(folded: &str) -> bool {
     if folded.split_whitespace().nth(30).is_some() {
@@ -241,7 +265,7 @@ pub fn is_chrome(folded: &str) -> bool {
     if words <= 30 && CHROME_PHRASES.iter().any(|p| folded.contains(p)) {
         return true;
     }
-    if words <= 6 && folded.starts_with("by ") {
+    if words <= 6 && folded.starts_with("by ") || words <= 5 && folded.starts_with("par ") {
         return true; // a byline
     }
     if words <= 15 && folded.starts_with('(') && folded.ends_with(')') {
@@ -260,7 +284,7 @@ fn is_date_line(folded: &str) -> bool {
     {
         if w.chars().all(|c| c.is_ascii_digit()) {
             has_date = true;
-        } else if DATE_WORDS.contains(&w) {
+        } else if is_date_word(w) {
             has_date |= w.len() >= 3 && !matches!(w, "and" | "ago" | "last" | "the");
         } else {
             other += 1;
@@ -283,6 +307,12 @@ fn dateline_end(folded: &str) -> Option<usize> {
     if open > 60 || folded[..open].split_whitespace().count() > 6 {
         return None;
     }
+    dateline_at(folded, open)
+}
+
+/// The end of "(name) -" when the parenthesis opening at `open` holds one short name
+/// followed by a dash or colon.
+fn dateline_at(folded: &str, open: usize) -> Option<usize> {
     let close = open + folded[open..].find(')')?;
     let inside = &folded[open + 1..close];
     if inside.is_empty()
@@ -298,10 +328,64 @@ fn dateline_end(folded: &str) -> Option<usize> {
     Some(folded.len() - rest.len())
 }
 
-/// The line without a leading dateline or photo-caption prefix (a description flattens the
-/// caption paragraph into the text: "Lima. Photo: Yusuf Barros Shares in ...").
+/// Where a dateline further into the first words ends, when a description flattened the
+/// outlet's chrome (headline, byline, caption) in front of it: "... for reuters adds
+/// context abuja, march 26 (reuters) - nigeria's ...". Only a known wire's name, or a
+/// name after a date, counts there ("the central bank (cbn) - which" is no dateline).
+fn late_dateline_end(folded: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(open) = folded[from..].find('(').map(|o| o + from) {
+        let before: Vec<&str> = folded[..open].split_whitespace().collect();
+        if before.len() > LATE_DATELINE_WORDS {
+            return None;
+        }
+        if let Some(end) = dateline_at(folded, open) {
+            let name = &folded[open..=open + folded[open..].find(')')?];
+            let dated = before.iter().rev().take(3).any(|w| {
+                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+                MONTHS.contains(&w) || w.bytes().any(|b| b.is_ascii_digit())
+            });
+            if dated || CREDIT_PHRASES.contains(&name) {
+                return Some(end);
+            }
+        }
+        from = open + 1;
+    }
+    None
+}
+
+/// Where a date phrase at the start of a line ends ("published: 08:34, 10 july 2025 ",
+/// "date 2024-03-26 "): a description flattens the outlet's date line into its first
+/// words. It must state a number; a line of dates only is chrome already.
+fn date_phrase_end(folded: &str) -> Option<usize> {
+    let mut end = 0;
+    let mut numbered = false;
+    let mut at = 0;
+    for word in folded.split_inclusive([' ', '|']) {
+        let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let number = !w.is_empty()
+            && w.bytes().any(|b| b.is_ascii_digit())
+            && w.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | '/' | '-'));
+        if w.is_empty() || number || is_date_word(w) || matches!(w, "date" | "created") {
+            numbered |= number;
+            at += word.len();
+            end = at;
+        } else {
+            break;
+        }
+    }
+    (numbered && end > 0).then_some(end)
+}
+
+/// The line without a leading date phrase, dateline or photo-caption prefix (a
+/// description flattens the caption paragraph into the text: "Lima. Photo: Yusuf Barros
+/// Shares in ...").
 pub fn strip_prefixes(folded: &str) -> &str {
     let mut line = folded;
+    if let Some(end) = date_phrase_end(line) {
+        line = line[end..].trim_start_matches([' ', '|', ':', ',', '.', '-']);
+    }
     if let Some(at) = line.find("photo: ").filter(|&i| i < 40) {
         let after = &line[at + "photo: ".len()..];
         // The photographer's name: two words at most.
@@ -315,7 +399,7 @@ pub fn strip_prefixes(folded: &str) -> &str {
         }
         line = cut.trim_start();
     }
-    if let Some(end) = dateline_end(line) {
+    if let Some(end) = dateline_end(line).or_else(|| late_dateline_end(line)) {
         line = line[end..].trim_start();
     }
     line
@@ -383,6 +467,9 @@ mod tests {
             "© 2025 the daily example. all rights reserved.",
             "this article was originally published by global news agency.",
             "(adds details, background)",
+            "autres vidéos",
+            "vidéo suivante dans 5 secondes",
+            "par france 24 fr",
             "reporting by chijioke ohuocha; editing by alex richardson",
         ] {
             assert!(is_chrome(l), "{l}");
@@ -414,6 +501,31 @@ mod tests {
             "rates (in percent) rose"
         );
         assert!(credits_wire("dakar (afp) - le president"));
+        // A description flattens date lines, headlines and bylines in front of the text.
+        assert_eq!(
+            strip_prefixes("published: 08:34, 10 july 2025 health authorities in egypt"),
+            "health authorities in egypt"
+        );
+        assert_eq!(
+            strip_prefixes("date 2024-03-26 | the bank raised rates"),
+            "the bank raised rates"
+        );
+        assert_eq!(
+            strip_prefixes(
+                "rates rise written by jo bloggs for reuters adds context abuja, march 26 (reuters) - nigeria's bank"
+            ),
+            "nigeria's bank"
+        );
+        assert_eq!(
+            strip_prefixes("a social media ban passes melbourne, australia (ap) - a ban for"),
+            "a ban for"
+        );
+        // Not a date phrase (no number), not a dateline (no wire, no date before it).
+        assert_eq!(strip_prefixes("may the best win"), "may the best win");
+        assert_eq!(
+            strip_prefixes("officials said the central bank of nigeria (cbn) - which sets rates"),
+            "officials said the central bank of nigeria (cbn) - which sets rates"
+        );
         assert!(!credits_wire("the bank (cbn) said"));
     }
 

@@ -4,7 +4,7 @@
 //! lede), plus the title's significant words and the facts the rules and the
 //! representative choice need.
 
-use super::boilerplate::{LearnedLines, credits_wire, is_chrome, strip_prefixes};
+use super::boilerplate::{LearnedLines, MONTHS, credits_wire, is_chrome, strip_prefixes};
 use super::normalize::{fold, plain_lines, strip_quotes, tokenize};
 use super::policy::{
     DENSE_MOD, DENSE_PREFIX_WORDS, HASH_SEED, LEDE_WORDS, MIN_UNQUOTED_WORDS, SHINGLE_CHARS,
@@ -218,34 +218,6 @@ pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -
         credit,
     }
 }
-
-/// Month names: a number next to one is a date, which outlets restate in their own chrome.
-const MONTHS: &[&str] = &[
-    "jan",
-    "january",
-    "feb",
-    "february",
-    "mar",
-    "march",
-    "apr",
-    "april",
-    "may",
-    "jun",
-    "june",
-    "jul",
-    "july",
-    "aug",
-    "august",
-    "sep",
-    "sept",
-    "september",
-    "oct",
-    "october",
-    "nov",
-    "november",
-    "dec",
-    "december",
-];
 
 /// The numbers of a token sequence with their contexts, for [`profile::number_conflicts`]:
 /// one entry per number and side, the high 16 bits hashing the two words before it (or

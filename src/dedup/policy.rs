@@ -95,6 +95,10 @@ pub const UPDATE_STAY_OC: f64 = 0.2;
 /// A GUID shorter than this, or all digits, is not trusted to be unique across outlets.
 pub const MIN_GLOBAL_GUID_LEN: usize = 12;
 
+/// A dateline ("abuja, march 26 (reuters) -") is looked for this many words into a line:
+/// a description flattens the outlet's headline, byline and caption in front of it.
+pub const LATE_DATELINE_WORDS: usize = 60;
+
 /// A feed line seen in this many of the feed's articles is the outlet's boilerplate.
 pub const LEARNED_LINE_MIN_ARTICLES: u32 = 5;
 /// ...and in at least one in this many of the feed's articles.
