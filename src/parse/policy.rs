@@ -65,3 +65,21 @@ pub const TRACKING_PREFIXES: &[&str] = &["utm_", "pk_", "mtm_", "hsa_", "__s"];
 /// URL schemes allowed in sanitised HTML; everything else (`javascript:`, `vbscript:`,
 /// `data:`, ...) is removed with its attribute.
 pub const ALLOWED_URL_SCHEMES: &[&str] = &["http", "https", "mailto", "ftp", "tel", "magnet"];
+
+/// Attribute-less tags the sanitiser's fast path writes out itself (see `sanitize`): a
+/// fragment with any other tag, or any attribute, goes through ammonia.
+pub const FAST_PATH_TAGS: &[&str] = &[
+    "p",
+    "br",
+    "em",
+    "strong",
+    "b",
+    "i",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+];
+
+/// Nesting depth past which the sanitiser's fast path hands a fragment to ammonia.
+pub const FAST_PATH_MAX_DEPTH: usize = 32;
