@@ -15,6 +15,13 @@ use super::policy::{DECLARATION_SNIFF_BYTES, DETECTION_SAMPLE_BYTES};
 /// common. Otherwise the declared charset is used unless it is UTF-8 (which the bytes just
 /// disproved), and detection decides when nothing usable is declared.
 pub fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
+    // Valid UTF-8 without a BOM (the common case): validated once, no decoder pass.
+    if Encoding::for_bom(bytes).is_none()
+        && utf16_without_bom(bytes).is_none()
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return clean_chars(Cow::Borrowed(text)).into_owned();
+    }
     let (encoding, body) = choose(bytes, content_type);
     let text = match std::str::from_utf8(body) {
         // Already validated UTF-8 (the common case): no second pass through the decoder.
@@ -95,9 +102,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// strict reader reject the whole document).
 fn clean_chars(text: Cow<'_, str>) -> Cow<'_, str> {
     // Bytewise first: forbidden characters are ASCII controls or U+FFFE/U+FFFF (EF BF BE/BF).
-    let suspect = text
-        .bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    // In blocks without an early exit, which the compiler vectorises.
+    let suspect = text.as_bytes().chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |found, &b| {
+            found | ((b < 0x20) & !matches!(b, b'\t' | b'\n' | b'\r')) | (b == 0xEF)
+        })
+    });
     if !suspect || text.chars().all(is_xml_char) {
         return text;
     }

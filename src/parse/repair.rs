@@ -229,12 +229,15 @@ impl<'a> Scanner<'a> {
         if self.atom {
             fix_atom_type(&name, &mut attrs);
         }
-        let local = local_name(&name).to_string();
-        let entry = is_entry(&local);
-        let carries_nothing = attrs
+        let local = local_name(&name);
+        let entry = is_entry(local);
+        let carries_nothing = attrs.iter().all(|a| {
+            IGNORABLE_ATTRS
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case(&a.name))
+        }) && !MEANINGFUL_EMPTY
             .iter()
-            .all(|a| IGNORABLE_ATTRS.contains(&a.name.to_ascii_lowercase().as_str()))
-            && !MEANINGFUL_EMPTY.contains(&local.to_ascii_lowercase().as_str());
+            .any(|m| m.eq_ignore_ascii_case(local));
         if !is_root && !entry && carries_nothing {
             if tag.self_closing {
                 return true;
@@ -329,11 +332,14 @@ impl<'a> Scanner<'a> {
     }
 
     fn end_tag(&mut self, raw: &str) {
-        let mut name = raw.to_string();
-        if self.atom03 {
-            name = rename_atom03(&name);
-        }
-        let Some(at) = self.stack.iter().rposition(|open| *open == name) else {
+        let renamed;
+        let name = if self.atom03 {
+            renamed = rename_atom03(raw);
+            renamed.as_str()
+        } else {
+            raw
+        };
+        let Some(at) = self.stack.iter().rposition(|open| open == name) else {
             return;
         };
         while self.stack.len() > at {
@@ -580,7 +586,7 @@ fn fix_atom_type(name: &str, attrs: &mut Vec<Attr>) {
 /// starting with `&` is a literal ampersand.
 fn push_escaped(out: &mut String, text: &str, in_attribute: bool) {
     let mut rest = text;
-    while let Some(i) = rest.find(['&', '<', '"']) {
+    while let Some(i) = memchr::memchr3(b'&', b'<', b'"', rest.as_bytes()) {
         out.push_str(&rest[..i]);
         let c = rest.as_bytes()[i];
         rest = &rest[i + 1..];

@@ -46,80 +46,121 @@ const OPAQUE: &[&str] = &["script", "style", "template", "noscript", "head", "ti
 /// The text of an HTML fragment: tags dropped, references decoded, whitespace collapsed
 /// within paragraphs, one paragraph per line.
 pub fn html_to_text(html: &str) -> String {
-    let mut raw = String::with_capacity(html.len());
+    let mut text = TextBuilder::with_capacity(html.len());
     let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        push_inline(&mut raw, &rest[..lt]);
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
+        text.push_inline(&rest[..lt]);
         rest = &rest[lt..];
         if let Some(body) = rest.strip_prefix("<!--") {
-            rest = body.find("-->").map_or("", |i| &body[i + 3..]);
+            rest = memchr::memmem::find(body.as_bytes(), b"-->").map_or("", |i| &body[i + 3..]);
             continue;
         }
-        let Some(gt) = rest.find('>') else {
+        let Some(gt) = memchr::memchr(b'>', rest.as_bytes()) else {
             rest = "";
             break;
         };
         let tag = &rest[1..gt];
         rest = &rest[gt + 1..];
         let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let unslashed = tag.trim_start_matches('/');
+        let name = &unslashed[..unslashed
+            .bytes()
+            .take_while(u8::is_ascii_alphanumeric)
+            .count()];
         if name.is_empty() && !closing && !tag.starts_with('!') {
             // Not a tag: a literal `<` in text.
-            raw.push('<');
-            push_inline(&mut raw, tag);
-            raw.push('>');
+            text.push_inline("<");
+            text.push_inline(tag);
+            text.push_inline(">");
             continue;
         }
-        if !closing && OPAQUE.contains(&name.as_str()) {
-            let end = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = match lower.find(&end) {
-                Some(i) => rest[i..].find('>').map_or("", |j| &rest[i + j + 1..]),
+        if !closing && OPAQUE.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            rest = match find_end_tag(rest, name) {
+                Some(i) => {
+                    memchr::memchr(b'>', &rest.as_bytes()[i..]).map_or("", |j| &rest[i + j + 1..])
+                }
                 None => "",
             };
             continue;
         }
-        if BLOCKS.contains(&name.as_str()) {
-            raw.push('\n');
+        if BLOCKS.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+            text.end_paragraph();
         }
     }
-    push_inline(&mut raw, rest);
-    paragraphs(&raw)
+    text.push_inline(rest);
+    text.out
 }
 
-/// Text inside a paragraph: its line breaks are only whitespace.
-fn push_inline(raw: &mut String, text: &str) {
-    let decoded = entities::decode(text);
-    if decoded.contains('\n') {
-        raw.push_str(&decoded.replace('\n', " "));
-    } else {
-        raw.push_str(&decoded);
+/// Where `</name` (any case) first occurs in `s`.
+fn find_end_tag(s: &str, name: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    memchr::memchr_iter(b'<', bytes).find(|&i| {
+        let after = &bytes[i + 1..];
+        after.first() == Some(&b'/')
+            && after.len() > name.len()
+            && after[1..=name.len()].eq_ignore_ascii_case(name.as_bytes())
+    })
+}
+
+/// Plain text built paragraph by paragraph: words within a paragraph joined by one space,
+/// paragraphs by one line break, empty ones dropped.
+struct TextBuilder {
+    out: String,
+    line_has_words: bool,
+    space_pending: bool,
+    break_pending: bool,
+}
+
+impl TextBuilder {
+    fn with_capacity(capacity: usize) -> Self {
+        TextBuilder {
+            out: String::with_capacity(capacity),
+            line_has_words: false,
+            space_pending: false,
+            break_pending: false,
+        }
     }
-}
 
-/// Collapses whitespace within lines and drops empty lines.
-pub fn paragraphs(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for line in raw.split('\n') {
-        let mut first = true;
-        for word in line.split_whitespace() {
-            if first {
-                if !out.is_empty() {
-                    out.push('\n');
-                }
-                first = false;
-            } else {
-                out.push(' ');
+    /// Text inside a paragraph, references decoded: its line breaks are only whitespace.
+    fn push_inline(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let decoded = entities::decode(text);
+        let mut rest: &str = &decoded;
+        loop {
+            let trimmed = rest.trim_start();
+            if trimmed.len() != rest.len() && self.line_has_words {
+                self.space_pending = true;
             }
-            out.push_str(word);
+            if trimmed.is_empty() {
+                break;
+            }
+            let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+            self.push_word(&trimmed[..end]);
+            rest = &trimmed[end..];
         }
     }
-    out
+
+    fn push_word(&mut self, word: &str) {
+        if self.break_pending {
+            self.out.push('\n');
+        } else if self.space_pending {
+            self.out.push(' ');
+        }
+        self.break_pending = false;
+        self.space_pending = false;
+        self.line_has_words = true;
+        self.out.push_str(word);
+    }
+
+    fn end_paragraph(&mut self) {
+        if self.line_has_words {
+            self.break_pending = true;
+        }
+        self.line_has_words = false;
+        self.space_pending = false;
+    }
 }
 
 /// A one-line plain text: what a title is.
@@ -146,10 +187,12 @@ pub fn fix_mojibake(s: &str) -> Option<String> {
     // Double-encoded UTF-8 of Latin text shows a lead byte read as `Ã`..`ô` (C3 82..C3 B4)
     // followed by a continuation byte read as Latin-1/Windows-1252: U+0080..U+00BF (C2 xx)
     // or one of Windows-1252's specials (E2/C5/C6/CB xx). A bytewise test before the real one.
-    let suspicious = s.as_bytes().windows(3).any(|w| {
-        w[0] == 0xC3
-            && (0x82..=0xB4).contains(&w[1])
-            && matches!(w[2], 0xC2 | 0xE2 | 0xC5 | 0xC6 | 0xCB)
+    let bytes = s.as_bytes();
+    let suspicious = memchr::memchr_iter(0xC3, bytes).any(|i| {
+        bytes.get(i + 1).is_some_and(|b| (0x82..=0xB4).contains(b))
+            && bytes
+                .get(i + 2)
+                .is_some_and(|b| matches!(b, 0xC2 | 0xE2 | 0xC5 | 0xC6 | 0xCB))
     });
     if !suspicious {
         return None;
@@ -175,6 +218,76 @@ mod tests {
             "One two three\nFour & five\nsix"
         );
         assert_eq!(html_to_text("a < b and c > d"), "a < b and c > d");
+    }
+
+    /// The first, simpler implementation: `html_to_text` must give exactly its output.
+    fn reference_html_to_text(html: &str) -> String {
+        let mut raw = String::new();
+        let mut rest = html;
+        let push_inline = |raw: &mut String, text: &str| {
+            raw.push_str(&entities::decode(text).replace('\n', " "));
+        };
+        while let Some(lt) = rest.find('<') {
+            push_inline(&mut raw, &rest[..lt]);
+            rest = &rest[lt..];
+            if let Some(body) = rest.strip_prefix("<!--") {
+                rest = body.find("-->").map_or("", |i| &body[i + 3..]);
+                continue;
+            }
+            let Some(gt) = rest.find('>') else {
+                rest = "";
+                break;
+            };
+            let tag = &rest[1..gt];
+            rest = &rest[gt + 1..];
+            let closing = tag.starts_with('/');
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if name.is_empty() && !closing && !tag.starts_with('!') {
+                raw.push('<');
+                push_inline(&mut raw, tag);
+                raw.push('>');
+                continue;
+            }
+            if !closing && OPAQUE.contains(&name.as_str()) {
+                let end = format!("</{name}");
+                let lower = rest.to_ascii_lowercase();
+                rest = match lower.find(&end) {
+                    Some(i) => rest[i..].find('>').map_or("", |j| &rest[i + j + 1..]),
+                    None => "",
+                };
+                continue;
+            }
+            if BLOCKS.contains(&name.as_str()) {
+                raw.push('\n');
+            }
+        }
+        push_inline(&mut raw, rest);
+        let lines: Vec<String> = raw
+            .split('\n')
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines.join("\n")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn html_to_text_matches_the_reference(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "<p>", "</p>", "<P >", "<br/>", "<b>", "</B>", "<script>", "</SCRIPT>", "</scriptx>",
+                "<style>", "<!--", "-->", "<!doctype x>", "<", ">", "</", "&amp;", "&nbsp;", "&#10;",
+                "&lt;p&gt;", "&", " ", "\n", "\t", "\u{a0}", "x", "word", "é", "<li>", "</div>",
+                "<figcaption>", "<title>", "< 3", "<![CDATA[", "]]>",
+            ]), 0..30),
+        ) {
+            let html = parts.concat();
+            proptest::prop_assert_eq!(html_to_text(&html), reference_html_to_text(&html), "{:?}", html);
+        }
     }
 
     #[test]
