@@ -47,14 +47,15 @@ fn resolve_relative(relative: &str) -> Option<Cow<'_, str>> {
 /// Sanitises an HTML fragment; relative URLs resolve against `base` (and are dropped when
 /// there is none).
 pub fn clean(html: &str, base: Option<&Url>) -> String {
-    if let Some(cleaned) = fast_clean(html) {
+    let (mut cleaned, consumed) = fast_prefix(html);
+    if consumed == html.len() {
         return cleaned;
     }
     BASE.with(|b| *b.borrow_mut() = base.cloned());
-    let document = SANITIZER.with(|s| s.clean(html));
+    let document = SANITIZER.with(|s| s.clean(&html[consumed..]));
     BASE.with(|b| *b.borrow_mut() = None);
     // Serialised straight into one buffer (`to_string` goes through a second one).
-    let mut out = Vec::with_capacity(html.len());
+    let mut out = std::mem::take(&mut cleaned).into_bytes();
     if document.write_to(&mut out).is_err() {
         return String::new();
     }
@@ -72,14 +73,39 @@ pub fn clean(html: &str, base: Option<&Url>) -> String {
 /// The nesting rules keep to what an HTML parser builds as written (no `<p>` closed
 /// implicitly by a list, no list item outside a list, no block inside inline formatting),
 /// so the output is the input with references decoded and text re-escaped.
+#[cfg(test)]
 fn fast_clean(html: &str) -> Option<String> {
+    let (out, consumed) = fast_prefix(html);
+    (consumed == html.len()).then_some(out)
+}
+
+/// The longest start of `html` the fast path takes that ends at the top level (no element
+/// open), cleaned, and its length. An HTML parser leaves the top level in the state it
+/// started in (no open elements, no active formatting), so the rest parses on its own
+/// exactly as it would have after that start.
+fn fast_prefix(html: &str) -> (String, usize) {
     let mut out = String::with_capacity(html.len() + html.len() / 8);
+    let mut top_level = (0, 0);
+    let completed = fast_scan(html, &mut out, &mut top_level).is_some();
+    if completed {
+        return (out, html.len());
+    }
+    out.truncate(top_level.0);
+    (out, top_level.1)
+}
+
+/// Cleans `html` into `out` while the fast path takes it, noting in `top_level` the output
+/// and input lengths at each point where no element is open; `None` where it stops.
+fn fast_scan(html: &str, out: &mut String, top_level: &mut (usize, usize)) -> Option<()> {
     let mut open: Vec<FastTag> = Vec::new();
     let mut rest = html;
     loop {
         let special = memchr::memchr2(b'<', b'&', rest.as_bytes()).unwrap_or(rest.len());
-        push_fast_text(&mut out, &rest[..special], open.last().copied())?;
+        push_fast_text(out, &rest[..special], open.last().copied())?;
         rest = &rest[special..];
+        if open.is_empty() {
+            *top_level = (out.len(), html.len() - rest.len());
+        }
         match rest.as_bytes().first() {
             None => break,
             Some(b'&') => {
@@ -92,11 +118,7 @@ fn fast_clean(html: &str) -> Option<String> {
                                 return None;
                             }
                             let mut buf = [0u8; 4];
-                            push_fast_text(
-                                &mut out,
-                                c.encode_utf8(&mut buf),
-                                open.last().copied(),
-                            )?;
+                            push_fast_text(out, c.encode_utf8(&mut buf), open.last().copied())?;
                         }
                     }
                 }
@@ -135,7 +157,7 @@ fn fast_clean(html: &str) -> Option<String> {
             }
         }
     }
-    open.is_empty().then_some(out)
+    open.is_empty().then_some(())
 }
 
 /// The tags the fast path passes through (see [`FAST_PATH_TAGS`]).
@@ -545,6 +567,30 @@ mod tests {
             if let Some(fast) = fast_clean(&input) {
                 proptest::prop_assert_eq!(fast, ammonia(&input), "{:?}", input);
             }
+        }
+
+        /// A fragment whose start the fast path takes and whose rest ammonia cleans comes out
+        /// as ammonia cleans the whole: the parser is back at the top level where it splits.
+        #[test]
+        fn split_fragments_agree_with_ammonia(
+            start in proptest::collection::vec(fast_fragment(), 0..3),
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "<p>", "</p>", "<b>", "</b>", "<i>", "</i>", "<ul>", "<li>", "</li>", "</ul>",
+                "<a href=\"/rel\">", "<a href=\"javascript:x\">", "</a>", "<div>", "</div>",
+                "<table><tr><td>", "</td>", "<span class=c>", "</span>", "<pre>", "\nx</pre>",
+                "<frameset>", "<body onload=x>", "<html lang=x>", "<form>", "<img src=i.png>",
+                "<script>", "</script>", "<!--", "-->", "&copy2", "&", "x", " ", "<svg><p>",
+                "<math>", "</blockquote>", "<br>", "<select><selectedcontent>",
+            ]), 0..12),
+            tail in proptest::collection::vec(fast_fragment(), 0..2),
+        ) {
+            let input = format!("{}{}{}", start.concat(), parts.concat(), tail.concat());
+            let base = Url::parse("https://site.example/news/").ok();
+            let split = clean(&input, base.as_ref());
+            BASE.with(|b| *b.borrow_mut() = base.clone());
+            let whole = ammonia(&input);
+            BASE.with(|b| *b.borrow_mut() = None);
+            proptest::prop_assert_eq!(split, whole, "{:?}", input);
         }
 
         /// Whatever the fast path takes, it writes exactly what ammonia writes.
