@@ -9,6 +9,7 @@
 //! drops empty elements that carry nothing (feed-rs rejects a whole feed over one), and cuts
 //! a truncated document back to its last complete entry.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::entities::{self, Reference};
@@ -89,16 +90,16 @@ const KNOWN_PREFIXES: &[(&str, &str)] = &[
 
 const ATOM_10: &str = "http://www.w3.org/2005/Atom";
 
-struct Attr {
-    name: String,
-    value: String,
+struct Attr<'s> {
+    name: Cow<'s, str>,
+    value: Cow<'s, str>,
 }
 
 struct Scanner<'a> {
     src: &'a str,
     pos: usize,
     out: String,
-    stack: Vec<String>,
+    stack: Vec<Cow<'a, str>>,
     root_seen: bool,
     /// Where in `out` the root start tag's attributes end: undeclared prefixes go there.
     root_attrs_end: Option<usize>,
@@ -136,7 +137,7 @@ impl<'a> Scanner<'a> {
                 break;
             }
             let rest = &self.src[self.pos..];
-            let Some(lt) = rest.find('<') else {
+            let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) else {
                 self.text(rest);
                 self.pos = self.src.len();
                 break;
@@ -157,7 +158,7 @@ impl<'a> Scanner<'a> {
             return self.skip_past(body, "-->", 4);
         }
         if let Some(body) = rest.strip_prefix("<![CDATA[") {
-            let Some(end) = body.find("]]>") else {
+            let Some(end) = memchr::memmem::find(body.as_bytes(), b"]]>") else {
                 return false;
             };
             if !self.stack.is_empty() {
@@ -179,7 +180,7 @@ impl<'a> Scanner<'a> {
             };
         }
         if let Some(body) = rest.strip_prefix("</") {
-            let Some(gt) = body.find('>') else {
+            let Some(gt) = memchr::memchr(b'>', body.as_bytes()) else {
                 return false;
             };
             let name = body[..gt].trim();
@@ -199,7 +200,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_past(&mut self, body: &str, end: &str, open_len: usize) -> bool {
-        match body.find(end) {
+        match memchr::memmem::find(body.as_bytes(), end.as_bytes()) {
             Some(i) => {
                 self.pos += open_len + i + end.len();
                 true
@@ -209,11 +210,12 @@ impl<'a> Scanner<'a> {
     }
 
     fn start_tag(&mut self) -> bool {
-        let Some(tag) = parse_start_tag(&self.src[self.pos..]) else {
+        let src = self.src;
+        let Some(tag) = parse_start_tag(&src[self.pos..]) else {
             return false;
         };
         self.pos += tag.len;
-        let mut name = tag.name.to_string();
+        let mut name = Cow::Borrowed(tag.name);
         let mut attrs = tag.attrs;
         let is_root = !self.root_seen;
         if is_root {
@@ -224,7 +226,7 @@ impl<'a> Scanner<'a> {
             return true;
         }
         if self.atom03 {
-            name = rename_atom03(&name);
+            name = Cow::Owned(rename_atom03(&name));
         }
         if self.atom {
             fix_atom_type(&name, &mut attrs);
@@ -249,7 +251,7 @@ impl<'a> Scanner<'a> {
         }
         self.note_prefixes(&name, &attrs);
         if let Some(Some(None)) = (!entry).then(|| self.thumbnails.last()) {
-            let is_thumbnail = matches!(name.as_str(), "media:thumbnail" | "itunes:image");
+            let is_thumbnail = matches!(&*name, "media:thumbnail" | "itunes:image");
             let url = attrs.iter().find(|a| a.name == "url" || a.name == "href");
             if let (true, Some(url)) = (is_thumbnail, url)
                 && let Some(last) = self.thumbnails.last_mut()
@@ -288,7 +290,7 @@ impl<'a> Scanner<'a> {
         true
     }
 
-    fn fix_root(&mut self, name: &str, attrs: &mut Vec<Attr>) {
+    fn fix_root(&mut self, name: &str, attrs: &mut Vec<Attr<'_>>) {
         match local_name(name) {
             "rss" => {
                 // feed-rs only knows 2.0, 0.91 and 0.92; every other `<rss>` is read as 2.0,
@@ -313,13 +315,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn note_prefixes(&mut self, name: &str, attrs: &[Attr]) {
+    fn note_prefixes(&mut self, name: &str, attrs: &[Attr<'_>]) {
         for attr in attrs {
             if let Some(prefix) = attr.name.strip_prefix("xmlns:") {
                 self.declared.insert(prefix.to_string());
             }
         }
-        let names = std::iter::once(name).chain(attrs.iter().map(|a| a.name.as_str()));
+        let names = std::iter::once(name).chain(attrs.iter().map(|a| a.name.as_ref()));
         for n in names {
             if let Some((prefix, _)) = n.split_once(':')
                 && prefix != "xml"
@@ -417,7 +419,7 @@ fn is_name_char(c: char) -> bool {
 
 struct StartTag<'s> {
     name: &'s str,
-    attrs: Vec<Attr>,
+    attrs: Vec<Attr<'s>>,
     self_closing: bool,
     len: usize,
 }
@@ -431,7 +433,7 @@ fn parse_start_tag(s: &str) -> Option<StartTag<'_>> {
         .map_or(s.len(), |i| i + 1);
     let name = &s[1..name_end];
     let name = name.trim_end_matches(':');
-    let mut attrs: Vec<Attr> = Vec::new();
+    let mut attrs: Vec<Attr<'_>> = Vec::new();
     let mut i = name_end;
     loop {
         while i < bytes.len() && bytes[i].is_ascii_whitespace() {
@@ -491,8 +493,8 @@ fn parse_start_tag(s: &str) -> Option<StartTag<'_>> {
             && !attr_name.ends_with(':');
         if valid && !attrs.iter().any(|a| a.name == attr_name) {
             attrs.push(Attr {
-                name: attr_name.to_string(),
-                value: value.unwrap_or(attr_name).to_string(),
+                name: Cow::Borrowed(attr_name),
+                value: Cow::Borrowed(value.unwrap_or(attr_name)),
             });
         }
     }
@@ -543,7 +545,7 @@ fn rename_atom03(name: &str) -> String {
 
 /// Atom text constructs accept only `text`, `html` and `xhtml`; feeds send MIME types,
 /// Atom 0.3's `mode`, and odd casings, and feed-rs rejects the whole feed over one.
-fn fix_atom_type(name: &str, attrs: &mut Vec<Attr>) {
+fn fix_atom_type(name: &str, attrs: &mut Vec<Attr<'_>>) {
     let local = local_name(name);
     let text_construct = matches!(
         local,
@@ -578,7 +580,7 @@ fn fix_atom_type(name: &str, attrs: &mut Vec<Attr>) {
         _ if given.contains("html") => "html",
         _ => "text",
     };
-    ty.value = fixed.to_string();
+    ty.value = Cow::Borrowed(fixed);
 }
 
 /// Writes `text` escaped for XML, repairing references on the way: XML's own references and

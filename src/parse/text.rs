@@ -102,6 +102,24 @@ fn find_end_tag(s: &str, name: &str) -> Option<usize> {
     })
 }
 
+/// The length of the character at byte `i` of `s` and whether it is whitespace
+/// (`char::is_whitespace`), bytewise for ASCII and for the lead bytes no space starts with.
+fn char_at(s: &str, i: usize) -> (usize, bool) {
+    let b = s.as_bytes()[i];
+    match b {
+        0x00..=0x7F => (1, matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')),
+        // Every non-ASCII space starts with one of these (U+0085, U+00A0, U+1680,
+        // U+2000..U+205F, U+3000).
+        0xC2 | 0xE1 | 0xE2 | 0xE3 => {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            (c.len_utf8(), c.is_whitespace())
+        }
+        0x80..=0xDF => (2, false),
+        0xE0..=0xEF => (3, false),
+        _ => (4, false),
+    }
+}
+
 /// Plain text built paragraph by paragraph: words within a paragraph joined by one space,
 /// paragraphs by one line break, empty ones dropped.
 struct TextBuilder {
@@ -127,18 +145,25 @@ impl TextBuilder {
             return;
         }
         let decoded = entities::decode(text);
-        let mut rest: &str = &decoded;
-        loop {
-            let trimmed = rest.trim_start();
-            if trimmed.len() != rest.len() && self.line_has_words {
-                self.space_pending = true;
+        let text: &str = &decoded;
+        let mut word_start = None;
+        let mut i = 0;
+        while i < text.len() {
+            let (len, space) = char_at(text, i);
+            if space {
+                if let Some(start) = word_start.take() {
+                    self.push_word(&text[start..i]);
+                }
+                if self.line_has_words {
+                    self.space_pending = true;
+                }
+            } else if word_start.is_none() {
+                word_start = Some(i);
             }
-            if trimmed.is_empty() {
-                break;
-            }
-            let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
-            self.push_word(&trimmed[..end]);
-            rest = &trimmed[end..];
+            i += len;
+        }
+        if let Some(start) = word_start {
+            self.push_word(&text[start..]);
         }
     }
 
@@ -287,6 +312,14 @@ mod tests {
         ) {
             let html = parts.concat();
             proptest::prop_assert_eq!(html_to_text(&html), reference_html_to_text(&html), "{:?}", html);
+        }
+    }
+
+    #[test]
+    fn char_at_agrees_with_char_is_whitespace() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let s = format!("{c}x");
+            assert_eq!(char_at(&s, 0), (c.len_utf8(), c.is_whitespace()), "{c:?}");
         }
     }
 
