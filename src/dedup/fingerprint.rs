@@ -152,6 +152,7 @@ pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -
     for l in &lines {
         unspaced += tokenize(l, &mut all);
     }
+    drop_percent_words(&mut all);
     let text_hash = {
         let mut h = xxhash_rust::xxh3::Xxh3::with_seed(HASH_SEED);
         for t in &all {
@@ -169,6 +170,7 @@ pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -
     for (l, s) in lines.iter().zip(&stripped) {
         unquoted_unspaced += tokenize(s.as_deref().unwrap_or(l), &mut unquoted);
     }
+    drop_percent_words(&mut unquoted);
     let (tokens, unspaced) = if unquoted.len() >= MIN_UNQUOTED_WORDS {
         (&unquoted, unquoted_unspaced)
     } else {
@@ -216,6 +218,30 @@ pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -
         title_words,
         title_hash,
         credit,
+    }
+}
+
+/// Removes the words that spell a number's "%" ("5.1 percent", "5.1 per cent", "5,1 pour
+/// cent"): the sign itself is no token, and house styles differ between copies of one text.
+fn drop_percent_words(tokens: &mut Vec<&str>) {
+    let after_number =
+        |t: &[&str], i: usize| i > 0 && t[i - 1].as_bytes().first().is_some_and(u8::is_ascii_digit);
+    let mut i = 0;
+    while i < tokens.len() {
+        let pair = matches!(tokens[i], "per" | "pour" | "por")
+            && matches!(tokens.get(i + 1), Some(&("cent" | "ciento")));
+        if after_number(tokens, i) && pair {
+            tokens.drain(i..i + 2);
+        } else if after_number(tokens, i)
+            && matches!(
+                tokens[i],
+                "percent" | "pct" | "prozent" | "procent" | "percento"
+            )
+        {
+            tokens.remove(i);
+        } else {
+            i += 1;
+        }
     }
 }
 
@@ -305,6 +331,22 @@ mod tests {
             hash64("tributary"),
             0x776e_e62e_b22e_6931,
             "xxh3 with the dedup seed changed"
+        );
+    }
+
+    #[test]
+    fn percent_spelled_out_or_as_a_sign_is_the_same_text() {
+        let sign = fp("Inflation eased to 5.1% in July, the lowest since 2021, officials said.");
+        for spelled in [
+            "Inflation eased to 5.1 percent in July, the lowest since 2021, officials said.",
+            "Inflation eased to 5.1 per cent in July, the lowest since 2021, officials said.",
+        ] {
+            assert_eq!(fp(spelled).shingles, sign.shingles, "{spelled}");
+        }
+        // Only after a number: "per cent" elsewhere is words.
+        assert_ne!(
+            fp("Ninety per cent of voters agreed with the plan on Tuesday.").shingles,
+            fp("Ninety of voters agreed with the plan on Tuesday.").shingles
         );
     }
 

@@ -17,7 +17,7 @@ pub const SHINGLE_WORDS: usize = 5;
 pub const SHINGLE_CHARS: usize = 4;
 /// When fewer words than this remain after removing quoted speech, the whole text is
 /// fingerprinted instead (a text that is mostly quotes still needs a fingerprint).
-pub const MIN_UNQUOTED_WORDS: usize = 30;
+pub const MIN_UNQUOTED_WORDS: usize = 15;
 
 /// Shingles starting within this many words of the start are sampled densely into the
 /// index (the lede is what trimmed copies and descriptions keep).
