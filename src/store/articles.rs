@@ -152,16 +152,13 @@ impl Batch<'_> {
 
     /// Founds a new story whose first copy (and representative) is `article`.
     pub fn new_story(&mut self, article: i64, now: DateTime<Utc>) -> Result<i64> {
-        let published: i64 = self
-            .tx
-            .prepare_cached("SELECT published FROM articles WHERE id = ?1")?
-            .query_row([article], |r| r.get(0))?;
         let story: i64 = self
             .tx
             .prepare_cached(
-                "INSERT INTO stories (representative, first_published, last_changed) VALUES (?1, ?2, ?3) RETURNING id",
+                "INSERT INTO stories (representative, first_published, last_changed)
+                 SELECT id, published, ?2 FROM articles WHERE id = ?1 RETURNING id",
             )?
-            .query_row(params![article, published, secs(now)], |r| r.get(0))?;
+            .query_row(params![article, secs(now)], |r| r.get(0))?;
         self.put_copy(article, story, MatchKind::First, 1.0, "", now)?;
         Ok(story)
     }
@@ -221,6 +218,18 @@ impl Batch<'_> {
         thresholds: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let row = params![article, story, kind.as_str(), score, thresholds, secs(now)];
+        // Most copies are new: one statement for them; a copy that moves needs the old story.
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO copies (article_id, story_id, match, score, thresholds, joined)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (article_id) DO NOTHING",
+            )?
+            .execute(row)?;
+        if inserted == 1 {
+            return Ok(());
+        }
         let old: Option<i64> = self
             .tx
             .prepare_cached("SELECT story_id FROM copies WHERE article_id = ?1")?
@@ -228,12 +237,10 @@ impl Batch<'_> {
             .optional()?;
         self.tx
             .prepare_cached(
-                "INSERT INTO copies (article_id, story_id, match, score, thresholds, joined)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id, match = excluded.match,
-                    score = excluded.score, thresholds = excluded.thresholds, joined = excluded.joined",
+                "UPDATE copies SET story_id = ?2, match = ?3, score = ?4, thresholds = ?5, joined = ?6
+                 WHERE article_id = ?1",
             )?
-            .execute(params![article, story, kind.as_str(), score, thresholds, secs(now)])?;
+            .execute(row)?;
         if let Some(old) = old.filter(|&o| o != story) {
             self.tx
                 .prepare_cached(
