@@ -132,4 +132,3 @@ fn serve(feeds: usize, entries: usize) -> anyhow::Result<()> {
         anyhow::Ok(())
     })
 }
-
