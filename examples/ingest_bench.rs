@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
                     content_type: Some("application/rss+xml"),
                     fetched_at: now,
                 };
-                parse(doc.as_bytes(), &ctx).with_context(|| format!("{}", spec.url))
+                parse(doc.as_bytes(), &ctx).with_context(|| spec.url.clone())
             })
             .collect::<anyhow::Result<Vec<ParsedFeed>>>()
     });
