@@ -406,7 +406,7 @@ fn is_entry(local: &str) -> bool {
 
 /// The local part of a qualified name.
 pub fn local_name(name: &str) -> &str {
-    name.rsplit(':').next().unwrap_or(name)
+    memchr::memrchr(b':', name.as_bytes()).map_or(name, |i| &name[i + 1..])
 }
 
 fn is_name_start(c: char) -> bool {
