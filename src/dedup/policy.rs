@@ -61,8 +61,13 @@ pub const CONTENT_OC_CORROBORATED: f64 = 0.3;
 /// Corroboration: a verbatim passage counts when it runs at least this many consecutive
 /// shingles (19 words): whole sentences, not the stretches between a template's slots.
 pub const COPIED_RUN: usize = 15;
-/// Corroboration: the least number of shingles in such passages.
+/// Corroboration: the least number of shingles in such passages...
 pub const COPIED_MIN: usize = 40;
+/// ...or, for a shorter text (a description, a video blurb), this share of the smaller
+/// text's shingles in such passages...
+pub const COPIED_SHARE: f64 = 0.5;
+/// ...under headlines sharing at least this share of the shorter one's significant words.
+pub const COPIED_TITLE_OC: f64 = 0.8;
 /// Shingles starting within [`LEDE_WORDS`] words, compared with the other text, are
 /// reported with a refusal (`explain` shows how much of the lede the other text holds).
 pub const LEDE_OC: f64 = 0.6;
@@ -153,7 +158,7 @@ impl Rule {
             Rule::Long => format!("long: oc >= {CONTENT_OC}"),
             Rule::Corroborated => {
                 format!(
-                    "long: oc >= {CONTENT_OC_CORROBORATED} with >= {COPIED_MIN} shingles in verbatim runs >= {COPIED_RUN}"
+                    "long: oc >= {CONTENT_OC_CORROBORATED} with >= {COPIED_MIN} shingles (or >= {COPIED_SHARE} of the smaller text under titles >= {COPIED_TITLE_OC} alike) in verbatim runs >= {COPIED_RUN}"
                 )
             }
             Rule::Short => {

@@ -2,9 +2,9 @@
 //! other members, so A~B and B~C cannot chain A and C). Pure: same inputs, same answer.
 
 use super::policy::{
-    CONTENT_OC, CONTENT_OC_CORROBORATED, COPIED_MIN, COPIED_RUN, LEDE_OC, LONG_WORDS,
-    NUMBER_CONFLICTS_MAX, Policy, Rule, SHORT_MIN_SHARED, SHORT_OC, SHORT_OC_SAME_TITLE,
-    SHORT_TITLE_OC, SHORT_WORDS, TITLE_HOURS,
+    CONTENT_OC, CONTENT_OC_CORROBORATED, COPIED_MIN, COPIED_RUN, COPIED_SHARE, COPIED_TITLE_OC,
+    LEDE_OC, LONG_WORDS, NUMBER_CONFLICTS_MAX, Policy, Rule, SHORT_MIN_SHARED, SHORT_OC,
+    SHORT_OC_SAME_TITLE, SHORT_TITLE_OC, SHORT_WORDS, TITLE_HOURS,
 };
 use super::profile::{Profile, copied_shingles, number_conflicts, overlap, shared};
 
@@ -140,12 +140,14 @@ pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Ve
         );
     }
     let copied = copied_shingles(order, &rep.set, COPIED_RUN);
-    if copied >= COPIED_MIN {
+    let smaller = a.set.len().min(rep.set.len()) as f64;
+    if copied >= COPIED_MIN || (copied as f64 >= COPIED_SHARE * smaller && title >= COPIED_TITLE_OC)
+    {
         yes(
             Rule::Corroborated,
             oc,
             format!(
-                "overlap {oc:.2} >= {CONTENT_OC_CORROBORATED} with {copied} shingles in verbatim passages (>= {COPIED_MIN})"
+                "overlap {oc:.2} >= {CONTENT_OC_CORROBORATED} with {copied} shingles in verbatim passages (>= {COPIED_MIN}, or >= {COPIED_SHARE} of the smaller text with title words {title:.2} >= {COPIED_TITLE_OC})"
             ),
         )
     } else {
@@ -161,7 +163,7 @@ pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Ve
             Rule::Corroborated,
             oc,
             format!(
-                "overlap {oc:.2} < {CONTENT_OC} and {copied} shingles in verbatim passages (needs {COPIED_MIN}); lede {lede:.2} (of {LEDE_OC}), title words {title:.2}"
+                "overlap {oc:.2} < {CONTENT_OC} and {copied} shingles in verbatim passages (needs {COPIED_MIN}, or {COPIED_SHARE} of the smaller text with title words >= {COPIED_TITLE_OC}); lede {lede:.2} (of {LEDE_OC}), title words {title:.2}"
             ),
         )
     }
@@ -233,6 +235,23 @@ mod tests {
         );
         assert!(!v.merge && v.rule == Rule::Corroborated, "{v:?}");
         assert!(v.score >= CONTENT_OC_CORROBORATED, "{v:?}");
+    }
+
+    #[test]
+    fn a_description_mostly_in_one_verbatim_passage_merges_under_the_same_headline() {
+        let wire = text(0..12, "council");
+        // A 50-word blurb: a caption of its own, then the wire's first two sentences.
+        let blurb = format!(
+            "Crowds gathered outside the hall on a grey morning as members arrived for the session, some carrying banners and others waving flags at passing cars.\n{}",
+            text(0..2, "council")
+        );
+        let title = "Regional council approves plan after long debate";
+        let v = verdict((title, &blurb), (title, &wire));
+        assert!(v.merge && v.rule == Rule::Corroborated, "{v:?}");
+        assert!(v.score < CONTENT_OC);
+        // The same blurb under an unrelated headline is not enough.
+        let v = verdict(("Crowds gather for the session", &blurb), (title, &wire));
+        assert!(!v.merge, "{v:?}");
     }
 
     #[test]
