@@ -41,7 +41,13 @@ impl Rng {
 struct Vocab {
     words: Vec<String>,
     cum: Vec<f64>,
+    /// For each of [`BUCKETS`] equal slices of `[0, total]`, the range of `cum` indexes a
+    /// point in it can land on: the binary search then runs over a few entries only (the
+    /// same answer as over the whole table, faster).
+    buckets: Vec<(u32, u32)>,
 }
+
+const BUCKETS: usize = 1 << 14;
 
 impl Vocab {
     fn new() -> Vocab {
@@ -65,31 +71,55 @@ impl Vocab {
             total += 1.0 / (r as f64 + 2.0);
             cum.push(total);
         }
-        Vocab { words, cum }
+        let step = total / BUCKETS as f64;
+        let buckets = (0..BUCKETS)
+            .map(|b| {
+                let lo = cum.partition_point(|&c| c < b as f64 * step);
+                let hi = cum.partition_point(|&c| c < (b + 1) as f64 * step);
+                (lo as u32, hi as u32)
+            })
+            .collect();
+        Vocab {
+            words,
+            cum,
+            buckets,
+        }
     }
 
     fn word(&self, rng: &mut Rng) -> &str {
-        let x = (rng.next() as f64 / u64::MAX as f64) * self.cum[self.cum.len() - 1];
-        let i = self
-            .cum
-            .partition_point(|&c| c < x)
-            .min(self.words.len() - 1);
+        let total = self.cum[self.cum.len() - 1];
+        let x = (rng.next() as f64 / u64::MAX as f64) * total;
+        let b = ((x / total * BUCKETS as f64) as usize).min(BUCKETS - 1);
+        let (lo, hi) = self.buckets[b];
+        // Bucket bounds are computed with the same float steps; widen by one on each side
+        // so a rounding difference cannot move the answer out of the range searched.
+        let lo = (lo as usize).saturating_sub(1);
+        let hi = (hi as usize + 1).min(self.cum.len());
+        let i = (lo + self.cum[lo..hi].partition_point(|&c| c < x)).min(self.words.len() - 1);
+        debug_assert_eq!(
+            i,
+            self.cum
+                .partition_point(|&c| c < x)
+                .min(self.words.len() - 1)
+        );
         &self.words[i]
     }
 
     /// A sentence determined by its seed, with `names` mixed in.
-    fn sentence(&self, seed: u64, names: &[String]) -> String {
+    fn sentence(&self, seed: u64, names: &[String], out: &mut String) {
         let mut rng = Rng(seed);
         let n = 12 + rng.below(14) as usize;
-        let mut s: Vec<String> = Vec::with_capacity(n);
         for i in 0..n {
+            if i > 0 {
+                out.push(' ');
+            }
             if !names.is_empty() && i % 7 == 3 {
-                s.push(names[rng.below(names.len() as u64) as usize].clone());
+                out.push_str(&names[rng.below(names.len() as u64) as usize]);
             } else {
-                s.push(self.word(&mut rng).to_string());
+                out.push_str(self.word(&mut rng));
             }
         }
-        format!("{}.", s.join(" "))
+        out.push('.');
     }
 }
 
@@ -110,10 +140,14 @@ fn names(rng: &mut Rng) -> Vec<String> {
 }
 
 fn story_text(v: &Vocab, s: &Story, from: usize, to: usize) -> String {
-    (from..to.min(s.sentences))
-        .map(|i| v.sentence(s.seed.wrapping_add(i as u64 * 7919), &s.names))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut text = String::new();
+    for i in from..to.min(s.sentences) {
+        if i > from {
+            text.push('\n');
+        }
+        v.sentence(s.seed.wrapping_add(i as u64 * 7919), &s.names, &mut text);
+    }
+    text
 }
 
 const FEEDS: u64 = 2000;
@@ -256,21 +290,54 @@ fn vm_hwm_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU time of the calling thread: what the stage costs on one core, whatever else the
+/// machine runs.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0;
+    if ok {
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// Time spent in each part of the stage.
+#[derive(Default, Clone, Copy)]
+struct Parts {
+    learn: Duration,
+    fingerprint: Duration,
+    place: Duration,
+    apply: Duration,
+}
+
+impl Parts {
+    fn total(&self) -> Duration {
+        self.learn + self.fingerprint + self.place + self.apply
+    }
+}
+
 fn stage(n: u64) {
     let mut dedup = Dedup::new(Policy::default());
     let mut stream = Stream::new(n);
     let marks = [10_000u64, 100_000, 1_000_000];
     let mut seen = 0u64;
-    let mut busy = Duration::ZERO;
-    let mut window_cost: Option<(u64, Duration)> = None;
+    let mut cpu = Duration::ZERO;
+    let mut parts = Parts::default();
+    // (articles seen when the window opened, its CPU time, its articles)
+    let mut window: Option<(u64, Duration, u64)> = None;
+    let mut at_marks: Vec<(u64, f64)> = Vec::new();
     let mut next_story = 0i64;
     let mut merged = 0u64;
-    let mut fp_time = Duration::ZERO;
     let mut words = 0u64;
     let mut batch: Vec<(u64, Article)> = Vec::with_capacity(50);
     let started = Instant::now();
     println!(
-        "dedup stage, {n} articles over {} days, window 72h",
+        "dedup stage, {n} articles over {} days, window 72h (learn + fingerprint + place + apply, as ingest runs them; CPU time of this thread)",
         SPAN_HOURS / 24
     );
     loop {
@@ -284,13 +351,20 @@ fn stage(n: u64) {
         if batch.is_empty() {
             break;
         }
+        let c0 = thread_cpu();
         let t = Instant::now();
+        for (feed, a) in &batch {
+            dedup.learn(*feed as i64, &a.text);
+        }
+        let t1 = Instant::now();
+        parts.learn += t1 - t;
         let mut staged = Staged::default();
         for (feed, a) in &batch {
             let id = a.key[1..].parse::<i64>().unwrap_or(0);
             let tf = Instant::now();
             let fp = dedup.fingerprint(*feed as i64, &a.title, &a.text);
-            fp_time += tf.elapsed();
+            let tp = Instant::now();
+            parts.fingerprint += tp - tf;
             words += u64::from(fp.words);
             let published = a.published.map_or(0, |p| p.timestamp());
             let profile = Profile::new(id, *feed as i64, published, false, &fp);
@@ -311,43 +385,64 @@ fn stage(n: u64) {
                     staged.set_representative(next_story, profile, &fp);
                 }
             }
+            parts.place += tp.elapsed();
         }
+        let ta = Instant::now();
         dedup.apply(staged);
-        let spent = t.elapsed();
-        busy += spent;
+        parts.apply += ta.elapsed();
+        let spent = thread_cpu().saturating_sub(c0);
+        cpu += spent;
         let before = seen;
         seen += batch.len() as u64;
-        if let Some((from, d)) = window_cost.as_mut() {
+        if let Some((from, d, k)) = window.as_mut() {
             *d += spent;
-            if seen - *from >= 10_000 || seen >= n {
-                let per = d.as_secs_f64() * 1e6 / (seen - *from) as f64;
+            *k += batch.len() as u64;
+            if *k >= 10_000 || seen >= n {
+                let per = d.as_secs_f64() * 1e6 / *k as f64;
                 println!(
-                    "  at {:>9} seen: {per:6.1} µs/article ({:.0} articles/s), {} live stories in the index",
+                    "  at {:>9} stored: {per:6.1} µs/article ({:.0} articles/s), {} live stories in the index",
                     *from,
                     1e6 / per,
                     dedup.live_stories()
                 );
-                window_cost = None;
+                at_marks.push((*from, per));
+                window = None;
             }
         }
         for &m in &marks {
             let at = m.min(n.saturating_sub(10_000));
-            if before < at && seen >= at && window_cost.is_none() {
-                window_cost = Some((seen, Duration::ZERO));
+            if before < at && seen >= at && window.is_none() {
+                window = Some((seen, Duration::ZERO, 0));
             }
         }
     }
+    let wall = parts.total().as_secs_f64().max(1e-9);
+    let share = |d: Duration| 100.0 * d.as_secs_f64() / wall;
     println!(
-        "  total: {seen} articles, {merged} merged, stage {:.1} s busy = {:.0} articles/s on one core (wall {:.1} s incl. generation)",
-        busy.as_secs_f64(),
-        seen as f64 / busy.as_secs_f64(),
+        "  total: {seen} articles, {merged} merged; stage {:.1} s CPU = {:.0} articles/s on one core ({:.1} µs/article; wall {:.1} s incl. generation)",
+        cpu.as_secs_f64(),
+        seen as f64 / cpu.as_secs_f64().max(1e-9),
+        cpu.as_secs_f64() * 1e6 / seen.max(1) as f64,
         started.elapsed().as_secs_f64()
     );
     println!(
-        "  of which fingerprinting {:.1} s; {:.0} words per article on average",
-        fp_time.as_secs_f64(),
+        "  split: learn {:.0}%, fingerprint {:.0}%, place {:.0}%, apply {:.0}%; {:.0} words per article on average",
+        share(parts.learn),
+        share(parts.fingerprint),
+        share(parts.place),
+        share(parts.apply),
         words as f64 / seen.max(1) as f64
     );
+    if let (Some(first), Some(last)) = (at_marks.first(), at_marks.last())
+        && at_marks.len() > 1
+    {
+        println!(
+            "  cost at {} stored / cost at {} stored: {:.2}x (target <= 1.5x at 1M / 10k)",
+            last.0,
+            first.0,
+            last.1 / first.1
+        );
+    }
     println!("  peak RSS (VmHWM): {:.0} MB", vm_hwm_mb());
 }
 

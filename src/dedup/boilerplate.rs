@@ -4,7 +4,10 @@
 //! recur. Removing it before fingerprinting is what lets a copy with a caption and a
 //! footer match the bare wire text.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
 
 use super::policy::{
     LATE_DATELINE_WORDS, LEARNED_LINE_MAX_WORDS, LEARNED_LINE_MIN_ARTICLES, LEARNED_LINE_SHARE,
@@ -244,12 +247,17 @@ const DATE_WORDS: &[&str] = &[
 ];
 
 fn is_date_word(w: &str) -> bool {
-    MONTHS.contains(&w) || DATE_WORDS.contains(&w)
+    matchers().date_words.contains(w)
 }
 
 /// Whether a (trimmed, non-empty) line is outlet chrome. `folded` is its folded form.
 pub fn is_chrome(folded: &str) -> bool {
-    if folded.split_whitespace().nth(30).is_some() {
+    is_chrome_counted(folded, count_words(folded, usize::MAX))
+}
+
+/// [`is_chrome`] for a caller that has counted the line's words ([`count_words`]) already.
+pub fn is_chrome_counted(folded: &str, words: usize) -> bool {
+    if words > 30 {
         return false; // chrome is short; a paragraph of news is not
     }
     let bare = folded
@@ -258,11 +266,10 @@ pub fn is_chrome(folded: &str) -> bool {
     if bare.is_empty() || CHROME_LINES.contains(&bare) {
         return true;
     }
-    let words = folded.split_whitespace().count();
-    if words <= 12 && CHROME_STARTS.iter().any(|s| folded.starts_with(s)) {
+    if words <= 12 && chrome_start(folded) {
         return true;
     }
-    if words <= 30 && CHROME_PHRASES.iter().any(|p| folded.contains(p)) {
+    if words <= 30 && matchers().chrome_phrases.is_match(folded) {
         return true;
     }
     if words <= 6 && folded.starts_with("by ") || words <= 5 && folded.starts_with("par ") {
@@ -274,20 +281,87 @@ pub fn is_chrome(folded: &str) -> bool {
     words <= 14 && is_date_line(folded)
 }
 
+/// The whitespace-separated words of `s` (as `split_whitespace` counts them), counted up
+/// to `limit`: ASCII is classified byte by byte.
+pub fn count_words(s: &str, limit: usize) -> usize {
+    if !s.is_ascii() {
+        return s.split_whitespace().take(limit).count();
+    }
+    let bytes = s.as_bytes();
+    // char::is_whitespace on ASCII: tab, LF, VT, FF, CR (0x09..=0x0D) and space.
+    let space = |b: u8| b == b' ' || (0x09..=0x0D).contains(&b);
+    // A word starts at the first byte when it is not a space, and at every non-space
+    // after a space.
+    let first = bytes.first().map_or(0, |&b| usize::from(!space(b)));
+    let rest: usize = bytes
+        .iter()
+        .zip(bytes.iter().skip(1))
+        .map(|(&a, &b)| usize::from(space(a) & !space(b)))
+        .sum();
+    (first + rest).min(limit)
+}
+
+/// The phrase lists compiled once into automata: one pass over a line answers "does it
+/// contain any of them" where a loop of substring searches made one pass per phrase.
+struct Matchers {
+    chrome_phrases: AhoCorasick,
+    credit_phrases: AhoCorasick,
+    /// [`CHROME_STARTS`] by first byte.
+    starts: HashMap<u8, Vec<&'static str>>,
+    /// [`MONTHS`] and [`DATE_WORDS`].
+    date_words: HashSet<&'static str>,
+}
+
+fn matchers() -> &'static Matchers {
+    static MATCHERS: OnceLock<Matchers> = OnceLock::new();
+    MATCHERS.get_or_init(|| {
+        let automaton = |phrases: &[&str]| {
+            // The phrases are constants: building their automaton cannot fail.
+            AhoCorasick::new(phrases).expect("constant boilerplate phrases")
+        };
+        let mut starts: HashMap<u8, Vec<&'static str>> = HashMap::new();
+        for s in CHROME_STARTS {
+            if let Some(&b) = s.as_bytes().first() {
+                starts.entry(b).or_default().push(s);
+            }
+        }
+        Matchers {
+            chrome_phrases: automaton(CHROME_PHRASES),
+            credit_phrases: automaton(CREDIT_PHRASES),
+            starts,
+            date_words: MONTHS.iter().chain(DATE_WORDS).copied().collect(),
+        }
+    })
+}
+
+fn chrome_start(folded: &str) -> bool {
+    let Some(first) = folded.as_bytes().first() else {
+        return CHROME_STARTS.contains(&"");
+    };
+    matchers()
+        .starts
+        .get(first)
+        .is_some_and(|v| v.iter().any(|s| folded.starts_with(s)))
+}
+
 /// "Published: 12:16, 14 July 2025", "Updated 3 hours ago", "Mon 14 Jul 2025 09.30 BST".
 fn is_date_line(folded: &str) -> bool {
+    let date_words = &matchers().date_words;
     let mut has_date = false;
     let mut other = 0;
     for w in folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        if w.chars().all(|c| c.is_ascii_digit()) {
+        if w.bytes().all(|b| b.is_ascii_digit()) {
             has_date = true;
-        } else if is_date_word(w) {
+        } else if date_words.contains(w) {
             has_date |= w.len() >= 3 && !matches!(w, "and" | "ago" | "last" | "the");
         } else {
             other += 1;
+            if other > 1 {
+                return false;
+            }
         }
     }
     has_date && other <= 1
@@ -296,7 +370,7 @@ fn is_date_line(folded: &str) -> bool {
 /// Whether a folded line credits a wire service ("(Reuters) -", "Source: AFP", "originally
 /// published by ..."): the mark of a full wire copy, preferred as representative.
 pub fn credits_wire(folded: &str) -> bool {
-    CREDIT_PHRASES.iter().any(|p| folded.contains(p)) || dateline_end(folded).is_some()
+    matchers().credit_phrases.is_match(folded) || dateline_end(folded).is_some()
 }
 
 /// Where a dateline ends: "paris (gna) - ", "lagos, nov 25 (reuters) -", "dakar (afp) -"
@@ -541,5 +615,112 @@ mod tests {
         assert!(!l.is_learned(1, 9, 5));
         assert!(!l.is_learned(2, 7, 5));
         assert!(!l.is_learned(1, 7, 100));
+    }
+
+    /// The plain loops the compiled matchers replace.
+    mod reference {
+        use super::super::*;
+
+        pub fn is_chrome(folded: &str) -> bool {
+            if folded.split_whitespace().nth(30).is_some() {
+                return false;
+            }
+            let bare = folded
+                .trim_end_matches(['.', ':', '…', ' ', '|', '-'])
+                .trim();
+            if bare.is_empty() || CHROME_LINES.contains(&bare) {
+                return true;
+            }
+            let words = folded.split_whitespace().count();
+            if words <= 12 && CHROME_STARTS.iter().any(|s| folded.starts_with(s)) {
+                return true;
+            }
+            if words <= 30 && CHROME_PHRASES.iter().any(|p| folded.contains(p)) {
+                return true;
+            }
+            if words <= 6 && folded.starts_with("by ") || words <= 5 && folded.starts_with("par ") {
+                return true;
+            }
+            if words <= 15 && folded.starts_with('(') && folded.ends_with(')') {
+                return true;
+            }
+            words <= 14 && is_date_line(folded)
+        }
+
+        fn is_date_line(folded: &str) -> bool {
+            let mut has_date = false;
+            let mut other = 0;
+            for w in folded
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+            {
+                if w.chars().all(|c| c.is_ascii_digit()) {
+                    has_date = true;
+                } else if MONTHS.contains(&w) || DATE_WORDS.contains(&w) {
+                    has_date |= w.len() >= 3 && !matches!(w, "and" | "ago" | "last" | "the");
+                } else {
+                    other += 1;
+                }
+            }
+            has_date && other <= 1
+        }
+
+        pub fn credits_wire(folded: &str) -> bool {
+            CREDIT_PHRASES.iter().any(|p| folded.contains(p)) || dateline_end(folded).is_some()
+        }
+    }
+
+    fn chrome_like_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        let mut pieces: Vec<String> = [
+            CHROME_LINES,
+            CHROME_STARTS,
+            CHROME_PHRASES,
+            CREDIT_PHRASES,
+            MONTHS,
+            DATE_WORDS,
+        ]
+        .concat()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        for p in [
+            " ",
+            " ",
+            " ",
+            "12",
+            "2025",
+            "14:05",
+            "the",
+            "bank",
+            "rates",
+            "(",
+            ")",
+            "-",
+            ".",
+            "…",
+            "|",
+            ":",
+            "\u{e9}t\u{e9}",
+            "\u{6771}",
+            "paris",
+            "(reuters)",
+            " - ",
+            "by ",
+            "par ",
+        ] {
+            pieces.push(p.to_string());
+        }
+        proptest::collection::vec(proptest::sample::select(pieces), 1..24)
+            .prop_map(|v| v.concat().trim().to_string())
+            .prop_filter("a line is not empty", |l| !l.is_empty())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn compiled_matchers_agree_with_plain_loops(line in chrome_like_line()) {
+            proptest::prop_assert_eq!(is_chrome(&line), reference::is_chrome(&line));
+            proptest::prop_assert_eq!(credits_wire(&line), reference::credits_wire(&line));
+        }
     }
 }

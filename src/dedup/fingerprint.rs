@@ -4,8 +4,10 @@
 //! lede), plus the title's significant words and the facts the rules and the
 //! representative choice need.
 
-use super::boilerplate::{LearnedLines, MONTHS, credits_wire, is_chrome, strip_prefixes};
-use super::normalize::{fold, plain_lines, strip_quotes, tokenize};
+use super::boilerplate::{
+    LearnedLines, MONTHS, count_words, credits_wire, is_chrome_counted, strip_prefixes,
+};
+use super::normalize::{fold, fold_into, for_each_plain_line, strip_quotes_into, tokenize};
 use super::policy::{
     DENSE_MOD, DENSE_PREFIX_WORDS, HASH_SEED, LEDE_WORDS, MIN_UNQUOTED_WORDS, SHINGLE_CHARS,
     SHINGLE_WORDS, SPARSE_MOD, TITLE_MIN_WORDS,
@@ -120,84 +122,160 @@ fn mix(mut h: u64) -> u64 {
 /// The cleaned lines of a text: plain, folded, without chrome, the feed's learned
 /// boilerplate, datelines and caption prefixes. Also says whether a wire is credited.
 pub fn clean_lines(text: &str, feed: i64, learned: &LearnedLines) -> (Vec<String>, bool) {
-    let mut credit = false;
     let mut kept = Vec::new();
-    for line in plain_lines(text) {
-        let folded = fold(&line);
-        credit |= credits_wire(&folded);
-        if is_chrome(&folded) {
-            continue;
+    let credit = for_each_clean_line(text, feed, learned, |l| kept.push(l.to_string()));
+    (kept, credit)
+}
+
+/// [`clean_lines`] without a `String` per line: calls `each` with every cleaned line in
+/// order (folded into one reused buffer) and returns whether a wire is credited.
+pub fn for_each_clean_line(
+    text: &str,
+    feed: i64,
+    learned: &LearnedLines,
+    mut each: impl FnMut(&str),
+) -> bool {
+    let mut credit = false;
+    let mut folded = String::new();
+    for_each_plain_line(text, |line| {
+        fold_into(line, &mut folded);
+        // One credited line is enough: the others need not be searched.
+        credit = credit || credits_wire(&folded);
+        let words = count_words(&folded, usize::MAX);
+        if is_chrome_counted(&folded, words) {
+            return;
         }
-        if learned.is_learned(feed, hash64(&folded), folded.split_whitespace().count()) {
-            continue;
+        if learned.is_learned(feed, hash64(&folded), words) {
+            return;
         }
         let body = strip_prefixes(&folded);
         if !body.is_empty() {
-            kept.push(body.to_string());
+            each(body);
         }
-    }
-    (kept, credit)
+    });
+    credit
 }
 
 /// Hashes of a text's folded lines, for [`LearnedLines::observe`].
 pub fn line_hashes(text: &str) -> Vec<u64> {
-    plain_lines(text).iter().map(|l| hash64(&fold(l))).collect()
+    let mut hashes = Vec::new();
+    let mut folded = String::new();
+    for_each_plain_line(text, |l| {
+        fold_into(l, &mut folded);
+        hashes.push(hash64(&folded));
+    });
+    hashes
 }
 
-/// Fingerprints one copy of feed `feed`.
+/// A set of shingle hashes for one text: open addressing in a table of at least twice the
+/// shingles (a sort and a dedup cost more for a few hundred of them).
+struct FirstSeen {
+    /// `hash | 1 << 32` for a filled slot, 0 for an empty one.
+    slots: Vec<u64>,
+    shift: u32,
+}
+
+impl FirstSeen {
+    fn with_room(n: usize) -> FirstSeen {
+        let size = (2 * n).max(16).next_power_of_two();
+        FirstSeen {
+            slots: vec![0; size],
+            shift: 64 - size.trailing_zeros(),
+        }
+    }
+
+    /// Adds `h`; whether it was new.
+    fn insert(&mut self, h: u32) -> bool {
+        let entry = u64::from(h) | 1 << 32;
+        let mask = self.slots.len() - 1;
+        let mut i = (u64::from(h).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize;
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.slots[i] = entry;
+                    return true;
+                }
+                e if e == entry => return false,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+}
+
+/// Fingerprints one copy of feed `feed`. The cleaned lines are kept in one buffer and
+/// each is tokenised once (its quote-stripped form too, only when it holds a quote); the
+/// tokens are slices of the buffer, not copies.
 pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -> Fingerprint {
-    let (lines, credit) = clean_lines(text, feed, learned);
-    let mut all = Vec::new();
-    let mut unspaced = 0;
-    for l in &lines {
-        unspaced += tokenize(l, &mut all);
+    // The cleaned lines one after another in one buffer, and the lines holding quoted
+    // speech once more without it in another: the tokens are slices of these two.
+    let mut cleaned = String::with_capacity(text.len());
+    let mut unquoted_text = String::new();
+    let mut stripped = String::new();
+    // Per line: its range in `cleaned`, and in `unquoted_text` when it holds a quote.
+    type Span = (usize, usize);
+    let mut lines: Vec<(Span, Option<Span>)> = Vec::new();
+    let credit = for_each_clean_line(text, feed, learned, |line| {
+        let unquoted = line.contains('"').then(|| {
+            strip_quotes_into(line, &mut stripped);
+            let at = unquoted_text.len();
+            unquoted_text.push_str(&stripped);
+            (at, unquoted_text.len())
+        });
+        lines.push(((cleaned.len(), cleaned.len() + line.len()), unquoted));
+        cleaned.push_str(line);
+    });
+    let mut all: Vec<&str> = Vec::with_capacity(text.len() / 5);
+    let mut unquoted: Vec<&str> = Vec::with_capacity(text.len() / 5);
+    let (mut unspaced, mut unquoted_unspaced) = (0, 0);
+    for &((from, to), quoted) in &lines {
+        let (first, first_unspaced) = (all.len(), unspaced);
+        unspaced += tokenize(&cleaned[from..to], &mut all);
+        match quoted {
+            Some((from, to)) => {
+                unquoted_unspaced += tokenize(&unquoted_text[from..to], &mut unquoted);
+            }
+            None => {
+                unquoted.extend_from_slice(&all[first..]);
+                unquoted_unspaced += unspaced - first_unspaced;
+            }
+        }
     }
     drop_percent_words(&mut all);
-    let text_hash = {
-        let mut h = xxhash_rust::xxh3::Xxh3::with_seed(HASH_SEED);
-        for t in &all {
-            h.update(t.as_bytes());
-            h.update(b" ");
-        }
-        h.digest()
-    };
-    let stripped: Vec<Option<String>> = lines
-        .iter()
-        .map(|l| l.contains('"').then(|| strip_quotes(l)))
-        .collect();
-    let mut unquoted = Vec::with_capacity(all.len());
-    let mut unquoted_unspaced = 0;
-    for (l, s) in lines.iter().zip(&stripped) {
-        unquoted_unspaced += tokenize(s.as_deref().unwrap_or(l), &mut unquoted);
+    // The tokens joined, each followed by a space, hashed at once: XXH3 gives the same
+    // hash as streaming them into its hasher one by one, at a fraction of the cost.
+    let mut joined: Vec<u8> = Vec::with_capacity(cleaned.len() + all.len());
+    for t in &all {
+        joined.extend_from_slice(t.as_bytes());
+        joined.push(b' ');
     }
+    let text_hash = xxhash_rust::xxh3::xxh3_64_with_seed(&joined, HASH_SEED);
     drop_percent_words(&mut unquoted);
     let (tokens, unspaced) = if unquoted.len() >= MIN_UNQUOTED_WORDS {
         (&unquoted, unquoted_unspaced)
     } else {
         (&all, unspaced)
     };
-    let width = if unspaced * 2 > tokens.len() {
+    let token_hashes: Vec<u64> = tokens.iter().map(|t| hash64(t)).collect();
+    let width = if unspaced * 2 > token_hashes.len() {
         SHINGLE_CHARS
     } else {
         SHINGLE_WORDS
     };
-    let token_hashes: Vec<u64> = tokens
-        .iter()
-        .map(|t| xxhash_rust::xxh3::xxh3_64_with_seed(t.as_bytes(), HASH_SEED))
-        .collect();
-    let mut positioned: Vec<(u32, u32)> = Vec::with_capacity(token_hashes.len());
+    // Each shingle once, at its first position, in document order.
     let windows = token_hashes.len().saturating_sub(width) + 1;
-    for start in 0..windows.min(token_hashes.len()) {
+    let windows = windows.min(token_hashes.len());
+    let mut positioned: Vec<(u32, u32)> = Vec::with_capacity(windows);
+    let mut seen = FirstSeen::with_room(windows);
+    for start in 0..windows {
         let mut h = HASH_SEED;
         for &t in &token_hashes[start..(start + width).min(token_hashes.len())] {
             h = (h ^ t).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
         }
-        positioned.push((mix(h) as u32, start as u32));
+        let shingle = mix(h) as u32;
+        if seen.insert(shingle) {
+            positioned.push((shingle, start as u32));
+        }
     }
-    // Each shingle once, at its first position, in document order.
-    positioned.sort_unstable();
-    positioned.dedup_by_key(|p| p.0);
-    positioned.sort_unstable_by_key(|p| p.1);
     let lede_len = positioned
         .iter()
         .take_while(|p| (p.1 as usize) < LEDE_WORDS)

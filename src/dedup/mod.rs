@@ -83,7 +83,10 @@ impl Staged {
     pub fn set_representative(&mut self, story: i64, rep: Profile, fp: &Fingerprint) {
         self.reps.retain(|(s, _, _)| *s != story);
         self.removed.retain(|s| *s != story);
-        self.reps.push((story, rep, fp.index_keys().collect()));
+        // Sorted, so [`Dedup::place`] counts shared keys by merging, not by a scan per key.
+        let mut keys: Vec<u32> = fp.index_keys().collect();
+        keys.sort_unstable();
+        self.reps.push((story, rep, keys));
     }
 
     /// Files another copy's title under `story`.
@@ -155,6 +158,8 @@ impl Dedup {
     /// representatives of the candidate stories (the index's and the batch's).
     pub fn place(&self, profile: &Profile, fp: &Fingerprint, staged: &Staged) -> Placement {
         let keys: Vec<u32> = fp.index_keys().collect();
+        let mut sorted_keys = keys.clone();
+        sorted_keys.sort_unstable();
         let min_shared = if (fp.words as usize) < LONG_WORDS {
             MIN_SHARED_KEYS_SHORT
         } else {
@@ -175,7 +180,8 @@ impl Dedup {
                 });
             };
         for (story, rep, rep_keys) in &staged.reps {
-            let shared = keys.iter().filter(|k| rep_keys.contains(k)).count();
+            // Both sorted and each key once (shingles are unique).
+            let shared = profile::shared(&sorted_keys, rep_keys);
             let title = profile.title_hash.is_some() && profile.title_hash == rep.title_hash;
             if (shared >= min_shared || title)
                 && (rep.published - profile.published).abs() <= window

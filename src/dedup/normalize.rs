@@ -2,12 +2,19 @@
 //! compatibility folding (NFKC), case folding, quote and dash folding, quoted-speech
 //! removal and tokenisation (words, or single characters for scripts without spaces).
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// Splits a text into trimmed, non-empty lines. Markup (the thin parse hands over HTML)
 /// is reduced to text first: block tags become line breaks, other tags vanish, the common
 /// entities are decoded.
 pub fn plain_lines(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for_each_plain_line(text, |l| lines.push(l.to_string()));
+    lines
+}
+
+/// [`plain_lines`] without a `String` per line: calls `each` with every line in order.
+pub fn for_each_plain_line(text: &str, mut each: impl FnMut(&str)) {
     let owned;
     let text = if text.contains('<') && text.contains('>') {
         owned = strip_markup(text);
@@ -15,17 +22,35 @@ pub fn plain_lines(text: &str) -> Vec<String> {
     } else {
         text
     };
-    text.lines()
-        .map(|l| {
-            let l = l.trim();
-            if l.contains("  ") || l.contains(['\t', '\u{a0}']) {
-                l.split_whitespace().collect::<Vec<_>>().join(" ")
-            } else {
-                l.to_string()
+    let mut spaced = String::new();
+    for l in text.lines() {
+        let l = l.trim();
+        if l.is_empty() {
+            continue;
+        }
+        if needs_collapsing(l) {
+            spaced.clear();
+            for (i, w) in l.split_whitespace().enumerate() {
+                if i > 0 {
+                    spaced.push(' ');
+                }
+                spaced.push_str(w);
             }
-        })
-        .filter(|l| !l.is_empty())
-        .collect()
+            each(&spaced);
+        } else {
+            each(l);
+        }
+    }
+}
+
+/// Whether a line holds a run of spaces, a tab or a no-break space (U+00A0, bytes C2 A0
+/// in UTF-8, where C2 can only start a character): `l.contains("  ") ||
+/// l.contains(['\t', '\u{a0}'])` in one pass over the bytes.
+fn needs_collapsing(l: &str) -> bool {
+    let b = l.as_bytes();
+    b.contains(&b'\t')
+        || b.windows(2)
+            .any(|w| (w[0] == b' ' && w[1] == b' ') || (w[0] == 0xC2 && w[1] == 0xA0))
 }
 
 fn strip_markup(html: &str) -> String {
@@ -131,24 +156,75 @@ fn decode_entities(s: &str) -> String {
 /// each quote and dash: the form every comparison is made in.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    if s.is_ascii() {
-        out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
-        return out;
-    }
-    for c in s.nfkc() {
-        match c {
-            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => {
-                out.push('\'')
-            }
-            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{00AB}' | '\u{00BB}'
-            | '\u{2033}' | '\u{300C}' | '\u{300D}' | '\u{300E}' | '\u{300F}' => out.push('"'),
-            '\u{2010}'..='\u{2015}' | '\u{2212}' => out.push('-'),
-            '\u{00A0}' | '\u{2009}' | '\u{202F}' => out.push(' '),
-            c if c.is_uppercase() => out.extend(c.to_lowercase()),
-            c => out.push(c),
-        }
-    }
+    fold_into(s, &mut out);
     out
+}
+
+/// [`fold`] into `out` (cleared first), so a caller folding line after line reuses one
+/// buffer.
+///
+/// Only the non-ASCII stretches go through NFKC. That gives the same result as normalising
+/// the whole line: every ASCII character is a *stable* code point (combining class 0,
+/// NFKC_QC=Yes, never the second half of a composition), so normalisation never reaches
+/// across one (UAX #15, "Stable Code Points") and each stretch between them normalises on
+/// its own. A stretch starts at the ASCII character before it, which a combining mark may
+/// attach to ("e" + U+0301 is "é").
+pub fn fold_into(s: &str, out: &mut String) {
+    out.clear();
+    if s.is_ascii() {
+        out.push_str(s);
+        out.make_ascii_lowercase();
+        return;
+    }
+    let bytes = s.as_bytes();
+    let mut done = 0; // bytes of `s` folded into `out`
+    while let Some(first) = bytes[done..].iter().position(|b| !b.is_ascii()) {
+        let first = done + first;
+        // The stretch: the ASCII character before the first non-ASCII one (when there is
+        // one), up to the next ASCII character.
+        let start = if first > done { first - 1 } else { first };
+        let end = bytes[first..]
+            .iter()
+            .position(u8::is_ascii)
+            .map_or(bytes.len(), |e| first + e);
+        push_ascii_lower(&s[done..start], out);
+        let stretch = &s[start..end];
+        if unicode_normalization::is_nfkc_quick(stretch.chars()) == IsNormalized::Yes {
+            stretch.chars().for_each(|c| fold_char(c, out));
+        } else {
+            stretch.nfkc().for_each(|c| fold_char(c, out));
+        }
+        done = end;
+    }
+    push_ascii_lower(&s[done..], out);
+}
+
+/// The ASCII stretches of a line that is not all ASCII: lower case, and '`' is a quote
+/// there as [`fold_char`] says (an all-ASCII line keeps it: the fast path predates that).
+fn push_ascii_lower(ascii: &str, out: &mut String) {
+    let from = out.len();
+    out.push_str(ascii);
+    out[from..].make_ascii_lowercase();
+    if ascii.contains('`') {
+        let mapped = out[from..].replace('`', "'");
+        out.truncate(from);
+        out.push_str(&mapped);
+    }
+}
+
+fn fold_char(c: char, out: &mut String) {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => {
+            out.push('\'')
+        }
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{00AB}' | '\u{00BB}'
+        | '\u{2033}' | '\u{300C}' | '\u{300D}' | '\u{300E}' | '\u{300F}' => out.push('"'),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => out.push('-'),
+        '\u{00A0}' | '\u{2009}' | '\u{202F}' => out.push(' '),
+        c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+        c if c.is_uppercase() => out.extend(c.to_lowercase()),
+        c => out.push(c),
+    }
 }
 
 /// A folded line with quoted speech cut out: independent reports quote the same
@@ -156,16 +232,24 @@ pub fn fold(s: &str) -> String {
 /// the line (a description cut inside a quote).
 pub fn strip_quotes(folded: &str) -> String {
     let mut out = String::with_capacity(folded.len());
+    strip_quotes_into(folded, &mut out);
+    out
+}
+
+/// [`strip_quotes`] into `out` (cleared first).
+pub fn strip_quotes_into(folded: &str, out: &mut String) {
+    out.clear();
     let mut inside = false;
-    for c in folded.chars() {
-        if c == '"' {
+    // '"' is ASCII, so the pieces between quotes are whole UTF-8 sequences.
+    for (i, piece) in folded.split('"').enumerate() {
+        if i > 0 {
             inside = !inside;
             out.push(' ');
-        } else if !inside {
-            out.push(c);
+        }
+        if !inside {
+            out.push_str(piece);
         }
     }
-    out
 }
 
 /// Whether a character belongs to a script written without spaces between words, which
@@ -188,34 +272,58 @@ pub fn is_unspaced_script(c: char) -> bool {
 /// each character of an unspaced script on its own. Returns how many of the tokens were
 /// unspaced-script characters.
 pub fn tokenize<'a>(folded: &'a str, out: &mut Vec<&'a str>) -> usize {
-    let bytes = folded.as_bytes();
     let mut unspaced = 0;
+    for_each_token(folded, |t, u| {
+        out.push(t);
+        unspaced += usize::from(u);
+    });
+    unspaced
+}
+
+/// The tokens of [`tokenize`], each passed to `each` with whether it is an
+/// unspaced-script character, without collecting them. ASCII is classified byte by byte;
+/// only a non-ASCII character is decoded.
+pub fn for_each_token<'a>(folded: &'a str, mut each: impl FnMut(&'a str, bool)) {
+    let bytes = folded.as_bytes();
     let mut start: Option<usize> = None;
-    let mut iter = folded.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() {
+                start.get_or_insert(i);
+            } else if (b == b'.' || b == b',')
+                && start.is_some()
+                && i > 0
+                && bytes[i - 1].is_ascii_digit()
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            {
+                // inside a number: keep going
+            } else if let Some(s) = start.take() {
+                each(&folded[s..i], false);
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = folded[i..].chars().next() else {
+            break;
+        };
+        let len = c.len_utf8();
         if is_unspaced_script(c) {
             if let Some(s) = start.take() {
-                out.push(&folded[s..i]);
+                each(&folded[s..i], false);
             }
-            out.push(&folded[i..i + c.len_utf8()]);
-            unspaced += 1;
+            each(&folded[i..i + len], true);
         } else if c.is_alphanumeric() {
             start.get_or_insert(i);
-        } else if (c == '.' || c == ',')
-            && start.is_some()
-            && i > 0
-            && bytes[i - 1].is_ascii_digit()
-            && iter.peek().is_some_and(|(_, n)| n.is_ascii_digit())
-        {
-            // inside a number: keep going
         } else if let Some(s) = start.take() {
-            out.push(&folded[s..i]);
+            each(&folded[s..i], false);
         }
+        i += len;
     }
     if let Some(s) = start {
-        out.push(&folded[s..]);
+        each(&folded[s..], false);
     }
-    unspaced
 }
 
 #[cfg(test)]
@@ -265,5 +373,101 @@ mod tests {
             ]
         );
         assert_eq!(n, 3);
+    }
+
+    /// The straightforward forms the fast paths replace: they must agree on any input.
+    mod reference {
+        use unicode_normalization::UnicodeNormalization;
+
+        pub fn fold(s: &str) -> String {
+            let mut out = String::new();
+            if s.is_ascii() {
+                out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+                return out;
+            }
+            for c in s.nfkc() {
+                super::super::fold_char(c, &mut out);
+            }
+            out
+        }
+
+        pub fn strip_quotes(folded: &str) -> String {
+            let mut out = String::new();
+            let mut inside = false;
+            for c in folded.chars() {
+                if c == '"' {
+                    inside = !inside;
+                    out.push(' ');
+                } else if !inside {
+                    out.push(c);
+                }
+            }
+            out
+        }
+
+        pub fn tokenize(folded: &str) -> (Vec<&str>, usize) {
+            let (bytes, mut out, mut unspaced) = (folded.as_bytes(), Vec::new(), 0);
+            let mut start: Option<usize> = None;
+            let mut iter = folded.char_indices().peekable();
+            while let Some((i, c)) = iter.next() {
+                if super::super::is_unspaced_script(c) {
+                    if let Some(s) = start.take() {
+                        out.push(&folded[s..i]);
+                    }
+                    out.push(&folded[i..i + c.len_utf8()]);
+                    unspaced += 1;
+                } else if c.is_alphanumeric() {
+                    start.get_or_insert(i);
+                } else if (c == '.' || c == ',')
+                    && start.is_some()
+                    && i > 0
+                    && bytes[i - 1].is_ascii_digit()
+                    && iter.peek().is_some_and(|(_, n)| n.is_ascii_digit())
+                {
+                } else if let Some(s) = start.take() {
+                    out.push(&folded[s..i]);
+                }
+            }
+            if let Some(s) = start {
+                out.push(&folded[s..]);
+            }
+            (out, unspaced)
+        }
+    }
+
+    fn tricky_text() -> impl proptest::strategy::Strategy<Value = String> {
+        let pieces = vec![
+            "a", "E", "z", "7", "0", ".", ",", " ", "  ", "\t", "\n", "\r\n", "\u{b}", "\u{c}",
+            "\"", "'", "`", "(", ")", "-", "<", ">", "&amp;", "\u{a0}", "\u{2003}", "\u{301}",
+            "\u{308}", "\u{327}", "e\u{301}", "\u{e9}", "\u{c9}", "\u{2018}", "\u{2019}",
+            "\u{201c}", "\u{201d}", "\u{2014}", "\u{2026}", "\u{2033}", "\u{b4}", "\u{ff21}",
+            "\u{ff41}", "\u{fb01}", "\u{2460}", "\u{1100}", "\u{1161}", "\u{11a8}", "\u{ac00}",
+            "\u{6771}", "\u{4eac}", "\u{3042}", "\u{e2a}", "\u{e27}", "\u{130}", "\u{3a3}",
+            "\u{df}", "\u{1e9e}", "\u{212b}", "\u{2126}", "\u{f900}", "\u{300c}", "\u{ab}",
+            "\u{bb}", "\u{2212}", "\u{202f}", "\u{2009}", "\u{d55c}", "\u{fe64}", "\u{33a1}",
+        ];
+        proptest::collection::vec(proptest::sample::select(pieces), 0..40).prop_map(|v| v.concat())
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_straightforward_forms(text in tricky_text()) {
+            let folded = fold(&text);
+            proptest::prop_assert_eq!(&folded, &reference::fold(&text));
+            proptest::prop_assert_eq!(strip_quotes(&folded), reference::strip_quotes(&folded));
+            let mut tokens = Vec::new();
+            let unspaced = tokenize(&folded, &mut tokens);
+            proptest::prop_assert_eq!((tokens, unspaced), reference::tokenize(&folded));
+            proptest::prop_assert_eq!(
+                crate::dedup::boilerplate::count_words(&folded, usize::MAX),
+                folded.split_whitespace().count()
+            );
+            proptest::prop_assert_eq!(
+                needs_collapsing(&text),
+                text.contains("  ") || text.contains(['\t', '\u{a0}'])
+            );
+        }
     }
 }
