@@ -344,6 +344,9 @@ mod tests {
             "\"hi\" - it's"
         );
         assert_eq!(fold("ABC"), "abc");
+        // '`' is a quote only in a line that is not all ASCII (found by the property test).
+        assert_eq!(fold("`a\u{a0}"), "'a ");
+        assert_eq!(fold("`A"), "`a");
     }
 
     #[test]
