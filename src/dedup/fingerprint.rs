@@ -351,13 +351,18 @@ pub fn number_contexts(tokens: &[&str]) -> Vec<u32> {
             .filter(|c| c.is_ascii_digit() || *c == '.')
             .collect();
         let value = (hash64(digits.trim_matches('.')) >> 48) as u32;
+        let context = |side: &[u8], a: &str, b: &str| {
+            let mut h = xxhash_rust::xxh3::Xxh3::with_seed(HASH_SEED);
+            for part in [side, a.as_bytes(), b" ", b.as_bytes()] {
+                h.update(part);
+            }
+            (h.digest() as u32 & 0xffff_0000) | value
+        };
         if i >= 2 {
-            let before = format!("<{} {}", tokens[i - 2], tokens[i - 1]);
-            out.push((hash64(&before) as u32 & 0xffff_0000) | value);
+            out.push(context(b"<", tokens[i - 2], tokens[i - 1]));
         }
         if i + 2 < tokens.len() {
-            let after = format!(">{} {}", tokens[i + 1], tokens[i + 2]);
-            out.push((hash64(&after) as u32 & 0xffff_0000) | value);
+            out.push(context(b">", tokens[i + 1], tokens[i + 2]));
         }
     }
     out.sort_unstable();
