@@ -78,7 +78,7 @@ pub const SHORT_OC: f64 = 0.85;
 pub const SHORT_TITLE_OC: f64 = 0.5;
 /// Short text: a lower containment suffices when every significant word of one title is
 /// in the other (a copy re-headlined only by shortening, prefixing or re-casing).
-pub const SHORT_OC_SAME_TITLE: f64 = 0.7;
+pub const SHORT_OC_SAME_TITLE: f64 = 0.75;
 /// Short text: the least number of shared shingles.
 pub const SHORT_MIN_SHARED: usize = 8;
 
