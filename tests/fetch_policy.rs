@@ -547,7 +547,11 @@ async fn ttl_and_cache_headers_raise_the_interval_floor_up_to_a_day() {
             ("S", server.url("/short")),
         ],
     );
-    rig.poll(&["T", "C", "F", "S"]).await;
+    let reports = rig.poll(&["T", "C", "F", "S"]).await;
+    for r in &reports {
+        // Shown only when an assertion below fails: a failed poll backs off past the floor.
+        eprintln!("{} {:?} {:?} {:?}", r.name, r.status, r.elapsed, r.error);
+    }
     let after = |n: &str| (rig.state(n).next_fetch.unwrap() - start()).num_seconds();
     assert!(
         after("T") >= 7200 && after("T") <= 7200 + 900,
