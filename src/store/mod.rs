@@ -89,12 +89,10 @@ impl Store {
             .with_context(|| format!("cannot use {} as a database", path.display()))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Measured with `examples/ingest_bench`: a 16 MiB page cache and fewer, larger
-        // checkpoints cut a cold ingest's I/O waits by a third; temp_store keeps statement
-        // journals (foreign keys need them) in memory.
+        // Measured with `examples/ingest_bench`: a 16 MiB page cache cuts a cold ingest's
+        // I/O waits; temp_store keeps statement journals (foreign keys need them) in memory.
         conn.pragma_update(None, "cache_size", -16384)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "wal_autocheckpoint", 10000)?;
         migrate(&mut conn)
             .with_context(|| format!("cannot bring the database {} up to date", path.display()))?;
         let store = Store {
