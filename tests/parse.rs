@@ -359,3 +359,27 @@ fn regression_multibyte_characters_at_slicing_points() {
     assert_eq!(feed.articles[0].title, long);
     assert_eq!(feed.articles[0].text, long);
 }
+
+/// Found by the fuzzer: feed-rs 3.0.0 slices a contact's name at the byte before/after the
+/// e-mail address (`parse_person_name_email`), which panics when that is inside a
+/// multi-byte character. The feed must still be read, without a panic.
+#[test]
+fn an_email_glued_to_a_multibyte_character_in_a_contact_does_not_crash_the_parser() {
+    let doc = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>\
+        <link>https://a.example/</link><managingEditor>‡ed@a.example‡</managingEditor>\
+        <item><title>One</title><link>https://a.example/1</link>\
+        <author>«news@a.example»</author></item></channel></rss>";
+    let before = tributary::parse::panics_caught();
+    let ctx = tributary::parse::FeedContext {
+        url: "https://a.example/rss",
+        content_type: Some("application/rss+xml"),
+        fetched_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+    };
+    let feed = tributary::parse::parse(doc.as_bytes(), &ctx).unwrap();
+    assert_eq!(feed.articles.len(), 1);
+    assert_eq!(
+        tributary::parse::panics_caught(),
+        before,
+        "feed-rs panicked"
+    );
+}

@@ -20,6 +20,7 @@ pub fn read(text: &str, base: &str) -> Result<RawFeed, String> {
         .sanitize_content(false)
         .timestamp_parser(super::date::parse)
         .build();
+    let text = guard_contacts(text);
     let feed = catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes())))
         .map_err(|_| {
             super::note_panic();
@@ -27,6 +28,70 @@ pub fn read(text: &str, base: &str) -> Result<RawFeed, String> {
         })?
         .map_err(|e| e.to_string())?;
     Ok(convert(feed))
+}
+
+/// RSS contact elements whose text feed-rs splits into name and e-mail.
+const CONTACTS: [&str; 3] = ["managingEditor", "webMaster", "author"];
+
+/// feed-rs 3.0.0 (`parse_person_name_email`) cuts a contact's name one byte before or after
+/// the e-mail address it finds, which panics when that byte is inside a multi-byte
+/// character (found by the fuzzer). A space between the address and such a neighbour, in
+/// the text of RSS contact elements only, keeps the cut on a character boundary.
+fn guard_contacts(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('@') || text.is_ascii() {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some((open, close)) = next_contact(rest) {
+        out.push_str(&rest[..open]);
+        guard_emails(&rest[open..close], &mut out);
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    out.into()
+}
+
+/// The byte range of the next contact element's content in `text`.
+fn next_contact(text: &str) -> Option<(usize, usize)> {
+    CONTACTS
+        .iter()
+        .filter_map(|name| {
+            let open = text.find(&format!("<{name}>"))? + name.len() + 2;
+            let close = open + text[open..].find(&format!("</{name}>"))?;
+            Some((open, close))
+        })
+        .min()
+}
+
+/// Copies `content` to `out`, with a space between each e-mail-like run and a neighbour
+/// that is not ASCII (or ends a character reference, which may decode to one).
+fn guard_emails(content: &str, out: &mut String) {
+    let local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    let domain = |c: char| c.is_ascii_alphanumeric() || ".-".contains(c);
+    let risky = |c: Option<char>| c.is_some_and(|c| !c.is_ascii() || c == ';');
+    let mut copied = 0;
+    for (at, _) in content.match_indices('@') {
+        let start = content[..at].trim_end_matches(local).len();
+        let end =
+            at + 1 + (content[at + 1..].len() - content[at + 1..].trim_start_matches(domain).len());
+        let start = content[..start]
+            .strip_suffix("mailto:")
+            .map_or(start, str::len);
+        if start < copied {
+            continue;
+        }
+        out.push_str(&content[copied..start]);
+        if risky(content[..start].chars().next_back()) {
+            out.push(' ');
+        }
+        out.push_str(&content[start..end]);
+        if risky(content[end..].chars().next()) {
+            out.push(' ');
+        }
+        copied = end;
+    }
+    out.push_str(&content[copied..]);
 }
 
 fn convert(feed: Feed) -> RawFeed {
