@@ -166,6 +166,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             dedup: None,
+            _checkpointer: None,
         })
     }
 

@@ -7,6 +7,7 @@
 //! version 1 on.
 
 mod articles;
+mod checkpoint;
 mod dedup;
 mod feeds;
 mod fetch_state;
@@ -21,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
 pub use articles::{StoredArticle, Upsert};
+pub use checkpoint::Checkpointer;
 pub use dedup::{CopyView, StoredFingerprint, StoryView};
 pub use feeds::{FeedRow, FeedSpec};
 pub use fetch_state::FetchState;
@@ -67,6 +69,9 @@ pub struct Store {
     /// The dedup stage's index for this database, kept with the connection so every
     /// ingest through this `Store` sees the stories the previous ones made.
     dedup: Option<crate::dedup::Dedup>,
+    /// Writers only. Declared after `conn`, so it is dropped after it (its connection is the
+    /// last to close and removes the WAL).
+    _checkpointer: Option<Checkpointer>,
 }
 
 /// One transaction: a feed's ingest, or any other group of writes that must land together.
@@ -93,12 +98,17 @@ impl Store {
         // I/O waits; temp_store keeps statement journals (foreign keys need them) in memory.
         conn.pragma_update(None, "cache_size", -16384)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoints run on their own thread ([`Checkpointer`]); this connection only
+        // checkpoints when the WAL outgrows the bound.
+        conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WAL_BOUND_PAGES)?;
+        conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_KEEP_BYTES)?;
         migrate(&mut conn)
             .with_context(|| format!("cannot bring the database {} up to date", path.display()))?;
         let store = Store {
             conn,
             path: path.to_path_buf(),
             dedup: None,
+            _checkpointer: Some(Checkpointer::spawn(path)?),
         };
         store.ensure_instance_id()?;
         Ok(store)
