@@ -480,15 +480,18 @@ pub fn strip_prefixes(folded: &str) -> &str {
 }
 
 /// Per feed, how many of its articles each line appeared in: lines an outlet repeats
-/// across its articles (a sign-off, a promotion) are its boilerplate. Bounded: a feed's
-/// memory resets when it holds [`LEARNED_LINES_PER_FEED`] lines.
+/// across its articles (a sign-off, a promotion) are its boilerplate. One [`FeedLines`]
+/// per feed, which can be taken out to fingerprint a feed's copies apart from the rest.
 #[derive(Debug, Default)]
 pub struct LearnedLines {
     feeds: HashMap<i64, FeedLines>,
 }
 
-#[derive(Debug, Default)]
-struct FeedLines {
+/// One feed's learned lines. Bounded: when [`LEARNED_LINES_PER_FEED`] lines are counted,
+/// the lines that are not boilerplate at that point are forgotten (and everything, when
+/// that frees less than half).
+#[derive(Debug, Default, Clone)]
+pub struct FeedLines {
     articles: u32,
     counts: LineCounts,
 }
@@ -498,7 +501,7 @@ struct FeedLines {
 /// the same counts takes 17 bytes a slot in a power-of-two table at most 7/8 full, and
 /// with thousands of feeds each remembering thousands of lines that was the larger part
 /// of the daemon's memory.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct LineCounts {
     hashes: Vec<u64>,
     /// 0 marks an empty slot (a stored count is at least 1).
@@ -553,6 +556,24 @@ impl LineCounts {
         self.counts[i] = self.counts[i].saturating_add(1);
     }
 
+    /// Keeps the lines whose count satisfies `keep`, in a table of the same size.
+    fn retain(&mut self, keep: impl Fn(u32) -> bool) {
+        let kept: Vec<(u64, u32)> = self
+            .hashes
+            .iter()
+            .zip(&self.counts)
+            .filter(|&(_, &n)| n != 0 && keep(n))
+            .map(|(&h, &n)| (h, n))
+            .collect();
+        self.clear();
+        for (h, n) in kept {
+            let i = self.find(h);
+            self.hashes[i] = h;
+            self.counts[i] = n;
+            self.len += 1;
+        }
+    }
+
     fn grow(&mut self) {
         let size = (self.counts.len() + self.counts.len() / 4).max(16);
         let old = std::mem::replace(
@@ -577,13 +598,49 @@ impl LineCounts {
 impl LearnedLines {
     /// Counts the distinct lines of one article of `feed` (hashes of folded lines).
     pub fn observe(&mut self, feed: i64, line_hashes: &[u64]) {
-        let lines = self.feeds.entry(feed).or_default();
-        if lines.counts.len() + line_hashes.len() > LEARNED_LINES_PER_FEED {
-            lines.counts.clear();
-            lines.articles = 0;
+        self.feeds.entry(feed).or_default().observe(line_hashes);
+    }
+
+    /// Whether a line is `feed`'s boilerplate (see [`FeedLines::is_learned`]).
+    pub fn is_learned(&self, feed: i64, line_hash: u64, words: usize) -> bool {
+        self.feeds
+            .get(&feed)
+            .is_some_and(|l| l.is_learned(line_hash, words))
+    }
+
+    /// The lines learned for `feed`, if any.
+    pub fn feed(&self, feed: i64) -> Option<&FeedLines> {
+        self.feeds.get(&feed)
+    }
+
+    /// Takes `feed`'s lines out (empty when none were learned), to learn and fingerprint
+    /// that feed's copies elsewhere; give them back with [`LearnedLines::put`].
+    pub fn take(&mut self, feed: i64) -> FeedLines {
+        self.feeds.remove(&feed).unwrap_or_default()
+    }
+
+    /// Puts `feed`'s lines (back) in.
+    pub fn put(&mut self, feed: i64, lines: FeedLines) {
+        self.feeds.insert(feed, lines);
+    }
+}
+
+impl FeedLines {
+    /// Counts the distinct lines of one of the feed's articles (hashes of folded lines).
+    pub fn observe(&mut self, line_hashes: &[u64]) {
+        if self.counts.len() + line_hashes.len() > LEARNED_LINES_PER_FEED {
+            // Only lines in a share of the articles can be boilerplate: the rest (most
+            // lines of news) are forgotten; a line that becomes frequent is counted anew.
+            let articles = self.articles;
+            self.counts
+                .retain(|n| n.saturating_mul(LEARNED_LINE_SHARE) >= articles);
+            if self.counts.len() + line_hashes.len() > LEARNED_LINES_PER_FEED / 2 {
+                self.counts.clear();
+                self.articles = 0;
+            }
         }
-        lines.articles += 1;
-        let counts = &mut lines.counts;
+        self.articles += 1;
+        let counts = &mut self.counts;
         let mut seen: Vec<u64> = line_hashes.to_vec();
         seen.sort_unstable();
         seen.dedup();
@@ -592,17 +649,26 @@ impl LearnedLines {
         }
     }
 
-    /// Whether a line (hash of its folded form, `words` long) is `feed`'s boilerplate: seen
-    /// in at least [`LEARNED_LINE_MIN_ARTICLES`] of its articles and in at least one in
-    /// [`LEARNED_LINE_SHARE`] (a stock sentence that a few stories share is not chrome).
-    pub fn is_learned(&self, feed: i64, line_hash: u64, words: usize) -> bool {
-        let Some(lines) = self.feeds.get(&feed) else {
-            return false;
-        };
-        let n = lines.counts.get(line_hash);
+    /// Learns the lines of one of the feed's articles (its text as [`crate::model::Article`]
+    /// holds it). Call it for every article of a fetched document before fingerprinting
+    /// them.
+    pub fn learn(&mut self, text: &str) {
+        self.observe(&super::fingerprint::line_hashes(text));
+    }
+
+    /// The fingerprint of one of the feed's copies.
+    pub fn fingerprint(&self, title: &str, text: &str) -> super::Fingerprint {
+        super::fingerprint::fingerprint_with(title, text, Some(self))
+    }
+
+    /// Whether a line (hash of its folded form, `words` long) is the feed's boilerplate:
+    /// seen in at least [`LEARNED_LINE_MIN_ARTICLES`] of its articles and in at least one
+    /// in [`LEARNED_LINE_SHARE`] (a stock sentence that a few stories share is not chrome).
+    pub fn is_learned(&self, line_hash: u64, words: usize) -> bool {
+        let n = self.counts.get(line_hash);
         words <= LEARNED_LINE_MAX_WORDS
             && n >= LEARNED_LINE_MIN_ARTICLES
-            && n * LEARNED_LINE_SHARE >= lines.articles
+            && n * LEARNED_LINE_SHARE >= self.articles
     }
 }
 
@@ -682,6 +748,30 @@ mod tests {
             "officials said the central bank of nigeria (cbn) - which sets rates"
         );
         assert!(!credits_wire("the bank (cbn) said"));
+    }
+
+    #[test]
+    fn boilerplate_stays_learned_when_the_memory_fills_with_news() {
+        let mut lines = FeedLines::default();
+        let mut next = 1_000u64;
+        for article in 0..400 {
+            // A sign-off in every article, a promotion in every third, 40 lines of news.
+            let mut hashes = vec![7];
+            if article % 3 == 0 {
+                hashes.push(8);
+            }
+            hashes.extend(next..next + 40);
+            next += 40;
+            lines.observe(&hashes);
+            if article >= 5 {
+                assert!(lines.is_learned(7, 3), "sign-off forgotten at {article}");
+            }
+            if article >= 15 {
+                assert!(lines.is_learned(8, 3), "promotion forgotten at {article}");
+            }
+            assert!(!lines.is_learned(next - 1, 3));
+            assert!(lines.counts.len() <= LEARNED_LINES_PER_FEED);
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! representative choice need.
 
 use super::boilerplate::{
-    LearnedLines, MONTHS, count_words, credits_wire, is_chrome_counted, strip_prefixes,
+    FeedLines, LearnedLines, MONTHS, count_words, credits_wire, is_chrome_counted, strip_prefixes,
 };
 use super::normalize::{fold, fold_into, for_each_plain_line, strip_quotes_into, tokenize};
 use super::policy::{
@@ -123,16 +123,16 @@ fn mix(mut h: u64) -> u64 {
 /// boilerplate, datelines and caption prefixes. Also says whether a wire is credited.
 pub fn clean_lines(text: &str, feed: i64, learned: &LearnedLines) -> (Vec<String>, bool) {
     let mut kept = Vec::new();
-    let credit = for_each_clean_line(text, feed, learned, |l| kept.push(l.to_string()));
+    let credit = for_each_clean_line(text, learned.feed(feed), |l| kept.push(l.to_string()));
     (kept, credit)
 }
 
 /// [`clean_lines`] without a `String` per line: calls `each` with every cleaned line in
 /// order (folded into one reused buffer) and returns whether a wire is credited.
+/// `learned` are the lines learned for the copy's feed.
 pub fn for_each_clean_line(
     text: &str,
-    feed: i64,
-    learned: &LearnedLines,
+    learned: Option<&FeedLines>,
     mut each: impl FnMut(&str),
 ) -> bool {
     let mut credit = false;
@@ -145,7 +145,7 @@ pub fn for_each_clean_line(
         if is_chrome_counted(&folded, words) {
             return;
         }
-        if learned.is_learned(feed, hash64(&folded), words) {
+        if learned.is_some_and(|l| l.is_learned(hash64(&folded), words)) {
             return;
         }
         let body = strip_prefixes(&folded);
@@ -206,6 +206,11 @@ impl FirstSeen {
 /// each is tokenised once (its quote-stripped form too, only when it holds a quote); the
 /// tokens are slices of the buffer, not copies.
 pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -> Fingerprint {
+    fingerprint_with(title, text, learned.feed(feed))
+}
+
+/// [`fingerprint`] with the lines learned for the copy's feed, if any.
+pub fn fingerprint_with(title: &str, text: &str, learned: Option<&FeedLines>) -> Fingerprint {
     // The cleaned lines one after another in one buffer, and the lines holding quoted
     // speech once more without it in another: the tokens are slices of these two.
     let mut cleaned = String::with_capacity(text.len());
@@ -214,7 +219,7 @@ pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -
     // Per line: its range in `cleaned`, and in `unquoted_text` when it holds a quote.
     type Span = (usize, usize);
     let mut lines: Vec<(Span, Option<Span>)> = Vec::new();
-    let credit = for_each_clean_line(text, feed, learned, |line| {
+    let credit = for_each_clean_line(text, learned, |line| {
         let unquoted = line.contains('"').then(|| {
             strip_quotes_into(line, &mut stripped);
             let at = unquoted_text.len();

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod profile;
 pub mod verify;
 
+pub use boilerplate::FeedLines;
 pub use fingerprint::Fingerprint;
 pub use policy::{Policy, Rule};
 pub use profile::{Profile, Rank};
@@ -133,6 +134,19 @@ impl Dedup {
     /// before fingerprinting them.
     pub fn learn(&mut self, feed: i64, text: &str) {
         self.learned.observe(feed, &fingerprint::line_hashes(text));
+    }
+
+    /// Takes the lines learned for `feed` out of the stage (empty when none were), so that
+    /// feed's copies can be learned from and fingerprinted apart from the index (another
+    /// thread, before the store's writer is taken) with [`FeedLines::learn`] and
+    /// [`FeedLines::fingerprint`]; give them back with [`Dedup::put_feed_lines`].
+    pub fn take_feed_lines(&mut self, feed: i64) -> FeedLines {
+        self.learned.take(feed)
+    }
+
+    /// Gives back the lines learned for `feed` (see [`Dedup::take_feed_lines`]).
+    pub fn put_feed_lines(&mut self, feed: i64, lines: FeedLines) {
+        self.learned.put(feed, lines);
     }
 
     /// The fingerprint of a copy of `feed`.
