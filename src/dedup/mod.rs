@@ -25,6 +25,8 @@ pub use policy::{Policy, Rule};
 pub use profile::{Profile, Rank};
 pub use verify::Verdict;
 
+use std::collections::HashMap;
+
 use crate::model::MatchKind;
 use boilerplate::LearnedLines;
 use index::StoryIndex;
@@ -74,7 +76,17 @@ impl Placement {
 /// with a rollback).
 #[derive(Default)]
 pub struct Staged {
-    reps: Vec<(i64, Profile, Vec<u32>)>,
+    /// Representatives in the order they were staged, with their sorted index keys; `None`
+    /// once replaced or removed (positions stay, so the order of comparisons does too).
+    reps: Vec<Option<(i64, Profile, Vec<u32>)>>,
+    /// Story → its live entry in `reps`.
+    current: HashMap<i64, usize>,
+    /// Index key → the entries of `reps` that carry it, so [`Dedup::place`] looks at the
+    /// staged stories that share a key rather than at all of them (a writer that groups
+    /// many feeds into one transaction stages thousands).
+    by_key: HashMap<u32, Vec<usize>>,
+    /// Title key → the entries of `reps` with that title.
+    by_title: HashMap<u64, Vec<usize>>,
     titles: Vec<(i64, u64, i64)>,
     removed: Vec<i64>,
 }
@@ -82,12 +94,20 @@ pub struct Staged {
 impl Staged {
     /// Makes `rep` (fingerprinted as `fp`) the representative of `story`.
     pub fn set_representative(&mut self, story: i64, rep: Profile, fp: &Fingerprint) {
-        self.reps.retain(|(s, _, _)| *s != story);
+        self.forget(story);
         self.removed.retain(|s| *s != story);
         // Sorted, so [`Dedup::place`] counts shared keys by merging, not by a scan per key.
         let mut keys: Vec<u32> = fp.index_keys().collect();
         keys.sort_unstable();
-        self.reps.push((story, rep, keys));
+        let at = self.reps.len();
+        for &k in &keys {
+            self.by_key.entry(k).or_default().push(at);
+        }
+        if let Some(t) = rep.title_hash {
+            self.by_title.entry(t).or_default().push(at);
+        }
+        self.current.insert(story, at);
+        self.reps.push(Some((story, rep, keys)));
     }
 
     /// Files another copy's title under `story`.
@@ -99,8 +119,37 @@ impl Staged {
 
     /// Forgets `story` (its only copy left it).
     pub fn remove(&mut self, story: i64) {
-        self.reps.retain(|(s, _, _)| *s != story);
+        self.forget(story);
         self.removed.push(story);
+    }
+
+    fn forget(&mut self, story: i64) {
+        if let Some(at) = self.current.remove(&story) {
+            self.reps[at] = None;
+        }
+    }
+
+    /// The staged representative of `story`, if any.
+    fn representative(&self, story: i64) -> Option<&Profile> {
+        let at = *self.current.get(&story)?;
+        self.reps[at].as_ref().map(|(_, p, _)| p)
+    }
+
+    /// The live staged entries that share an index key or the title with a copy, in the
+    /// order they were staged.
+    fn near(&self, sorted_keys: &[u32], title: Option<u64>) -> Vec<&(i64, Profile, Vec<u32>)> {
+        let mut at: Vec<usize> = sorted_keys
+            .iter()
+            .filter_map(|k| self.by_key.get(k))
+            .chain(title.and_then(|t| self.by_title.get(&t)))
+            .flatten()
+            .copied()
+            .collect();
+        at.sort_unstable();
+        at.dedup();
+        at.into_iter()
+            .filter_map(|i| self.reps[i].as_ref())
+            .collect()
     }
 }
 
@@ -160,11 +209,7 @@ impl Dedup {
             return None;
         }
         staged
-            .reps
-            .iter()
-            .rev()
-            .find(|(s, _, _)| *s == story)
-            .map(|(_, p, _)| p)
+            .representative(story)
             .or_else(|| self.index.story(story).map(|e| &e.rep))
     }
 
@@ -193,7 +238,7 @@ impl Dedup {
                     verdict: verify::compare(profile, &fp.shingles, rep, &self.policy),
                 });
             };
-        for (story, rep, rep_keys) in &staged.reps {
+        for (story, rep, rep_keys) in staged.near(&sorted_keys, profile.title_hash) {
             // Both sorted and each key once (shingles are unique).
             let shared = profile::shared(&sorted_keys, rep_keys);
             let title = profile.title_hash.is_some() && profile.title_hash == rep.title_hash;
@@ -248,7 +293,7 @@ impl Dedup {
         for story in staged.removed {
             self.index.remove(story);
         }
-        for (story, rep, keys) in staged.reps {
+        for (story, rep, keys) in staged.reps.into_iter().flatten() {
             self.index.set_representative(story, rep, keys.into_iter());
         }
         for (story, title, published) in staged.titles {
