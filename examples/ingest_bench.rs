@@ -3,7 +3,10 @@
 //! Parses every document first (the part that runs in parallel in the daemon), then
 //! ingests them one by one into a fresh store, then once more with nothing changed.
 //!
-//! `cargo run --release --example ingest_bench [FEEDS] [ENTRIES]`
+//! `cargo run --release --example ingest_bench [FEEDS] [ENTRIES] [GROUP]`
+//!
+//! GROUP feeds are written per transaction, as the daemon's writer groups feeds that wait
+//! for it (default 8, about what it groups in `poll_bench`'s cold cycle; 1 = a commit per feed).
 //!
 //! CPU time is this process's (single-threaded here), so the figures hold up on a machine
 //! that other work keeps busy better than wall times do.
@@ -24,6 +27,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let feeds: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let entries: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let group: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(8).max(1);
     let dir = tempfile::tempdir()?;
     let mut store = Store::open(&dir.path().join("bench.db"))?;
     let specs: Vec<FeedSpec> = (0..feeds)
@@ -59,9 +63,10 @@ fn main() -> anyhow::Result<()> {
     for (cycle, want_new) in [("ingest (cold)", true), ("ingest (unchanged)", false)] {
         let (new, cpu, wall) = measure(|| -> anyhow::Result<usize> {
             let mut new = 0;
-            for (spec, feed) in specs.iter().zip(&parsed) {
-                let id = ids[&spec.url];
-                new += tributary::ingest::ingest(&mut store, id, feed, now)?.new_articles;
+            let feeds: Vec<(i64, &ParsedFeed)> =
+                specs.iter().map(|s| ids[&s.url]).zip(&parsed).collect();
+            for chunk in feeds.chunks(group) {
+                new += ingest_group(&mut store, chunk, now)?;
             }
             Ok(new)
         });
@@ -74,6 +79,27 @@ fn main() -> anyhow::Result<()> {
     }
     println!("peak rss {} MiB", peak_rss_kib() / 1024);
     Ok(())
+}
+
+/// Ingests `feeds` in one transaction, as the daemon's writer does.
+fn ingest_group(
+    store: &mut Store,
+    feeds: &[(i64, &ParsedFeed)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<usize> {
+    let mut dedup = store.take_dedup().context("no dedup index prepared")?;
+    let mut new = 0;
+    let mut batch = store.begin()?;
+    let mut staged = tributary::dedup::Staged::default();
+    for (id, feed) in feeds {
+        let report =
+            tributary::ingest::ingest_into(&mut batch, &mut dedup, &mut staged, *id, feed, now)?;
+        new += report.new_articles;
+    }
+    batch.commit()?;
+    dedup.apply(staged);
+    store.attach_dedup(dedup);
+    Ok(new)
 }
 
 fn measure<T>(f: impl FnOnce() -> T) -> (T, Duration, Duration) {

@@ -33,7 +33,12 @@ pub struct IngestReport {
 /// The dedup stage loaded from the store: every story with a copy published within the
 /// window of the newest stored copy, rebuilt from the stored fingerprints.
 pub fn open_dedup(store: &Store, config: &DedupConfig) -> Result<Dedup> {
-    let mut dedup = Dedup::new(Policy::from_config(config));
+    open_dedup_with(store, Policy::from_config(config))
+}
+
+/// [`open_dedup`] with a policy already made.
+pub fn open_dedup_with(store: &Store, policy: Policy) -> Result<Dedup> {
+    let mut dedup = Dedup::new(policy);
     let Some(newest) = store.newest_fingerprint()? else {
         return Ok(dedup);
     };
@@ -108,12 +113,29 @@ pub fn ingest_with(
     parsed: &ParsedFeed,
     now: DateTime<Utc>,
 ) -> Result<IngestReport> {
+    let mut batch = store.begin()?;
+    let mut staged = Staged::default();
+    let report = ingest_into(&mut batch, dedup, &mut staged, feed_id, parsed, now)?;
+    batch.commit()?;
+    dedup.apply(staged);
+    Ok(report)
+}
+
+/// The writes of [`ingest`] inside `batch`, which the caller commits. Index changes are
+/// added to `staged`, for the caller to apply to `dedup` once the batch has landed; several
+/// feeds may share one batch and one `staged` (the later ones see the earlier ones' stories).
+pub fn ingest_into(
+    batch: &mut Batch<'_>,
+    dedup: &mut Dedup,
+    staged: &mut Staged,
+    feed_id: i64,
+    parsed: &ParsedFeed,
+    now: DateTime<Utc>,
+) -> Result<IngestReport> {
     for article in &parsed.articles {
         dedup.learn(feed_id, &article.text);
     }
     let mut report = IngestReport::default();
-    let mut staged = Staged::default();
-    let mut batch = store.begin()?;
     let feed_name = batch.feed_name(feed_id)?;
     for article in &parsed.articles {
         let upsert = batch.upsert_article(feed_id, article, now)?;
@@ -127,19 +149,19 @@ pub fn ingest_with(
         let profile = Profile::new(id, feed_id, published, preferred, &fp);
         if let Upsert::Updated { .. } = upsert {
             report.updated_articles += 1;
-            if update(&mut batch, dedup, &mut staged, profile, &fp, now)? {
+            if update(batch, dedup, staged, profile, &fp, now)? {
                 report.new_stories += 1;
             }
             continue;
         }
         report.new_articles += 1;
-        if let Some((story, kind)) = exact_match(&batch, feed_id, article)? {
+        if let Some((story, kind)) = exact_match(batch, feed_id, article)? {
             batch.join_story(id, story, kind, 1.0, &Rule::Exact.describe(), now)?;
-            promote(&mut batch, dedup, &mut staged, story, profile, &fp, now)?;
+            promote(batch, dedup, staged, story, profile, &fp, now)?;
             report.merged += 1;
             continue;
         }
-        let placed = dedup.place(&profile, &fp, &staged).join;
+        let placed = dedup.place(&profile, &fp, staged).join;
         let placed = match placed {
             Some(c) if !batch.story_exists(c.story)? => {
                 staged.remove(c.story);
@@ -158,7 +180,7 @@ pub fn ingest_with(
                     &c.verdict.rule.describe(),
                     now,
                 )?;
-                promote(&mut batch, dedup, &mut staged, c.story, profile, &fp, now)?;
+                promote(batch, dedup, staged, c.story, profile, &fp, now)?;
                 report.merged += 1;
             }
             None => {
@@ -168,8 +190,6 @@ pub fn ingest_with(
             }
         }
     }
-    batch.commit()?;
-    dedup.apply(staged);
     Ok(report)
 }
 

@@ -8,6 +8,7 @@
 
 mod poll;
 mod scheduler;
+mod writer;
 
 pub use poll::{PollReport, ScheduledFeed};
 pub use scheduler::{ReloadSummary, Scheduler, SharedStore};

@@ -7,13 +7,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::SharedStore;
+use super::writer::{Document, Job, Writer};
 use crate::config::CronSchedule;
 use crate::fetch::{FetchOutcome, FetchReport, FetchRequest, Fetcher, Validators};
 use crate::ingest::IngestReport;
 use crate::model::FetchStatus;
 use crate::schedule::limits::{self, Limits};
 use crate::schedule::{Clock, plan, policy};
-use crate::store::{FetchState, Store};
+use crate::store::FetchState;
 
 /// A configured, enabled feed as the scheduler knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +65,7 @@ pub(crate) struct PollEnv {
     pub fetcher: Fetcher,
     pub limits: Arc<Limits>,
     pub clock: Arc<dyn Clock>,
+    pub writer: Arc<Writer>,
 }
 
 /// Polls `feed`, whose state before the poll is `state`, and stores the result.
@@ -92,19 +94,36 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
         fetched.moved_to.as_ref().map(url::Url::to_string),
     );
     let old = state.clone();
-    let store = env.store.clone();
     let task_feed = feed.clone();
-    let done =
-        tokio::task::spawn_blocking(move || settle(&store, &task_feed, state, fetched, now)).await;
-    drop(global);
+    // Parsing holds the fetch slot: it bounds the documents in memory.
+    let job = tokio::task::spawn_blocking(move || prepare(&task_feed, state, fetched, now)).await;
     let (http, bytes, elapsed, moved_to) = meta;
+    let internal = |e: &dyn std::fmt::Display| {
+        let state = failed(&feed, &old, now, http, format!("internal error: {e}"));
+        Job {
+            fallback: state.clone(),
+            state,
+            document: None,
+        }
+    };
+    let job = job.unwrap_or_else(|e| internal(&e));
+    // The next fetch may start once this document has a place in the writer's queue.
+    let room = env.writer.room().await;
+    drop(global);
+    let writer = env.writer.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let written = writer.write(job);
+        drop(room);
+        written
+    })
+    .await;
     let (state, ingest) = match done {
-        Ok(v) => v,
-        Err(e) => {
-            // A panic while storing must still move the feed on, or it would be re-polled
+        Ok(Some(written)) => written,
+        _ => {
+            // A crash while storing must still move the feed on, or it would be re-polled
             // at once, forever.
-            let state = failed(&feed, &old, now, http, format!("internal error: {e}"));
-            save(&env.store, &state, None, None);
+            let state = internal(&"the writer crashed").state;
+            save(&env.store, &state);
             (state, IngestReport::default())
         }
     };
@@ -125,16 +144,15 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     report
 }
 
-/// Turns a fetch into stored articles and the new fetch state (blocking: parse + SQLite).
-fn settle(
-    store: &SharedStore,
-    feed: &ScheduledFeed,
-    old: FetchState,
-    fetched: FetchReport,
-    now: DateTime<Utc>,
-) -> (FetchState, IngestReport) {
+/// Turns a fetch into the writes that record it (blocking: parses the document).
+fn prepare(feed: &ScheduledFeed, old: FetchState, fetched: FetchReport, now: DateTime<Utc>) -> Job {
     let http = fetched.http;
     let moved_to = fetched.moved_to.as_ref().map(url::Url::to_string);
+    let only = |state: FetchState| Job {
+        fallback: state.clone(),
+        state,
+        document: None,
+    };
     match fetched.outcome {
         FetchOutcome::Modified {
             body,
@@ -149,39 +167,33 @@ fn settle(
             let parsed = match crate::parse::parse(&body, &ctx) {
                 Ok(p) => p,
                 Err(e) => {
-                    let state = failed(feed, &old, now, http, format!("{}: {e}", fetched.url));
-                    save(store, &state, None, None);
-                    return (state, IngestReport::default());
-                }
-            };
-            drop(body);
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            match crate::ingest::ingest(&mut guard, feed.id, &parsed, now) {
-                Ok(report) => {
-                    let floor = policy::interval_floor(parsed.ttl_minutes, validators.fresh_for);
-                    let state = succeeded(
+                    return only(failed(
                         feed,
                         &old,
                         now,
-                        FetchStatus::Ok,
                         http,
-                        validators,
-                        floor,
-                        moved_to,
-                    );
-                    log_save(save_locked(
-                        &mut guard,
-                        &state,
-                        parsed.title.as_deref(),
-                        parsed.site_url.as_deref(),
+                        format!("{}: {e}", fetched.url),
                     ));
-                    (state, report)
                 }
-                Err(e) => {
-                    let state = failed(feed, &old, now, http, format!("cannot store: {e:#}"));
-                    log_save(save_locked(&mut guard, &state, None, None));
-                    (state, IngestReport::default())
-                }
+            };
+            let floor = policy::interval_floor(parsed.ttl_minutes, validators.fresh_for);
+            let state = succeeded(
+                feed,
+                &old,
+                now,
+                FetchStatus::Ok,
+                http,
+                validators,
+                floor,
+                moved_to,
+            );
+            Job {
+                state,
+                fallback: failed(feed, &old, now, http, String::new()),
+                document: Some(Document {
+                    parsed,
+                    fetched_at: now,
+                }),
             }
         }
         FetchOutcome::NotModified { validators } => {
@@ -198,7 +210,7 @@ fn settle(
                     .or_else(|| old.last_modified.clone()),
                 fresh_for: validators.fresh_for,
             };
-            let state = succeeded(
+            only(succeeded(
                 feed,
                 &old,
                 now,
@@ -207,31 +219,25 @@ fn settle(
                 validators,
                 floor,
                 moved_to,
-            );
-            save(store, &state, None, None);
-            (state, IngestReport::default())
+            ))
         }
-        FetchOutcome::Gone => {
-            let state = FetchState {
-                last_fetch: Some(now),
-                last_status: Some(FetchStatus::Gone),
-                last_http: http,
-                last_error: Some(format!(
-                    "{} answered 410 Gone: polling stopped until `tributary feeds enable`",
-                    fetched.url
-                )),
-                error_count: old.error_count.saturating_add(1),
-                next_fetch: None,
-                gone: true,
-                ..old
-            };
-            save(store, &state, None, None);
-            (state, IngestReport::default())
-        }
+        FetchOutcome::Gone => only(FetchState {
+            last_fetch: Some(now),
+            last_status: Some(FetchStatus::Gone),
+            last_http: http,
+            last_error: Some(format!(
+                "{} answered 410 Gone: polling stopped until `tributary feeds enable`",
+                fetched.url
+            )),
+            error_count: old.error_count.saturating_add(1),
+            next_fetch: None,
+            gone: true,
+            ..old
+        }),
         FetchOutcome::RateLimited { retry_after } => {
             let wait = policy::retry_wait(retry_after);
             let resume = now + chrono::Duration::from_std(wait).unwrap_or_default();
-            let state = FetchState {
+            only(FetchState {
                 last_fetch: Some(now),
                 last_status: Some(FetchStatus::RateLimited),
                 last_http: http,
@@ -244,15 +250,9 @@ fn settle(
                 error_count: old.error_count.saturating_add(1),
                 next_fetch: Some(plan::next_due(&feed.schedule, &feed.key, resume)),
                 ..old
-            };
-            save(store, &state, None, None);
-            (state, IngestReport::default())
+            })
         }
-        FetchOutcome::Failed { error } => {
-            let state = failed(feed, &old, now, http, error);
-            save(store, &state, None, None);
-            (state, IngestReport::default())
-        }
+        FetchOutcome::Failed { error } => only(failed(feed, &old, now, http, error)),
     }
 }
 
@@ -307,22 +307,9 @@ fn failed(
     }
 }
 
-fn save(store: &SharedStore, state: &FetchState, title: Option<&str>, site: Option<&str>) {
+fn save(store: &SharedStore, state: &FetchState) {
     let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-    log_save(save_locked(&mut guard, state, title, site));
-}
-
-fn save_locked(
-    store: &mut Store,
-    state: &FetchState,
-    title: Option<&str>,
-    site: Option<&str>,
-) -> anyhow::Result<()> {
-    store.save_fetch_state(state, title, site)
-}
-
-fn log_save(result: anyhow::Result<()>) {
-    if let Err(e) = result {
+    if let Err(e) = guard.save_fetch_state(state, None, None) {
         tracing::error!(error = %format!("{e:#}"), "cannot save fetch state");
     }
 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
 use super::poll::{self, PollEnv, PollReport, ScheduledFeed};
+use super::writer::Writer;
 use crate::schedule::limits::Limits;
 use crate::schedule::{Clock, plan, policy};
 
@@ -50,6 +51,8 @@ pub struct Scheduler {
     store: SharedStore,
     clock: Arc<dyn Clock>,
     setup: RwLock<Arc<Setup>>,
+    /// The one writer of this process's polls (group commit).
+    writer: Arc<Writer>,
     /// Wakes the run loop when the setup changed.
     nudge: tokio::sync::Notify,
 }
@@ -79,16 +82,23 @@ fn scheduled_feeds(config: &Config, store: &mut Store) -> Result<HashMap<i64, Ar
 impl Scheduler {
     /// Mirrors the config's feeds into the store and prepares to poll them.
     pub fn new(config: &Config, store: SharedStore, clock: Arc<dyn Clock>) -> Result<Scheduler> {
-        let setup = Self::build(config, &store, &clock)?;
+        let writer = Arc::new(Writer::new(store.clone()));
+        let setup = Self::build(config, &store, &clock, &writer)?;
         Ok(Scheduler {
             store,
             clock,
             setup: RwLock::new(Arc::new(setup)),
+            writer,
             nudge: tokio::sync::Notify::new(),
         })
     }
 
-    fn build(config: &Config, store: &SharedStore, clock: &Arc<dyn Clock>) -> Result<Setup> {
+    fn build(
+        config: &Config,
+        store: &SharedStore,
+        clock: &Arc<dyn Clock>,
+        writer: &Arc<Writer>,
+    ) -> Result<Setup> {
         let feeds = {
             let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
             crate::ingest::prepare(&mut guard, &config.dedup)?;
@@ -102,6 +112,7 @@ impl Scheduler {
                 fetcher: Fetcher::new(&config.fetch)?,
                 limits: Arc::new(Limits::new(config.fetch.concurrency, config.fetch.per_host)),
                 clock: clock.clone(),
+                writer: writer.clone(),
             },
             retention: config.storage.retention.0,
         })
@@ -122,7 +133,7 @@ impl Scheduler {
     /// moves its feed to a slot of the new schedule. The fetch settings (limits, timeout,
     /// user agent) apply to polls started from now on.
     pub fn reload(&self, config: &Config) -> Result<ReloadSummary> {
-        let new = Self::build(config, &self.store, &self.clock)?;
+        let new = Self::build(config, &self.store, &self.clock, &self.writer)?;
         let old = self.setup();
         let mut summary = ReloadSummary::default();
         let now = self.clock.now();

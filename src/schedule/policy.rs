@@ -63,6 +63,15 @@ pub fn retry_wait(retry_after: Duration) -> Duration {
     retry_after.min(MAX_RETRY_AFTER)
 }
 
+/// Feeds written in one transaction at most (group commit, `daemon/writer.rs`): a commit
+/// costs about as much as a feed of 50 new articles, and a group of this size still
+/// commits within a fraction of a second.
+pub const WRITE_GROUP_FEEDS: usize = 32;
+
+/// Parsed documents waiting for the writer at most: bounds their memory, and holds back
+/// fetching when the writer is the bottleneck.
+pub const WRITE_QUEUE_FEEDS: usize = 32;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,8 +17,6 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
-use super::BUSY_TIMEOUT;
-
 /// How often the background connection copies committed pages into the database.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
@@ -42,7 +40,7 @@ impl Checkpointer {
     pub fn spawn(path: &Path) -> Result<Checkpointer> {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open {} for checkpointing", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        super::wait_for_writers(&conn)?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = stop.clone();
         let thread = std::thread::Builder::new()

@@ -92,32 +92,7 @@ impl Store {
         title: Option<&str>,
         site_url: Option<&str>,
     ) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE feeds SET etag = ?2, last_modified = ?3, last_fetch = ?4, last_status = ?5,
-                     last_http = ?6, last_error = ?7, error_count = ?8, next_fetch = ?9,
-                     redirect_url = ?10, gone = ?11, interval_floor = ?12,
-                     title = coalesce(?13, title), site_url = coalesce(?14, site_url)
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                state.feed_id,
-                state.etag,
-                state.last_modified,
-                state.last_fetch.map(secs),
-                state.last_status.map(FetchStatus::as_str),
-                state.last_http,
-                state.last_error,
-                state.error_count,
-                state.next_fetch.map(secs),
-                state.redirect_url,
-                state.gone,
-                state.interval_floor,
-                title,
-                site_url,
-            ])
-            .with_context(|| format!("cannot save the fetch state of {}", state.url))?;
-        Ok(())
+        write_state(&self.conn, state, title, site_url)
     }
 
     /// Sets the next due time of feeds, in one transaction (slots for new feeds, or new
@@ -138,6 +113,52 @@ impl Store {
         tx.commit().context("cannot save the next fetch times")?;
         Ok(())
     }
+}
+
+impl crate::store::Batch<'_> {
+    /// [`Store::save_fetch_state`] inside this batch, so a feed's articles and the state
+    /// that says they were fetched land together.
+    pub fn save_fetch_state(
+        &mut self,
+        state: &FetchState,
+        title: Option<&str>,
+        site_url: Option<&str>,
+    ) -> Result<()> {
+        write_state(&self.tx, state, title, site_url)
+    }
+}
+
+fn write_state(
+    conn: &rusqlite::Connection,
+    state: &FetchState,
+    title: Option<&str>,
+    site_url: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE feeds SET etag = ?2, last_modified = ?3, last_fetch = ?4, last_status = ?5,
+                 last_http = ?6, last_error = ?7, error_count = ?8, next_fetch = ?9,
+                 redirect_url = ?10, gone = ?11, interval_floor = ?12,
+                 title = coalesce(?13, title), site_url = coalesce(?14, site_url)
+             WHERE id = ?1",
+    )?
+    .execute(params![
+        state.feed_id,
+        state.etag,
+        state.last_modified,
+        state.last_fetch.map(secs),
+        state.last_status.map(FetchStatus::as_str),
+        state.last_http,
+        state.last_error,
+        state.error_count,
+        state.next_fetch.map(secs),
+        state.redirect_url,
+        state.gone,
+        state.interval_floor,
+        title,
+        site_url,
+    ])
+    .with_context(|| format!("cannot save the fetch state of {}", state.url))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ToSql};
 
-use super::{BUSY_TIMEOUT, Store, time};
+use super::{Store, time};
 
 /// Which stories a merged-feed query selects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,7 +161,7 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("cannot open the database {} for reading", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        super::wait_for_writers(&conn)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),

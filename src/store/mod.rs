@@ -31,6 +31,28 @@ pub use merged::{Fingerprint, MergedCopy, MergedStory, StoryFilter};
 /// How long a writer waits for another process's write to finish before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How often a waiting writer tries again. SQLite's own busy timeout backs off to 100 ms
+/// between tries, and a writer committing back to back (the daemon during a cold import)
+/// leaves gaps of microseconds: a CLI process polling that rarely could starve until
+/// [`BUSY_TIMEOUT`]. A failed try costs microseconds, so trying every millisecond is cheap.
+pub const BUSY_POLL: Duration = Duration::from_millis(1);
+
+/// The busy handler of every connection: try again every [`BUSY_POLL`] until
+/// [`BUSY_TIMEOUT`].
+fn wait_for_lock(tries: i32) -> bool {
+    let limit = BUSY_TIMEOUT.as_micros() / BUSY_POLL.as_micros().max(1);
+    if u128::try_from(tries).unwrap_or(0) >= limit {
+        return false;
+    }
+    std::thread::sleep(BUSY_POLL);
+    true
+}
+
+/// Makes `conn` wait for other writers as [`wait_for_lock`] says.
+pub(crate) fn wait_for_writers(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_handler(Some(wait_for_lock))
+}
+
 /// The schema, one entry per version; never edit a released entry, append a new one.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -55,7 +77,7 @@ fn retry_while_contended<T, E>(mut step: impl FnMut() -> Result<T, E>) -> Result
         match step() {
             Ok(v) => return Ok(v),
             Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(25));
+                std::thread::sleep(BUSY_POLL);
             }
             Err(e) => return Err(e),
         }
@@ -89,7 +111,7 @@ impl Store {
         }
         let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        wait_for_writers(&conn)?;
         retry_while_contended(|| conn.pragma_update(None, "journal_mode", "WAL"))
             .with_context(|| format!("cannot use {} as a database", path.display()))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
