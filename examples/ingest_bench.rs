@@ -1,7 +1,8 @@
 //! Ingest benchmark: the part of a poll cycle that runs one feed at a time — dedup and the
 //! SQLite transaction — measured without HTTP, on the documents of `poll_bench`.
-//! Parses every document first (the part that runs in parallel in the daemon), then
-//! ingests them one by one into a fresh store, then once more with nothing changed.
+//! Parses and fingerprints every document first (the part that runs in parallel in the
+//! daemon, before the writer), then ingests them into a fresh store, then once more with
+//! nothing changed.
 //!
 //! `cargo run --release --example ingest_bench [FEEDS] [ENTRIES] [GROUP]`
 //!
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tributary::config::DedupConfig;
+use tributary::dedup::Fingerprint;
 use tributary::model::ParsedFeed;
 use tributary::parse::{FeedContext, parse};
 use tributary::store::{FeedSpec, Store};
@@ -57,14 +59,36 @@ fn main() -> anyhow::Result<()> {
             .collect::<anyhow::Result<Vec<ParsedFeed>>>()
     });
     let parsed = parsed?;
+    let (prints, print_cpu, print_wall) = measure(|| {
+        parsed
+            .iter()
+            .map(|feed| {
+                let mut lines = tributary::dedup::FeedLines::default();
+                for a in &feed.articles {
+                    lines.learn(&a.text);
+                }
+                let prints: Vec<_> = feed
+                    .articles
+                    .iter()
+                    .map(|a| lines.fingerprint(&a.title, &a.text))
+                    .collect();
+                prints
+            })
+            .collect::<Vec<_>>()
+    });
     let articles: usize = parsed.iter().map(|p| p.articles.len()).sum();
     report("parse", articles, parse_cpu, parse_wall);
+    report("fingerprint", articles, print_cpu, print_wall);
 
     for (cycle, want_new) in [("ingest (cold)", true), ("ingest (unchanged)", false)] {
         let (new, cpu, wall) = measure(|| -> anyhow::Result<usize> {
             let mut new = 0;
-            let feeds: Vec<(i64, &ParsedFeed)> =
-                specs.iter().map(|s| ids[&s.url]).zip(&parsed).collect();
+            let feeds: Vec<(i64, &ParsedFeed, &[Fingerprint])> = specs
+                .iter()
+                .zip(&parsed)
+                .zip(&prints)
+                .map(|((s, p), f)| (ids[&s.url], p, f.as_slice()))
+                .collect();
             for chunk in feeds.chunks(group) {
                 new += ingest_group(&mut store, chunk, now)?;
             }
@@ -84,16 +108,23 @@ fn main() -> anyhow::Result<()> {
 /// Ingests `feeds` in one transaction, as the daemon's writer does.
 fn ingest_group(
     store: &mut Store,
-    feeds: &[(i64, &ParsedFeed)],
+    feeds: &[(i64, &ParsedFeed, &[Fingerprint])],
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<usize> {
     let mut dedup = store.take_dedup().context("no dedup index prepared")?;
     let mut new = 0;
     let mut batch = store.begin()?;
     let mut staged = tributary::dedup::Staged::default();
-    for (id, feed) in feeds {
-        let report =
-            tributary::ingest::ingest_into(&mut batch, &mut dedup, &mut staged, *id, feed, now)?;
+    for (id, feed, prints) in feeds {
+        let report = tributary::ingest::ingest_into(
+            &mut batch,
+            &mut dedup,
+            &mut staged,
+            *id,
+            feed,
+            Some(prints),
+            now,
+        )?;
         new += report.new_articles;
     }
     batch.commit()?;

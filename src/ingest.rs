@@ -115,7 +115,7 @@ pub fn ingest_with(
 ) -> Result<IngestReport> {
     let mut batch = store.begin()?;
     let mut staged = Staged::default();
-    let report = ingest_into(&mut batch, dedup, &mut staged, feed_id, parsed, now)?;
+    let report = ingest_into(&mut batch, dedup, &mut staged, feed_id, parsed, None, now)?;
     batch.commit()?;
     dedup.apply(staged);
     Ok(report)
@@ -124,32 +124,46 @@ pub fn ingest_with(
 /// The writes of [`ingest`] inside `batch`, which the caller commits. Index changes are
 /// added to `staged`, for the caller to apply to `dedup` once the batch has landed; several
 /// feeds may share one batch and one `staged` (the later ones see the earlier ones' stories).
+///
+/// `fingerprints`, when given, are those of `parsed.articles` in order, made beforehand
+/// with the feed's learned lines ([`crate::dedup::FeedLines`]) off the writer; else the
+/// copies are learned from and fingerprinted here.
 pub fn ingest_into(
     batch: &mut Batch<'_>,
     dedup: &mut Dedup,
     staged: &mut Staged,
     feed_id: i64,
     parsed: &ParsedFeed,
+    fingerprints: Option<&[Fingerprint]>,
     now: DateTime<Utc>,
 ) -> Result<IngestReport> {
-    for article in &parsed.articles {
-        dedup.learn(feed_id, &article.text);
+    if fingerprints.is_none() {
+        for article in &parsed.articles {
+            dedup.learn(feed_id, &article.text);
+        }
     }
     let mut report = IngestReport::default();
     let feed_name = batch.feed_name(feed_id)?;
-    for article in &parsed.articles {
+    for (i, article) in parsed.articles.iter().enumerate() {
         let upsert = batch.upsert_article(feed_id, article, now)?;
         let (Upsert::New { article: id } | Upsert::Updated { article: id, .. }) = upsert else {
             continue;
         };
         let published = article.published.unwrap_or(now).timestamp();
         let preferred = dedup.policy().prefers(&feed_name, article.url.as_deref());
-        let fp = dedup.fingerprint(feed_id, &article.title, &article.text);
-        batch.put_fingerprint(id, feed_id, published, preferred, &fp)?;
-        let profile = Profile::new(id, feed_id, published, preferred, &fp);
+        let made;
+        let fp = match fingerprints.and_then(|f| f.get(i)) {
+            Some(fp) => fp,
+            None => {
+                made = dedup.fingerprint(feed_id, &article.title, &article.text);
+                &made
+            }
+        };
+        batch.put_fingerprint(id, feed_id, published, preferred, fp)?;
+        let profile = Profile::new(id, feed_id, published, preferred, fp);
         if let Upsert::Updated { .. } = upsert {
             report.updated_articles += 1;
-            if update(batch, dedup, staged, profile, &fp, now)? {
+            if update(batch, dedup, staged, profile, fp, now)? {
                 report.new_stories += 1;
             }
             continue;
@@ -157,11 +171,11 @@ pub fn ingest_into(
         report.new_articles += 1;
         if let Some((story, kind)) = exact_match(batch, feed_id, article)? {
             batch.join_story(id, story, kind, 1.0, &Rule::Exact.describe(), now)?;
-            promote(batch, dedup, staged, story, profile, &fp, now)?;
+            promote(batch, dedup, staged, story, profile, fp, now)?;
             report.merged += 1;
             continue;
         }
-        let placed = dedup.place(&profile, &fp, staged).join;
+        let placed = dedup.place(&profile, fp, staged).join;
         let placed = match placed {
             Some(c) if !batch.story_exists(c.story)? => {
                 staged.remove(c.story);
@@ -180,12 +194,12 @@ pub fn ingest_into(
                     &c.verdict.rule.describe(),
                     now,
                 )?;
-                promote(batch, dedup, staged, c.story, profile, &fp, now)?;
+                promote(batch, dedup, staged, c.story, profile, fp, now)?;
                 report.merged += 1;
             }
             None => {
                 let story = batch.new_story(id, now)?;
-                staged.set_representative(story, profile, &fp);
+                staged.set_representative(story, profile, fp);
                 report.new_stories += 1;
             }
         }

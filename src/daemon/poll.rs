@@ -95,8 +95,11 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     );
     let old = state.clone();
     let task_feed = feed.clone();
+    let task_writer = env.writer.clone();
     // Parsing holds the fetch slot: it bounds the documents in memory.
-    let job = tokio::task::spawn_blocking(move || prepare(&task_feed, state, fetched, now)).await;
+    let job =
+        tokio::task::spawn_blocking(move || prepare(&task_writer, &task_feed, state, fetched, now))
+            .await;
     let (http, bytes, elapsed, moved_to) = meta;
     let internal = |e: &dyn std::fmt::Display| {
         let state = failed(&feed, &old, now, http, format!("internal error: {e}"));
@@ -144,8 +147,15 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     report
 }
 
-/// Turns a fetch into the writes that record it (blocking: parses the document).
-fn prepare(feed: &ScheduledFeed, old: FetchState, fetched: FetchReport, now: DateTime<Utc>) -> Job {
+/// Turns a fetch into the writes that record it (blocking: parses and fingerprints the
+/// document).
+fn prepare(
+    writer: &Writer,
+    feed: &ScheduledFeed,
+    old: FetchState,
+    fetched: FetchReport,
+    now: DateTime<Utc>,
+) -> Job {
     let http = fetched.http;
     let moved_to = fetched.moved_to.as_ref().map(url::Url::to_string);
     let only = |state: FetchState| Job {
@@ -191,6 +201,7 @@ fn prepare(feed: &ScheduledFeed, old: FetchState, fetched: FetchReport, now: Dat
                 state,
                 fallback: failed(feed, &old, now, http, String::new()),
                 document: Some(Document {
+                    fingerprints: writer.fingerprints(feed.id, &parsed),
                     parsed,
                     fetched_at: now,
                 }),

@@ -11,6 +11,7 @@
 //! are answered only after the commit, so a report never claims what a crash could still
 //! take back.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::mpsc;
@@ -21,7 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::SharedStore;
 use crate::config::DedupConfig;
-use crate::dedup::{Dedup, Staged};
+use crate::dedup::{Dedup, FeedLines, Fingerprint, Staged};
 use crate::ingest::{IngestReport, ingest_into, open_dedup};
 use crate::model::ParsedFeed;
 use crate::schedule::policy;
@@ -42,6 +43,8 @@ pub(crate) struct Job {
 pub(crate) struct Document {
     /// The articles.
     pub parsed: ParsedFeed,
+    /// Their fingerprints, in order ([`Writer::fingerprints`]).
+    pub fingerprints: Vec<Fingerprint>,
     /// When it was fetched (first-seen time of new articles).
     pub fetched_at: DateTime<Utc>,
 }
@@ -59,6 +62,10 @@ pub(crate) struct Writer {
     store: SharedStore,
     queue: Mutex<Vec<Pending>>,
     room: std::sync::Arc<Semaphore>,
+    /// The lines each feed repeats (boilerplate), learned from its documents: kept here
+    /// rather than in the store's dedup index, so that polls fingerprint their articles in
+    /// parallel before they queue for the one writer.
+    lines: Mutex<HashMap<i64, FeedLines>>,
 }
 
 impl Writer {
@@ -68,7 +75,24 @@ impl Writer {
             store,
             queue: Mutex::new(Vec::new()),
             room: std::sync::Arc::new(Semaphore::new(policy::WRITE_QUEUE_FEEDS)),
+            lines: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Learns the lines of every article of `feed`'s document, then fingerprints each
+    /// (blocking, CPU; call it before [`Writer::write`], on the poll's own thread).
+    pub fn fingerprints(&self, feed: i64, parsed: &ParsedFeed) -> Vec<Fingerprint> {
+        let mut lines = lock(&self.lines).remove(&feed).unwrap_or_default();
+        for article in &parsed.articles {
+            lines.learn(&article.text);
+        }
+        let prints = parsed
+            .articles
+            .iter()
+            .map(|a| lines.fingerprint(&a.title, &a.text))
+            .collect();
+        lock(&self.lines).insert(feed, lines);
+        prints
     }
 
     /// Waits for room in the queue: parsed documents waiting for the writer are bounded
@@ -170,6 +194,7 @@ fn write_together(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Result<
                         &mut staged,
                         feed,
                         &doc.parsed,
+                        Some(&doc.fingerprints),
                         doc.fetched_at,
                     )
                 }))
@@ -220,6 +245,7 @@ mod tests {
         };
         Document {
             parsed: crate::parse::parse(xml.as_bytes(), &ctx).unwrap(),
+            fingerprints: Vec::new(),
             fetched_at: now,
         }
     }

@@ -70,7 +70,7 @@ pub const WRITE_GROUP_FEEDS: usize = 32;
 
 /// Parsed documents waiting for the writer at most: bounds their memory, and holds back
 /// fetching when the writer is the bottleneck.
-pub const WRITE_QUEUE_FEEDS: usize = 32;
+pub const WRITE_QUEUE_FEEDS: usize = 24;
 
 #[cfg(test)]
 mod tests {
