@@ -1,9 +1,10 @@
 //! The store stage: every piece of SQL in tributary lives under this module.
 //!
 //! SQLite in WAL mode, so the daemon and the CLI can use one database at once (readers never
-//! block the writer; writers wait up to [`BUSY_TIMEOUT`] for each other). Each feed's ingest
-//! is one transaction (a [`Batch`]), so a kill -9 at any moment leaves the database as it
-//! was after the last committed feed. The schema is versioned with rusqlite_migration from
+//! block the writer; writers wait up to [`BUSY_TIMEOUT`] for each other). A feed's ingest
+//! is all or nothing inside one transaction (a [`Batch`], which the daemon's writer may
+//! share between several feeds), so a kill -9 at any moment leaves the database as it was
+//! after the last commit. The schema is versioned with rusqlite_migration from
 //! version 1 on.
 
 mod articles;
