@@ -109,18 +109,17 @@ impl Batch<'_> {
                 Ok(Upsert::Updated { article: id, story })
             }
             None => {
-                let id = self
-                    .tx
+                // `execute` and the rowid rather than `RETURNING`, which makes SQLite build an
+                // ephemeral table per row (measured: a third of the insert's cost).
+                self.tx
                     .prepare_cached(
                         "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, text, authors,
                             categories, language, enclosures, image, source_title, source_url, source_id,
                             published, updated, date_clamped, first_seen, last_changed, content_hash)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                            ?17, ?18, ?19, ?20, ?20, ?21)
-                         RETURNING id",
+                            ?17, ?18, ?19, ?20, ?20, ?21)",
                     )?
-                    .query_row(
-                        params![
+                    .execute(params![
                             feed_id,
                             a.key,
                             a.guid,
@@ -142,23 +141,24 @@ impl Batch<'_> {
                             a.date_clamped,
                             secs(now),
                             hash,
-                        ],
-                        |r| r.get(0),
-                    )?;
-                Ok(Upsert::New { article: id })
+                    ])?;
+                Ok(Upsert::New {
+                    article: self.tx.last_insert_rowid(),
+                })
             }
         }
     }
 
     /// Founds a new story whose first copy (and representative) is `article`.
     pub fn new_story(&mut self, article: i64, now: DateTime<Utc>) -> Result<i64> {
-        let story: i64 = self
-            .tx
+        // One row from VALUES, without `RETURNING`: no ephemeral table, no statement journal.
+        self.tx
             .prepare_cached(
                 "INSERT INTO stories (representative, first_published, last_changed)
-                 SELECT id, published, ?2 FROM articles WHERE id = ?1 RETURNING id",
+                 VALUES (?1, (SELECT published FROM articles WHERE id = ?1), ?2)",
             )?
-            .query_row(params![article, secs(now)], |r| r.get(0))?;
+            .execute(params![article, secs(now)])?;
+        let story = self.tx.last_insert_rowid();
         self.put_copy(article, story, MatchKind::First, 1.0, "", now)?;
         Ok(story)
     }
