@@ -96,10 +96,14 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     let old = state.clone();
     let task_feed = feed.clone();
     let task_writer = env.writer.clone();
-    // Parsing holds the fetch slot: it bounds the documents in memory.
-    let job =
+    // Parsing holds the fetch slot: it bounds the documents in memory. Without a document
+    // (a 304, an error) there is nothing to parse, and no thread to hand it to.
+    let job = if matches!(fetched.outcome, FetchOutcome::Modified { .. }) {
         tokio::task::spawn_blocking(move || prepare(&task_writer, &task_feed, state, fetched, now))
-            .await;
+            .await
+    } else {
+        Ok(prepare(&task_writer, &task_feed, state, fetched, now))
+    };
     let (http, bytes, elapsed, moved_to) = meta;
     let internal = |e: &dyn std::fmt::Display| {
         let state = failed(&feed, &old, now, http, format!("internal error: {e}"));
