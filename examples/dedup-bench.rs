@@ -554,6 +554,8 @@ fn load(path: &str) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    // As the `tributary` binary does.
+    tributary::dedup::keep_large_allocations_mapped();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(i) = args.iter().position(|a| a == "--load") {
         return load(args.get(i + 1).map_or("", String::as_str));

@@ -277,7 +277,7 @@ fn update(
         return Ok(false);
     };
     let identical = matches!(kind, MatchKind::Url | MatchKind::Guid | MatchKind::Source);
-    let still = overlap(&profile.set, &rep.set) >= UPDATE_STAY_OC || identical;
+    let still = overlap(profile.set(), rep.set()) >= UPDATE_STAY_OC || identical;
     if rep.article != article {
         if !still {
             let own = batch.new_story(article, now)?;

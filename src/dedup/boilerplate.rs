@@ -460,7 +460,9 @@ pub fn strip_prefixes(folded: &str) -> &str {
     if let Some(end) = date_phrase_end(line) {
         line = line[end..].trim_start_matches([' ', '|', ':', ',', '.', '-']);
     }
-    if let Some(at) = line.find("photo: ").filter(|&i| i < 40) {
+    // Only a match starting before byte 40 counts: search no further.
+    let head = &line.as_bytes()[..line.len().min(40 + "photo: ".len() - 1)];
+    if let Some(at) = head.windows("photo: ".len()).position(|w| w == b"photo: ") {
         let after = &line[at + "photo: ".len()..];
         // The photographer's name: two words at most.
         let mut cut = after;

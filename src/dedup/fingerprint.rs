@@ -311,16 +311,18 @@ fn drop_percent_words(tokens: &mut Vec<&str>) {
         |t: &[&str], i: usize| i > 0 && t[i - 1].as_bytes().first().is_some_and(u8::is_ascii_digit);
     let mut i = 0;
     while i < tokens.len() {
+        if !after_number(tokens, i) {
+            i += 1;
+            continue;
+        }
         let pair = matches!(tokens[i], "per" | "pour" | "por")
             && matches!(tokens.get(i + 1), Some(&("cent" | "ciento")));
-        if after_number(tokens, i) && pair {
+        if pair {
             tokens.drain(i..i + 2);
-        } else if after_number(tokens, i)
-            && matches!(
-                tokens[i],
-                "percent" | "pct" | "prozent" | "procent" | "percento"
-            )
-        {
+        } else if matches!(
+            tokens[i],
+            "percent" | "pct" | "prozent" | "procent" | "percento"
+        ) {
             tokens.remove(i);
         } else {
             i += 1;

@@ -47,10 +47,14 @@ pub fn for_each_plain_line(text: &str, mut each: impl FnMut(&str)) {
 /// in UTF-8, where C2 can only start a character): `l.contains("  ") ||
 /// l.contains(['\t', '\u{a0}'])` in one pass over the bytes.
 fn needs_collapsing(l: &str) -> bool {
-    let b = l.as_bytes();
-    b.contains(&b'\t')
-        || b.windows(2)
-            .any(|w| (w[0] == b' ' && w[1] == b' ') || (w[0] == 0xC2 && w[1] == 0xA0))
+    let mut prev = 0u8;
+    for &b in l.as_bytes() {
+        if b == b'\t' || (b == b' ' && prev == b' ') || (b == 0xA0 && prev == 0xC2) {
+            return true;
+        }
+        prev = b;
+    }
+    false
 }
 
 fn strip_markup(html: &str) -> String {

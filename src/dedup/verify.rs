@@ -43,7 +43,7 @@ fn yes(rule: Rule, score: f64, reason: String) -> Verdict {
 /// fingerprint's `shingles`) with representative `rep`.
 pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Verdict {
     let apart = (a.published - rep.published).abs();
-    let oc = overlap(&a.set, &rep.set);
+    let oc = overlap(a.set(), rep.set());
     if apart > policy.window_secs {
         return no(
             Rule::Long,
@@ -93,12 +93,12 @@ pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Ve
             )
         };
     }
-    let (small, big) = if a.set.len() <= rep.set.len() {
+    let (small, big) = if a.set().len() <= rep.set().len() {
         (a, rep)
     } else {
         (rep, a)
     };
-    let conflicts = number_conflicts(&small.numbers, &big.numbers);
+    let conflicts = number_conflicts(small.numbers(), big.numbers());
     if conflicts > NUMBER_CONFLICTS_MAX {
         return no(
             Rule::Numbers,
@@ -108,9 +108,9 @@ pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Ve
             ),
         );
     }
-    let title = overlap(&a.title_words, &rep.title_words);
+    let title = overlap(a.title_words(), rep.title_words());
     if min_words < LONG_WORDS {
-        let n = shared(&a.set, &rep.set);
+        let n = shared(a.set(), rep.set());
         let contained = (oc >= SHORT_OC && title >= SHORT_TITLE_OC)
             || (oc >= SHORT_OC_SAME_TITLE && title >= 1.0);
         return if contained && n >= SHORT_MIN_SHARED {
@@ -139,8 +139,8 @@ pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Ve
             format!("overlap {oc:.2} < {CONTENT_OC_CORROBORATED}"),
         );
     }
-    let copied = copied_shingles(order, &rep.set, COPIED_RUN);
-    let smaller = a.set.len().min(rep.set.len()) as f64;
+    let copied = copied_shingles(order, rep.set(), COPIED_RUN);
+    let smaller = a.set().len().min(rep.set().len()) as f64;
     if copied >= COPIED_MIN || (copied as f64 >= COPIED_SHARE * smaller && title >= COPIED_TITLE_OC)
     {
         yes(
@@ -152,10 +152,10 @@ pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Ve
         )
     } else {
         let lede_in = |x: &Profile, y: &Profile| {
-            if x.lede.is_empty() {
+            if x.lede().is_empty() {
                 0.0
             } else {
-                overlap(&x.lede, &y.set)
+                overlap(x.lede(), y.set())
             }
         };
         let lede = lede_in(small, big).max(lede_in(big, small));
