@@ -62,6 +62,28 @@ impl Default for ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// Without a `base_url` in the file, self links point at the address the daemon
+    /// listens on (an operator who only changed `listen` would otherwise publish links to
+    /// port 8080). A wildcard or port-0 address says nothing useful and keeps the default.
+    fn default_base_url(&mut self, text: &str) {
+        let given = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("server")?.get("base_url").cloned())
+            .is_some();
+        let Ok(addr) = self.listen.parse::<std::net::SocketAddr>() else {
+            return;
+        };
+        if given || addr.ip().is_unspecified() || addr.port() == 0 {
+            return;
+        }
+        if let Ok(u) = url::Url::parse(&format!("http://{addr}/")) {
+            self.base_url = HttpUrl(u);
+        }
+    }
+}
+
 /// `[storage]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -197,6 +219,7 @@ impl Config {
         if config.storage.path.is_relative() {
             config.storage.path = dir.join(&config.storage.path);
         }
+        config.server.default_base_url(text);
         config.validate(text)?;
         Ok(config)
     }
@@ -510,6 +533,25 @@ mod tests {
         assert_eq!(c.storage.path, PathBuf::from("/etc/tributary.db"));
         assert_eq!(c.dedup.window, HumanDuration::hours(72));
         assert!(c.feeds[0].enabled);
+    }
+
+    #[test]
+    fn self_links_follow_the_listen_address_unless_base_url_is_given() {
+        let base = |t: &str| parse(t).unwrap().server.base_url.0.to_string();
+        assert_eq!(base(""), "http://127.0.0.1:8080/");
+        assert_eq!(
+            base("[server]\nlisten = \"127.0.0.1:9090\"\n"),
+            "http://127.0.0.1:9090/"
+        );
+        assert_eq!(
+            base("[server]\nlisten = \"127.0.0.1:9090\"\nbase_url = \"https://news.example/\"\n"),
+            "https://news.example/"
+        );
+        // A wildcard address is not where subscribers reach it: keep the default.
+        assert_eq!(
+            base("[server]\nlisten = \"0.0.0.0:9090\"\n"),
+            "http://127.0.0.1:8080/"
+        );
     }
 
     #[test]
