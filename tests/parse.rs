@@ -383,3 +383,35 @@ fn an_email_glued_to_a_multibyte_character_in_a_contact_does_not_crash_the_parse
         "feed-rs panicked"
     );
 }
+
+/// The same feed-rs 3.0.0 bug (`parse_person_name_email` cutting one byte before or after
+/// the e-mail address) reached through JSON Feed author names, which have no fallback
+/// reader: every item must still be read, without a panic.
+#[test]
+fn an_email_glued_to_a_multibyte_character_in_a_json_author_does_not_crash_the_parser() {
+    let doc = r#"{"version":"https://jsonfeed.org/version/1.1","title":"T",
+        "home_page_url":"https://a.example/","author":{"name":"‡ed@a.example‡"},
+        "items":[
+          {"id":"1","title":"One","url":"https://a.example/1","content_text":"x",
+           "author":{"name":"«news@a.example»"}},
+          {"id":"2","title":"Two","url":"https://a.example/2","content_text":"y",
+           "authors":[{"name":"é<[(b@a.example"},"c@a.example>])éé"]},
+          {"id":"3","title":"Three","url":"https://a.example/3","content_text":"z",
+           "authors":[{"name":"José <jose@a.example>"}]}
+        ]}"#;
+    let before = tributary::parse::panics_caught();
+    let ctx = tributary::parse::FeedContext {
+        url: "https://a.example/feed.json",
+        content_type: Some("application/feed+json"),
+        fetched_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+    };
+    let feed = tributary::parse::parse(doc.as_bytes(), &ctx).unwrap();
+    let titles: Vec<&str> = feed.articles.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(titles, ["One", "Two", "Three"]);
+    assert_eq!(feed.articles[2].authors, ["José"]);
+    assert_eq!(
+        tributary::parse::panics_caught(),
+        before,
+        "feed-rs panicked"
+    );
+}

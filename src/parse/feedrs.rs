@@ -94,6 +94,48 @@ fn guard_emails(content: &str, out: &mut String) {
     out.push_str(&content[copied..]);
 }
 
+/// The pattern feed-rs 3.0.0's `parse_person_name_email` looks for, copied so that
+/// [`guard_person_name`] sees the same address feed-rs will.
+static EMAIL: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"\b(<\[\()?(mailto:)?([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})(>]\))?\b",
+    )
+    .ok()
+});
+
+/// How many spaces [`guard_person_name`] inserts before it gives a name up.
+const MAX_NAME_GUARDS: usize = 4;
+
+/// A person's name (as JSON Feed sends it: already decoded text) that feed-rs 3.0.0 can
+/// split into name and e-mail without panicking: where the byte it cuts at (one before or
+/// after the address it finds) is inside a multi-byte character, a space goes between the
+/// address and that character. `None` (drop the name) if that does not settle it.
+pub(super) fn guard_person_name(name: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let mut name = std::borrow::Cow::Borrowed(name);
+    if name.is_ascii() || !name.contains('@') {
+        return Some(name);
+    }
+    let email = EMAIL.as_ref()?;
+    for _ in 0..=MAX_NAME_GUARDS {
+        let Some(found) = email.find(&name) else {
+            return Some(name);
+        };
+        let (start, end) = (found.start(), found.end());
+        let (cut, gap) = if start > name.len() - end {
+            (start - 1, start)
+        } else if end < name.len() {
+            (end + 1, end)
+        } else {
+            return Some(name);
+        };
+        if name.is_char_boundary(cut) {
+            return Some(name);
+        }
+        name.to_mut().insert(gap, ' ');
+    }
+    None
+}
+
 fn convert(feed: Feed) -> RawFeed {
     RawFeed {
         title: feed.title.and_then(text),

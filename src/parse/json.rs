@@ -99,10 +99,33 @@ fn fix_person(value: Value) -> Option<Value> {
         Value::Object(mut person) => {
             fix_string(&mut person, "name");
             fix_string(&mut person, "url");
+            guard_name(&mut person);
             Some(Value::Object(person))
         }
-        Value::String(name) => Some(serde_json::json!({ "name": name })),
+        Value::String(name) => {
+            let mut person = Map::new();
+            person.insert("name".into(), Value::String(name));
+            guard_name(&mut person);
+            Some(Value::Object(person))
+        }
         _ => None,
+    }
+}
+
+/// feed-rs splits JSON authors' names with the function that panics on an e-mail address
+/// glued to a multi-byte character, and JSON has no fallback reader: guard the name first.
+fn guard_name(person: &mut Map<String, Value>) {
+    let Some(Value::String(name)) = person.get("name") else {
+        return;
+    };
+    match super::feedrs::guard_person_name(name) {
+        Some(std::borrow::Cow::Borrowed(_)) => {}
+        Some(std::borrow::Cow::Owned(guarded)) => {
+            person.insert("name".into(), Value::String(guarded));
+        }
+        None => {
+            person.remove("name");
+        }
     }
 }
 

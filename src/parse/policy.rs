@@ -66,19 +66,81 @@ pub const TRACKING_PREFIXES: &[&str] = &["utm_", "pk_", "mtm_", "hsa_", "__s"];
 /// `data:`, ...) is removed with its attribute.
 pub const ALLOWED_URL_SCHEMES: &[&str] = &["http", "https", "mailto", "ftp", "tel", "magnet"];
 
-/// Attribute-less tags the sanitiser's fast path writes out itself (see `sanitize`): a
-/// fragment with any other tag, or any attribute, goes through ammonia.
+/// Tags the sanitiser's fast path writes out itself (see `sanitize`): a fragment with any
+/// other tag goes through ammonia.
 pub const FAST_PATH_TAGS: &[&str] = &[
+    "a",
     "p",
-    "br",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "div",
+    "article",
+    "aside",
+    "figure",
+    "figcaption",
+    "header",
+    "footer",
+    "nav",
+    "center",
+    "pre",
+    "ul",
+    "ol",
+    "li",
     "em",
     "strong",
     "b",
     "i",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
+    "u",
+    "s",
+    "span",
+    "code",
+    "sub",
+    "sup",
+    "small",
+    "cite",
+    "abbr",
+    "time",
+    "mark",
+    "q",
+    "del",
+    "ins",
+    "kbd",
+    "samp",
+    "var",
+    "dfn",
+    "tt",
+    "strike",
+    "bdi",
+    "br",
+    "img",
+    "hr",
+];
+
+/// Attributes ammonia's allowlist drops whatever their value, which the fast path drops
+/// too (as it does `data-*`); a tag with any other attribute ammonia does not keep goes
+/// through ammonia.
+pub const FAST_PATH_DROPPED_ATTRIBUTES: &[&str] = &[
+    "class",
+    "id",
+    "style",
+    "target",
+    "rel",
+    "name",
+    "dir",
+    "border",
+    "loading",
+    "decoding",
+    "srcset",
+    "sizes",
+    "itemprop",
+    "role",
+    "aria-hidden",
+    "aria-label",
 ];
 
 /// Nesting depth past which the sanitiser's fast path hands a fragment to ammonia.
