@@ -368,7 +368,11 @@ fn an_email_glued_to_a_multibyte_character_in_a_contact_does_not_crash_the_parse
     let doc = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>\
         <link>https://a.example/</link><managingEditor>‡ed@a.example‡</managingEditor>\
         <item><title>One</title><link>https://a.example/1</link>\
-        <author>«news@a.example»</author></item></channel></rss>";
+        <author>«news@a.example»</author></item>\
+        <item><title>Two</title><link>https://a.example/2</link>\
+        <author>é&lt;[(b@a.example</author></item>\
+        <item><title>Three</title><link>https://a.example/3</link>\
+        <author>c@a.example&gt;])éé</author></item></channel></rss>";
     let before = tributary::parse::panics_caught();
     let ctx = tributary::parse::FeedContext {
         url: "https://a.example/rss",
@@ -376,7 +380,7 @@ fn an_email_glued_to_a_multibyte_character_in_a_contact_does_not_crash_the_parse
         fetched_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
     };
     let feed = tributary::parse::parse(doc.as_bytes(), &ctx).unwrap();
-    assert_eq!(feed.articles.len(), 1);
+    assert_eq!(feed.articles.len(), 3);
     assert_eq!(
         tributary::parse::panics_caught(),
         before,
@@ -413,5 +417,46 @@ fn an_email_glued_to_a_multibyte_character_in_a_json_author_does_not_crash_the_p
         tributary::parse::panics_caught(),
         before,
         "feed-rs panicked"
+    );
+}
+
+/// Relative links resolve against the entry's xml:base, else the feed's own link, else the
+/// URL the feed was fetched from.
+#[test]
+fn relative_links_resolve_against_xml_base_then_the_feeds_link_then_its_url() {
+    let ctx = tributary::parse::FeedContext {
+        url: "https://feeds.example/x/rss.xml",
+        content_type: Some("application/rss+xml"),
+        fetched_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+    };
+    let rss = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>\
+        <link>https://www.site.example/blog/</link>\
+        <item><title>One</title><link>2024/one.html</link></item></channel></rss>";
+    let feed = tributary::parse::parse(rss.as_bytes(), &ctx).unwrap();
+    assert_eq!(
+        feed.articles[0].url.as_deref(),
+        Some("https://www.site.example/blog/2024/one.html")
+    );
+    let atom = "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>\
+        <link rel=\"self\" href=\"https://feeds.example/x/atom.xml\"/>\
+        <link href=\"https://www.site.example/blog/\"/>\
+        <entry><id>1</id><title>One</title><link href=\"one.html\"/></entry>\
+        <entry xml:base=\"https://other.example/a/\"><id>2</id><title>Two</title><link href=\"two.html\"/></entry>\
+        </feed>";
+    let feed = tributary::parse::parse(atom.as_bytes(), &ctx).unwrap();
+    let urls: Vec<_> = feed.articles.iter().map(|a| a.url.as_deref()).collect();
+    assert_eq!(
+        urls,
+        [
+            Some("https://www.site.example/blog/one.html"),
+            Some("https://other.example/a/two.html")
+        ]
+    );
+    let bare = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>\
+        <item><title>One</title><link>one.html</link></item></channel></rss>";
+    let feed = tributary::parse::parse(bare.as_bytes(), &ctx).unwrap();
+    assert_eq!(
+        feed.articles[0].url.as_deref(),
+        Some("https://feeds.example/x/one.html")
     );
 }

@@ -82,11 +82,16 @@ fn guard_emails(content: &str, out: &mut String) {
             continue;
         }
         out.push_str(&content[copied..start]);
-        if risky(content[..start].chars().next_back()) {
+        // feed-rs's pattern also takes a `<[(` before and a `>])` after the address into
+        // what it cuts around: a space keeps them out of it.
+        let delimited_before = content[..start].ends_with("[(");
+        let after = &content[end..];
+        let delimited_after = after.starts_with(">])") || after.starts_with("&gt;])");
+        if risky(content[..start].chars().next_back()) || delimited_before {
             out.push(' ');
         }
         out.push_str(&content[start..end]);
-        if risky(content[end..].chars().next()) {
+        if risky(after.chars().next()) || delimited_after {
             out.push(' ');
         }
         copied = end;

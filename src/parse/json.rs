@@ -33,6 +33,7 @@ pub fn repair(text: &str) -> Repaired {
             format: Format::Json,
             entries: 0,
             thumbnails: Vec::new(),
+            link: None,
         };
     };
     feed.insert(
@@ -71,6 +72,7 @@ pub fn repair(text: &str) -> Repaired {
         format: Format::Json,
         entries,
         thumbnails: Vec::new(),
+        link: None,
     }
 }
 

@@ -85,7 +85,14 @@ fn read(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<RawFeed, ParseError> {
     if repaired.format == Format::Other {
         return Err(ParseError("the document is neither XML nor JSON".into()));
     }
-    let primary = feedrs::read(&repaired.text, ctx.url);
+    // Relative links resolve against xml:base, else the feed's own link, else its URL.
+    let fetched_from = ::url::Url::parse(ctx.url).ok();
+    let site = repaired
+        .link
+        .as_deref()
+        .and_then(|l| url::absolute(l, fetched_from.as_ref()))
+        .filter(|l| l.starts_with("http://") || l.starts_with("https://"));
+    let primary = feedrs::read(&repaired.text, site.as_deref().unwrap_or(ctx.url));
     let complete = matches!(&primary, Ok(feed) if feed.entries.len() >= repaired.entries);
     if repaired.format == Format::Json {
         return primary.map_err(|e| ParseError(format!("not a JSON feed: {e}")));

@@ -39,6 +39,9 @@ pub struct Repaired {
     /// Per entry, in order, the first `media:thumbnail`/`itunes:image` URL: feed-rs keeps
     /// thumbnails only beside `media:content`.
     pub thumbnails: Vec<Option<String>>,
+    /// The feed's own link as written (RSS `channel/link`, Atom `feed/link` with no `rel` or
+    /// `rel="alternate"`): relative links resolve against it before the feed's URL.
+    pub link: Option<String>,
 }
 
 /// Repairs a decoded document.
@@ -52,6 +55,7 @@ pub fn repair(text: &str) -> Repaired {
             format: Format::Other,
             entries: 0,
             thumbnails: Vec::new(),
+            link: None,
         },
     }
 }
@@ -110,6 +114,7 @@ struct Scanner<'a> {
     last_entry_end: Option<(usize, usize)>,
     entries: usize,
     thumbnails: Vec<Option<String>>,
+    link: Option<String>,
 }
 
 impl<'a> Scanner<'a> {
@@ -128,6 +133,7 @@ impl<'a> Scanner<'a> {
             last_entry_end: None,
             entries: 0,
             thumbnails: Vec::new(),
+            link: None,
         }
     }
 
@@ -250,6 +256,9 @@ impl<'a> Scanner<'a> {
             }
         }
         self.note_prefixes(&name, &attrs);
+        if self.link.is_none() && self.entries == 0 && name == "link" {
+            self.note_feed_link(&attrs, tag.self_closing);
+        }
         if let Some(Some(None)) = (!entry).then(|| self.thumbnails.last()) {
             let is_thumbnail = matches!(&*name, "media:thumbnail" | "itunes:image");
             let url = attrs.iter().find(|a| a.name == "url" || a.name == "href");
@@ -288,6 +297,32 @@ impl<'a> Scanner<'a> {
             }
         }
         true
+    }
+
+    /// Notes the feed's own link when the `link` element starting at `pos` is one.
+    fn note_feed_link(&mut self, attrs: &[Attr<'_>], self_closing: bool) {
+        let parent = self.stack.last().map(|p| local_name(p));
+        let link = match parent {
+            Some("feed") if self.atom => attrs
+                .iter()
+                .find(|a| a.name == "href")
+                .filter(|_| {
+                    attrs
+                        .iter()
+                        .find(|a| a.name == "rel")
+                        .is_none_or(|rel| rel.value.trim() == "alternate")
+                })
+                .map(|href| entities::decode(&href.value)),
+            Some("channel") if !self.atom && !self_closing => {
+                let rest = &self.src[self.pos..];
+                memchr::memmem::find(rest.as_bytes(), b"</link>")
+                    .map(|end| &rest[..end])
+                    .filter(|text| !text.contains('<'))
+                    .map(entities::decode)
+            }
+            _ => None,
+        };
+        self.link = link.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
     }
 
     fn fix_root(&mut self, name: &str, attrs: &mut Vec<Attr<'_>>) {
@@ -396,6 +431,7 @@ impl<'a> Scanner<'a> {
             format: Format::Xml,
             entries: self.entries,
             thumbnails: self.thumbnails,
+            link: self.link,
         }
     }
 }
