@@ -99,8 +99,13 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     // Parsing holds the fetch slot: it bounds the documents in memory. Without a document
     // (a 304, an error) there is nothing to parse, and no thread to hand it to.
     let job = if matches!(fetched.outcome, FetchOutcome::Modified { .. }) {
-        tokio::task::spawn_blocking(move || prepare(&task_writer, &task_feed, state, fetched, now))
-            .await
+        let turn = env.writer.turn_to_prepare().await;
+        tokio::task::spawn_blocking(move || {
+            let job = prepare(&task_writer, &task_feed, state, fetched, now);
+            drop(turn);
+            job
+        })
+        .await
     } else {
         Ok(prepare(&task_writer, &task_feed, state, fetched, now))
     };

@@ -52,9 +52,13 @@ pub(crate) struct Document {
 /// What became of a [`Job`]: the state saved and what the ingest changed.
 pub(crate) type Written = (FetchState, IngestReport);
 
+/// What the writer sends back to a poll: what was saved, and the job itself, for the
+/// poll to free.
+type Answer = (Written, Job);
+
 struct Pending {
     job: Job,
-    done: mpsc::Sender<Written>,
+    done: mpsc::Sender<Answer>,
 }
 
 /// The writer of one store; shared by every poll of the process.
@@ -66,6 +70,7 @@ pub(crate) struct Writer {
     /// rather than in the store's dedup index, so that polls fingerprint their articles in
     /// parallel before they queue for the one writer.
     lines: Mutex<HashMap<i64, FeedLines>>,
+    preparing: std::sync::Arc<Semaphore>,
 }
 
 impl Writer {
@@ -76,6 +81,7 @@ impl Writer {
             queue: Mutex::new(Vec::new()),
             room: std::sync::Arc::new(Semaphore::new(policy::WRITE_QUEUE_FEEDS)),
             lines: Mutex::new(HashMap::new()),
+            preparing: std::sync::Arc::new(Semaphore::new(policy::preparing_polls())),
         }
     }
 
@@ -95,6 +101,13 @@ impl Writer {
         prints
     }
 
+    /// Waits for a turn to parse and fingerprint a document: polls doing that at once
+    /// are fewer than the cores ([`policy::preparing_polls`]), so the writer, the one
+    /// serial stage, keeps a core.
+    pub async fn turn_to_prepare(&self) -> Option<OwnedSemaphorePermit> {
+        self.preparing.clone().acquire_owned().await.ok()
+    }
+
     /// Waits for room in the queue: parsed documents waiting for the writer are bounded
     /// (memory), and a poll holds its fetch slot until it has room, so fetching slows down
     /// to the writer's pace instead of piling up documents.
@@ -109,14 +122,18 @@ impl Writer {
         lock(&self.queue).push(Pending { job, done });
         loop {
             match answer.try_recv() {
-                Ok(written) => return Some(written),
+                Ok(answered) => return Some(answered.0),
                 Err(mpsc::TryRecvError::Disconnected) => return None,
                 Err(mpsc::TryRecvError::Empty) => {}
             }
             let mut store = lock(&self.store);
             // Whoever held the store may have written this job meanwhile.
             match answer.try_recv() {
-                Ok(written) => return Some(written),
+                Ok(answered) => {
+                    // The job is freed after the store is let go.
+                    drop(store);
+                    return Some(answered.0);
+                }
                 Err(mpsc::TryRecvError::Disconnected) => return None,
                 Err(mpsc::TryRecvError::Empty) => {}
             }
@@ -136,43 +153,48 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Writes a group and answers each poll in it.
 fn write_group(store: &mut Store, group: Vec<Pending>) {
-    let (jobs, answers): (Vec<Job>, Vec<mpsc::Sender<Written>>) =
+    let (jobs, answers): (Vec<Job>, Vec<mpsc::Sender<Answer>>) =
         group.into_iter().map(|p| (p.job, p.done)).unzip();
-    let mut dedup = match store.take_dedup() {
-        Some(d) => d,
+    let written = match store.take_dedup() {
+        Some(mut dedup) => {
+            let written = write_or_isolate(store, &mut dedup, &jobs);
+            store.attach_dedup(dedup);
+            written
+        }
         None => match open_dedup(store, &DedupConfig::default()) {
-            Ok(d) => d,
-            Err(e) => {
-                let written = jobs.into_iter().map(|j| give_up(store, j, &e)).collect();
-                return answer(answers, written);
+            Ok(mut dedup) => {
+                let written = write_or_isolate(store, &mut dedup, &jobs);
+                store.attach_dedup(dedup);
+                written
             }
+            Err(e) => jobs.iter().map(|j| give_up(store, j, &e)).collect(),
         },
     };
-    let written = match write_together(store, &mut dedup, &jobs) {
+    // Each job goes back to its poll with the answer: freeing a parsed document costs
+    // as much as a tenth of writing it, and the writer is the one serial stage.
+    for ((answer, w), job) in answers.into_iter().zip(written).zip(jobs) {
+        // A poll abandoned at shutdown no longer listens; its writes landed anyway.
+        let _ = answer.send((w, job));
+    }
+}
+
+/// Writes `jobs` together; if anything in them fails (the whole transaction rolled
+/// back), writes each feed alone, so only the feed at fault fails.
+fn write_or_isolate(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Vec<Written> {
+    match write_together(store, dedup, jobs) {
         Ok(written) => written,
-        // Something in the group failed and the whole transaction rolled back: write each
-        // feed alone, so only the feed at fault fails.
         Err(e) if jobs.len() > 1 => {
             tracing::debug!(error = %format!("{e:#}"), "group write failed; writing feeds one by one");
-            jobs.into_iter()
+            jobs.iter()
                 .map(
-                    |job| match write_together(store, &mut dedup, std::slice::from_ref(&job)) {
+                    |job| match write_together(store, dedup, std::slice::from_ref(job)) {
                         Ok(mut w) => w.remove(0),
                         Err(e) => give_up(store, job, &e),
                     },
                 )
                 .collect()
         }
-        Err(e) => jobs.into_iter().map(|j| give_up(store, j, &e)).collect(),
-    };
-    store.attach_dedup(dedup);
-    answer(answers, written);
-}
-
-fn answer(answers: Vec<mpsc::Sender<Written>>, written: Vec<Written>) {
-    for (answer, w) in answers.into_iter().zip(written) {
-        // A poll abandoned at shutdown no longer listens; its writes landed anyway.
-        let _ = answer.send(w);
+        Err(e) => jobs.iter().map(|j| give_up(store, j, &e)).collect(),
     }
 }
 
@@ -216,8 +238,8 @@ fn write_together(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Result<
 }
 
 /// Records a job that could not be written: its fallback state, saved on its own.
-fn give_up(store: &mut Store, job: Job, e: &anyhow::Error) -> Written {
-    let mut state = job.fallback;
+fn give_up(store: &mut Store, job: &Job, e: &anyhow::Error) -> Written {
+    let mut state = job.fallback.clone();
     state.last_error = Some(format!("cannot store: {e:#}"));
     if let Err(e) = store.save_fetch_state(&state, None, None) {
         tracing::error!(error = %format!("{e:#}"), "cannot save fetch state");
@@ -291,7 +313,7 @@ mod tests {
         })
         .collect();
         write_group(&mut lock(&writer.store), group);
-        let written: Vec<Written> = answers.iter().map(|a| a.recv().unwrap()).collect();
+        let written: Vec<Written> = answers.iter().map(|a| a.recv().unwrap().0).collect();
         assert_eq!(written[0].1.new_articles, 1);
         assert_eq!(written[2].1.new_articles, 1);
         assert_eq!(written[1].1.new_articles, 0);

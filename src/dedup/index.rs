@@ -36,7 +36,8 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
+/// A map keyed by hashes (or ids), with [`KeyHasher`].
+pub(super) type KeyMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
 /// Postings of a key: one story slot inline, or (high bit set) an index into the shard's
 /// overflow lists. Most keys belong to one story, so most cost one 8-byte table entry.

@@ -25,11 +25,9 @@ pub use policy::{Policy, Rule};
 pub use profile::{Profile, Rank};
 pub use verify::Verdict;
 
-use std::collections::HashMap;
-
 use crate::model::MatchKind;
 use boilerplate::LearnedLines;
-use index::StoryIndex;
+use index::{KeyMap, StoryIndex};
 use policy::{LONG_WORDS, MAX_CANDIDATES, MIN_SHARED_KEYS, MIN_SHARED_KEYS_SHORT};
 
 /// Makes glibc's malloc give every allocation of 256 KiB or more its own mapping, returned
@@ -94,15 +92,53 @@ pub struct Staged {
     /// once replaced or removed (positions stay, so the order of comparisons does too).
     reps: Vec<Option<(i64, Profile, Vec<u32>)>>,
     /// Story → its live entry in `reps`.
-    current: HashMap<i64, usize>,
-    /// Index key → the entries of `reps` that carry it, so [`Dedup::place`] looks at the
-    /// staged stories that share a key rather than at all of them (a writer that groups
-    /// many feeds into one transaction stages thousands).
-    by_key: HashMap<u32, Vec<usize>>,
-    /// Title key → the entries of `reps` with that title.
-    by_title: HashMap<u64, Vec<usize>>,
+    current: KeyMap<i64, usize>,
+    /// Index key (or title key) → the entries of `reps` that carry it, so [`Dedup::place`]
+    /// looks at the staged stories that share a key rather than at all of them (a writer
+    /// that groups many feeds into one transaction stages thousands).
+    by_key: Postings<u32>,
+    by_title: Postings<u64>,
     titles: Vec<(i64, u64, i64)>,
     removed: Vec<i64>,
+}
+
+/// Key → entries of [`Staged::reps`], as linked lists in one vector: staging a story
+/// files about a hundred keys, and a vector per key was the writer's biggest allocator.
+struct Postings<K> {
+    /// Key → its latest link.
+    heads: KeyMap<K, u32>,
+    /// (entry, previous link of the same key or [`Postings::END`]).
+    links: Vec<(u32, u32)>,
+}
+
+impl<K> Default for Postings<K> {
+    fn default() -> Self {
+        Postings {
+            heads: KeyMap::default(),
+            links: Vec::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
+    const END: u32 = u32::MAX;
+
+    fn add(&mut self, key: K, entry: usize) {
+        let link = u32::try_from(self.links.len()).unwrap_or(Self::END);
+        let previous = self.heads.insert(key, link).unwrap_or(Self::END);
+        self.links
+            .push((u32::try_from(entry).unwrap_or(Self::END), previous));
+    }
+
+    /// The entries filed under `key`, latest first.
+    fn get(&self, key: K) -> impl Iterator<Item = usize> + '_ {
+        let mut link = self.heads.get(&key).copied().unwrap_or(Self::END);
+        std::iter::from_fn(move || {
+            let &(entry, previous) = self.links.get(link as usize)?;
+            link = previous;
+            Some(entry as usize)
+        })
+    }
 }
 
 impl Staged {
@@ -115,10 +151,10 @@ impl Staged {
         keys.sort_unstable();
         let at = self.reps.len();
         for &k in &keys {
-            self.by_key.entry(k).or_default().push(at);
+            self.by_key.add(k, at);
         }
         if let Some(t) = rep.title_hash {
-            self.by_title.entry(t).or_default().push(at);
+            self.by_title.add(t, at);
         }
         self.current.insert(story, at);
         self.reps.push(Some((story, rep, keys)));
@@ -152,17 +188,18 @@ impl Staged {
     /// The live staged entries that share an index key or the title with a copy, in the
     /// order they were staged.
     fn near(&self, sorted_keys: &[u32], title: Option<u64>) -> Vec<&(i64, Profile, Vec<u32>)> {
+        if self.reps.is_empty() {
+            return Vec::new();
+        }
         let mut at: Vec<usize> = sorted_keys
             .iter()
-            .filter_map(|k| self.by_key.get(k))
-            .chain(title.and_then(|t| self.by_title.get(&t)))
-            .flatten()
-            .copied()
+            .flat_map(|&k| self.by_key.get(k))
+            .chain(title.into_iter().flat_map(|t| self.by_title.get(t)))
             .collect();
         at.sort_unstable();
         at.dedup();
         at.into_iter()
-            .filter_map(|i| self.reps[i].as_ref())
+            .filter_map(|i| self.reps.get(i).and_then(Option::as_ref))
             .collect()
     }
 }

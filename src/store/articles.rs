@@ -25,7 +25,8 @@ pub struct StoredArticle {
     pub id: i64,
     /// The feed it came from.
     pub feed_id: i64,
-    /// The article as last fetched (`published` is always set here).
+    /// The article as last fetched (`published` is always set here; `text` is empty: the
+    /// store keeps the copy's dedup fingerprint, not its plain text).
     pub article: Article,
     /// When it was first stored.
     pub first_seen: DateTime<Utc>,
@@ -78,10 +79,10 @@ impl Batch<'_> {
                 self.tx
                     .prepare_cached(
                         "UPDATE articles SET guid = ?2, url = ?3, title = ?4, summary = ?5, content = ?6,
-                            text = ?7, authors = ?8, categories = ?9, language = ?10, enclosures = ?11,
-                            image = ?12, source_title = ?13, source_url = ?14, source_id = ?15,
-                            published = COALESCE(?16, published), updated = ?17, date_clamped = ?18,
-                            last_changed = ?19, content_hash = ?20
+                            authors = ?7, categories = ?8, language = ?9, enclosures = ?10,
+                            image = ?11, source_title = ?12, source_url = ?13, source_id = ?14,
+                            published = COALESCE(?15, published), updated = ?16, date_clamped = ?17,
+                            last_changed = ?18, content_hash = ?19
                          WHERE id = ?1",
                     )?
                     .execute(params![
@@ -91,7 +92,6 @@ impl Batch<'_> {
                         a.title,
                         a.summary_html,
                         a.content_html,
-                        a.text,
                         json(&a.authors),
                         json(&a.categories),
                         a.language,
@@ -113,11 +113,11 @@ impl Batch<'_> {
                 // ephemeral table per row (measured: a third of the insert's cost).
                 self.tx
                     .prepare_cached(
-                        "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, text, authors,
+                        "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, authors,
                             categories, language, enclosures, image, source_title, source_url, source_id,
                             published, updated, date_clamped, first_seen, last_changed, content_hash)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                            ?17, ?18, ?19, ?20, ?20, ?21)",
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                            ?16, ?17, ?18, ?19, ?19, ?20)",
                     )?
                     .execute(params![
                             feed_id,
@@ -127,7 +127,6 @@ impl Batch<'_> {
                             a.title,
                             a.summary_html,
                             a.content_html,
-                            a.text,
                             json(&a.authors),
                             json(&a.categories),
                             a.language,
@@ -264,7 +263,8 @@ impl Batch<'_> {
 pub(super) fn read_article(conn: &rusqlite::Connection, id: i64) -> Result<Option<StoredArticle>> {
     let row = conn
         .prepare_cached(
-            "SELECT feed_id, key, guid, url, title, summary, content, text, authors, categories, language,
+            // The plain text is not stored (schema v3): dedup keeps the fingerprint instead.
+            "SELECT feed_id, key, guid, url, title, summary, content, '', authors, categories, language,
                 enclosures, image, source_title, source_url, source_id, published, updated, date_clamped,
                 first_seen FROM articles WHERE id = ?1",
         )?

@@ -59,6 +59,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("schema_v1.sql")),
         M::up(include_str!("schema_v2_dedup.sql")),
+        M::up(include_str!("schema_v3_lean.sql")),
     ])
 }
 
@@ -285,6 +286,31 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
+    }
+
+    /// A database made by an earlier version (schema v2, with the plain-text column)
+    /// opens as the current one and keeps its articles and stories.
+    #[test]
+    fn an_older_database_is_brought_up_to_date_keeping_its_articles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
+                 INSERT INTO articles (id, feed_id, key, title, text, published, first_seen, last_changed, content_hash)
+                     VALUES (7, 1, 'k', 'Old title', 'old text', 100, 100, 100, 1);
+                 INSERT INTO stories (id, representative, first_published, last_changed) VALUES (3, 7, 100, 100);
+                 INSERT INTO copies (article_id, story_id, match, score, joined) VALUES (7, 3, 'first', 1.0, 100);",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert!(store.check().unwrap().is_empty());
+        assert_eq!(store.counts().unwrap(), (1, 1, 1));
+        let stored = store.begin().unwrap().article(7).unwrap().unwrap();
+        assert_eq!(stored.article.title, "Old title");
     }
 
     #[test]
