@@ -118,7 +118,9 @@ fn plain(s: &str) -> String {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(root) = args.first().map(PathBuf::from) else {
-        eprintln!("usage: corpus CORPORA_DIR [--list lost|gained|title|link|date|panic]");
+        eprintln!(
+            "usage: corpus CORPORA_DIR [--list lost|gained|title|link|date|panic] [--dump FILE]"
+        );
         return ExitCode::from(2);
     };
     let list = args
@@ -133,7 +135,19 @@ fn main() -> ExitCode {
     };
     // feed-rs panics on some inputs on purpose here; keep the output readable.
     std::panic::set_hook(Box::new(|_| {}));
-    let fetched_at: DateTime<Utc> = Utc::now();
+    // `--dump FILE` writes every parse result (Debug) to FILE, with a fixed fetch time, so
+    // two builds' outputs can be diffed byte for byte.
+    let dump_path = args
+        .iter()
+        .position(|a| a == "--dump")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let mut dump = String::new();
+    let fetched_at: DateTime<Utc> = if dump_path.is_some() {
+        DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default()
+    } else {
+        Utc::now()
+    };
     let mut folders: BTreeMap<String, Tally> = BTreeMap::new();
     for line in lines.lines().filter(|l| !l.trim().is_empty()) {
         let Ok(r) = serde_json::from_str::<Reference>(line) else {
@@ -157,6 +171,9 @@ fn main() -> ExitCode {
         let ours = parse(&bytes, &ctx);
         t.time += start.elapsed();
         let panicked = panics_caught() - before;
+        if dump_path.is_some() {
+            dump.push_str(&format!("== {}\n{ours:#?}\n", r.path));
+        }
         t.panics += panicked;
 
         let start = Instant::now();
@@ -237,6 +254,11 @@ fn main() -> ExitCode {
                 .unwrap_or_default();
             println!("{kind}: {}{err}{detail}", r.path);
         }
+    }
+    if let Some(path) = &dump_path
+        && let Err(e) = std::fs::write(path, &dump)
+    {
+        eprintln!("corpus: cannot write {path}: {e}");
     }
     let mut total = Tally::default();
     for (name, t) in &folders {

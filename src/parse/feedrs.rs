@@ -42,26 +42,53 @@ fn guard_contacts(text: &str) -> std::borrow::Cow<'_, str> {
         return text.into();
     }
     let mut out = String::with_capacity(text.len() + 16);
-    let mut rest = text;
-    while let Some((open, close)) = next_contact(rest) {
-        out.push_str(&rest[..open]);
-        guard_emails(&rest[open..close], &mut out);
-        rest = &rest[close..];
+    let mut contacts = ContactFinder::default();
+    let mut at = 0;
+    while let Some((open, close)) = contacts.next(text, at) {
+        out.push_str(&text[at..open]);
+        guard_emails(&text[open..close], &mut out);
+        at = close;
     }
-    out.push_str(rest);
+    out.push_str(&text[at..]);
     out.into()
 }
 
-/// The byte range of the next contact element's content in `text`.
-fn next_contact(text: &str) -> Option<(usize, usize)> {
-    CONTACTS
-        .iter()
-        .filter_map(|name| {
-            let open = text.find(&format!("<{name}>"))? + name.len() + 2;
-            let close = open + text[open..].find(&format!("</{name}>"))?;
-            Some((open, close))
-        })
-        .min()
+/// Finds contact elements in document order. Each name's next element is remembered until
+/// the scan passes it, so the document is searched once per name, not once per contact.
+#[derive(Default)]
+struct ContactFinder {
+    /// Per name in [`CONTACTS`]: not searched yet, the byte range of its next element's
+    /// content, or `Err` when no complete element of that name follows.
+    next: [Option<Result<(usize, usize), ()>>; 3],
+}
+
+impl ContactFinder {
+    /// The byte range of the first contact element's content at or after `from`.
+    fn next(&mut self, text: &str, from: usize) -> Option<(usize, usize)> {
+        for (name, next) in CONTACTS.iter().zip(self.next.iter_mut()) {
+            let stale = match next {
+                None => true,
+                // Stale once the scan is past the element's start tag.
+                Some(Ok((open, _))) => *open - name.len() - 2 < from,
+                Some(Err(())) => false,
+            };
+            if stale {
+                *next = Some(find_contact(text, from, name).ok_or(()));
+            }
+        }
+        self.next
+            .iter()
+            .filter_map(|n| n.and_then(Result::ok))
+            .min()
+    }
+}
+
+/// The byte range of the content of the first `name` element starting at or after `from`.
+fn find_contact(text: &str, from: usize, name: &str) -> Option<(usize, usize)> {
+    let rest = &text[from..];
+    let open = rest.find(&format!("<{name}>"))? + name.len() + 2;
+    let close = open + rest[open..].find(&format!("</{name}>"))?;
+    Some((from + open, from + close))
 }
 
 /// Copies `content` to `out`, with a space between each e-mail-like run and a neighbour
@@ -223,5 +250,60 @@ fn entry(e: Entry) -> RawEntry {
         published: e.published,
         updated: e.updated,
         source: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contact scan as first written (every name searched again after each contact):
+    /// the reference [`ContactFinder`] must agree with.
+    fn guard_contacts_rescanning(text: &str) -> String {
+        let next_contact = |text: &str| {
+            CONTACTS
+                .iter()
+                .filter_map(|name| {
+                    let open = text.find(&format!("<{name}>"))? + name.len() + 2;
+                    let close = open + text[open..].find(&format!("</{name}>"))?;
+                    Some((open, close))
+                })
+                .min()
+        };
+        if !text.contains('@') || text.is_ascii() {
+            return text.to_string();
+        }
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some((open, close)) = next_contact(rest) {
+            out.push_str(&rest[..open]);
+            guard_emails(&rest[open..close], &mut out);
+            rest = &rest[close..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn contacts_are_guarded_in_document_order() {
+        let doc = "<managingEditor>é@a.example</managingEditor><item><author>x é@b.example</author>\
+                   </item><item><author>a@c.example é</author></item><webMaster>é@d.example";
+        assert_eq!(guard_contacts(doc), guard_contacts_rescanning(doc));
+        assert!(guard_contacts(doc).contains("<author>x é @b.example</author>"));
+    }
+
+    proptest::proptest! {
+        /// Remembering each name's next element finds the same elements as searching again.
+        #[test]
+        fn contact_finder_agrees_with_rescanning(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "<author>", "</author>", "<managingEditor>", "</managingEditor>", "<webMaster>",
+                "</webMaster>", "é@a.example", "b@c.example", "é", "x", " ", "<item>", "</item>",
+                "&gt;])", "[(", "mailto:", "<author", "</", ">",
+            ]), 0..24),
+        ) {
+            let doc = parts.concat();
+            proptest::prop_assert_eq!(guard_contacts(&doc).into_owned(), guard_contacts_rescanning(&doc));
+        }
     }
 }
