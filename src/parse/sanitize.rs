@@ -159,16 +159,53 @@ fn fast_scan(
                         continue;
                     }
                     if parent != Some(tag) {
-                        return None;
+                        // The end tag of a block first closes the paragraphs and list
+                        // items left open inside it (the parser's implied end tags).
+                        let implied = open
+                            .iter()
+                            .rev()
+                            .take_while(|t| t.closes_implicitly_before_end_of(tag))
+                            .count();
+                        if implied == 0 || open.len() < implied + 1 {
+                            return None;
+                        }
+                        if open[open.len() - implied - 1] != tag {
+                            return None;
+                        }
+                        for _ in 0..implied {
+                            close_last(&mut open, out);
+                        }
                     }
-                    open.pop();
-                    out.push_str("</");
-                    out.push_str(tag.name());
-                    out.push('>');
+                    close_last(&mut open, out);
                     rest = &name[name_len + 1..];
                     continue;
                 }
+                let tag_start = out.len();
                 let (tag, len) = fast_start_tag(rest, base, out)?;
+                // A block start tag closes the paragraph it would otherwise be in, and a
+                // list item closes the item (and the paragraph in it) before it.
+                let mut parent = parent;
+                let mut closed = String::new();
+                if tag.role() == Role::Item && parent.is_some_and(|p| p.role() == Role::Item) {
+                    closed.push_str("</li>");
+                    open.pop();
+                    parent = open.last().copied();
+                } else if tag.role() == Role::Item
+                    && parent == Some(FastTag::P)
+                    && open.len() >= 2
+                    && open[open.len() - 2].role() == Role::Item
+                {
+                    closed.push_str("</p></li>");
+                    open.truncate(open.len() - 2);
+                    parent = open.last().copied();
+                } else if tag.closes_a_paragraph() && parent == Some(FastTag::P) {
+                    closed.push_str("</p>");
+                    open.pop();
+                    parent = open.last().copied();
+                }
+                if !closed.is_empty() {
+                    out.insert_str(tag_start, &closed);
+                }
                 let in_link = tag == FastTag::A && open.contains(&FastTag::A);
                 if open.len() >= FAST_PATH_MAX_DEPTH || in_link || !tag.may_be_child_of(parent) {
                     return None;
@@ -188,7 +225,20 @@ fn fast_scan(
             }
         }
     }
-    open.is_empty().then_some(())
+    // The end of the input closes whatever is still open.
+    while !open.is_empty() {
+        close_last(&mut open, out);
+    }
+    Some(())
+}
+
+/// Pops the innermost open element and writes its end tag.
+fn close_last(open: &mut Vec<FastTag>, out: &mut String) {
+    if let Some(tag) = open.pop() {
+        out.push_str("</");
+        out.push_str(tag.name());
+        out.push('>');
+    }
 }
 
 /// Skips the comment at the start of `s` (ammonia strips comments) when it ends the one
@@ -285,6 +335,24 @@ const FAST_TAGS: &[(&str, Role)] = &[
 
 impl FastTag {
     const A: FastTag = FastTag(0);
+    const P: FastTag = FastTag(1);
+
+    /// Whether this start tag closes a `p` that is the current element (every block the
+    /// fast path takes does).
+    fn closes_a_paragraph(self) -> bool {
+        matches!(
+            self.role(),
+            Role::Container | Role::Paragraph | Role::List | Role::Item | Role::BlockVoid
+        )
+    }
+
+    /// Whether this open element is closed by the implied end tags the parser generates
+    /// before the end tag of `block` (a container, list or list item): a `p`, or an `li`
+    /// unless the end tag is the item's own.
+    fn closes_implicitly_before_end_of(self, block: FastTag) -> bool {
+        matches!(block.role(), Role::Container | Role::List | Role::Item)
+            && (self == FastTag::P || (self.role() == Role::Item && block.role() != Role::Item))
+    }
 
     fn name(self) -> &'static str {
         FAST_TAGS[usize::from(self.0)].0
@@ -647,6 +715,9 @@ mod tests {
             "<article><header><h1>t</h1></header><p><time>now</time> <q>q</q> <del>d</del></p></article>",
             "<img src=\"i.png\"></img></br><p>a</br>b</img></p></hr><b>c</br></b>",
             "<p align=\"center\" width=\"3\"><img src=\"i.png\" align=\"left\" hspace=\"4\"></p>",
+            "<p>unclosed",
+            "<p>one\n<p>two <b>b</b>\n<ul>\n<li>\n<p>item\n<li>next\n</ul>\n<p>x<hr><p>y<pre>\nz</pre>",
+            "<div><p>a</div><blockquote><p>q</blockquote><ol><li>a<li><p>b</li></ol><p>end <a href=\"/x\">l",
         ] {
             let fast = fast(html).unwrap_or_else(|| panic!("{html:?} missed the fast path"));
             assert_eq!(fast, ammonia(html), "{html:?}");
@@ -693,7 +764,6 @@ mod tests {
             "&copy2024 legacy reference without a semicolon",
             "&#60 no semicolon",
             "&#0; &#xD800; &#x110000; &#150;",
-            "<p>unclosed",
             "<b><i>misnested</b></i>",
             "<p><ul><li>list closes the paragraph</li></ul></p>",
             "<b><p>block in inline</p></b>",
