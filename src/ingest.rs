@@ -113,7 +113,7 @@ pub fn ingest_with(
     parsed: &ParsedFeed,
     now: DateTime<Utc>,
 ) -> Result<IngestReport> {
-    let mut batch = store.begin()?;
+    let mut batch = store.begin_ingest()?;
     let mut staged = Staged::default();
     let report = ingest_into(&mut batch, dedup, &mut staged, feed_id, parsed, None, now)?;
     batch.commit()?;

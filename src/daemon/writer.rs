@@ -201,7 +201,7 @@ fn write_or_isolate(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Vec<W
 /// Writes `jobs` in one transaction, all or nothing. The dedup index learns of the new
 /// stories only once they are committed.
 fn write_together(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Result<Vec<Written>> {
-    let mut batch = store.begin()?;
+    let mut batch = store.begin_ingest()?;
     let mut staged = Staged::default();
     let mut written = Vec::with_capacity(jobs.len());
     for job in jobs {

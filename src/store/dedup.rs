@@ -2,7 +2,7 @@
 //! `<source>`), stored fingerprints for rebuilding the index after a restart, and the
 //! story listings `stories` and `explain` print.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
@@ -208,14 +208,14 @@ impl Batch<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The name of feed `feed` (for the `[dedup].prefer` rule).
+    /// The name of feed `feed` (for the `[dedup].prefer` rule); an error when the feed is
+    /// not in the database, which is what keeps an ingest's rows pointing at a feed.
     pub fn feed_name(&self, feed: i64) -> Result<String> {
-        Ok(self
-            .tx
+        self.tx
             .prepare_cached("SELECT name FROM feeds WHERE id = ?1")?
             .query_row([feed], |r| r.get(0))
             .optional()?
-            .unwrap_or_default())
+            .with_context(|| format!("feed {feed} is not in the database"))
     }
 }
 

@@ -12,6 +12,8 @@ impl Store {
     /// with all their copies' articles, in one transaction. Returns how many stories went;
     /// call again until it returns 0.
     pub fn prune_stories(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<usize> {
+        // The copies and fingerprints of deleted articles go by cascade.
+        self.enforce_foreign_keys(true)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -45,12 +47,14 @@ mod tests {
     use crate::model::Article;
     use crate::store::Upsert;
 
+    /// Written as the daemon writes (an ingest batch, without foreign-key enforcement),
+    /// pruned with cascades: no copy or fingerprint outlives its article.
     #[test]
     fn prunes_old_stories_with_their_articles_in_batches() {
         let (_dir, mut store, feed) = crate::store::test_store_with_feed();
         let old = crate::store::time(1_000_000);
         let new = crate::store::time(2_000_000);
-        let mut batch = store.begin().unwrap();
+        let mut batch = store.begin_ingest().unwrap();
         for (i, at) in [(0, old), (1, old), (2, old), (3, new)] {
             let a = Article {
                 key: format!("k{i}"),
