@@ -21,7 +21,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use tributary::config::DedupConfig;
 use tributary::dedup::policy::EVICT_FLOOR_STORIES;
-use tributary::dedup::{Dedup, Policy, Profile, Staged};
+use tributary::dedup::{Dedup, FoldedText, Policy, Profile, Staged};
 use tributary::ingest::{ingest_with, open_dedup};
 use tributary::model::{Article, ParsedFeed};
 use tributary::store::{FeedSpec, Store};
@@ -357,16 +357,21 @@ fn stage(n: u64) {
         }
         let c0 = thread_cpu();
         let t = Instant::now();
-        for (feed, a) in &batch {
-            dedup.learn(*feed as i64, &a.text);
+        // Each text folded once, learned from, then fingerprinted (as ingest does).
+        let folded: Vec<FoldedText> = batch
+            .iter()
+            .map(|(_, a)| FoldedText::new(&a.text))
+            .collect();
+        for ((feed, _), text) in batch.iter().zip(&folded) {
+            dedup.learn_folded(*feed as i64, text);
         }
         let t1 = Instant::now();
         parts.learn += t1 - t;
         let mut staged = Staged::default();
-        for (feed, a) in &batch {
+        for ((feed, a), text) in batch.iter().zip(&folded) {
             let id = a.key[1..].parse::<i64>().unwrap_or(0);
             let tf = Instant::now();
-            let fp = dedup.fingerprint(*feed as i64, &a.title, &a.text);
+            let fp = dedup.fingerprint_folded(*feed as i64, &a.title, text);
             let tp = Instant::now();
             parts.fingerprint += tp - tf;
             words += u64::from(fp.words);
@@ -553,10 +558,74 @@ fn load(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// Times learning and fingerprinting alone (no index) over `n` generated articles, in
+/// batches of 50 as the stage runs them, and prints a checksum of every fingerprint and
+/// profile made: a change that must not alter fingerprints shows the same checksum.
+fn fingerprint_only(n: u64) {
+    let mut stream = Stream::new(n);
+    let mut articles: Vec<(u64, Article)> = Vec::with_capacity(n as usize);
+    while let Some(x) = stream.next() {
+        articles.push(x);
+    }
+    let mut dedup = Dedup::new(Policy::default());
+    let mut sum = xxhash_rust::xxh3::Xxh3::new();
+    let (mut learn, mut print, mut profile) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    for batch in articles.chunks(50) {
+        let c0 = thread_cpu();
+        let folded: Vec<FoldedText> = batch
+            .iter()
+            .map(|(_, a)| FoldedText::new(&a.text))
+            .collect();
+        for ((feed, _), text) in batch.iter().zip(&folded) {
+            dedup.learn_folded(*feed as i64, text);
+        }
+        let c1 = thread_cpu();
+        let prints: Vec<_> = batch
+            .iter()
+            .zip(&folded)
+            .map(|((feed, a), text)| dedup.fingerprint_folded(*feed as i64, &a.title, text))
+            .collect();
+        let c2 = thread_cpu();
+        let profiles: Vec<_> = prints
+            .iter()
+            .zip(batch)
+            .map(|(fp, (feed, a))| {
+                let published = a.published.map_or(0, |p| p.timestamp());
+                Profile::new(0, *feed as i64, published, false, fp)
+            })
+            .collect();
+        let c3 = thread_cpu();
+        learn += c1 - c0;
+        print += c2 - c1;
+        profile += c3 - c2;
+        for (fp, p) in prints.iter().zip(&profiles) {
+            sum.update(format!("{fp:?}{p:?}").as_bytes());
+        }
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / articles.len().max(1) as f64;
+    println!(
+        "learn {:.2} + fingerprint {:.2} + profile {:.2} = {:.2} µs/article CPU over {} articles; checksum {:016x}",
+        per(learn),
+        per(print),
+        per(profile),
+        per(learn + print + profile),
+        articles.len(),
+        sum.digest()
+    );
+}
+
 fn main() -> Result<()> {
     // As the `tributary` binary does.
     tributary::dedup::keep_large_allocations_mapped();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--fingerprint") {
+        fingerprint_only(
+            args.get(i + 1)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(50_000),
+        );
+        return Ok(());
+    }
     if let Some(i) = args.iter().position(|a| a == "--load") {
         return load(args.get(i + 1).map_or("", String::as_str));
     }

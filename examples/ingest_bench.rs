@@ -64,15 +64,7 @@ fn main() -> anyhow::Result<()> {
             .iter()
             .map(|feed| {
                 let mut lines = tributary::dedup::FeedLines::default();
-                for a in &feed.articles {
-                    lines.learn(&a.text);
-                }
-                let prints: Vec<_> = feed
-                    .articles
-                    .iter()
-                    .map(|a| lines.fingerprint(&a.title, &a.text))
-                    .collect();
-                prints
+                lines.learn_and_fingerprint(&feed.articles)
             })
             .collect::<Vec<_>>()
     });

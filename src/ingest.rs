@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::config::DedupConfig;
 use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, global_guid};
 use crate::dedup::profile::overlap;
-use crate::dedup::{Dedup, Fingerprint, Placement, Policy, Profile, Rule, Staged};
+use crate::dedup::{Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged};
 use crate::model::{Article, MatchKind, ParsedFeed};
 use crate::store::{Batch, Store, Upsert};
 
@@ -137,10 +137,17 @@ pub fn ingest_into(
     fingerprints: Option<&[Fingerprint]>,
     now: DateTime<Utc>,
 ) -> Result<IngestReport> {
-    if fingerprints.is_none() {
-        for article in &parsed.articles {
-            dedup.learn(feed_id, &article.text);
-        }
+    // Each text folded once, for learning and (when it is new or changed) fingerprinting.
+    let folded: Vec<FoldedText> = match fingerprints {
+        Some(_) => Vec::new(),
+        None => parsed
+            .articles
+            .iter()
+            .map(|a| FoldedText::new(&a.text))
+            .collect(),
+    };
+    for text in &folded {
+        dedup.learn_folded(feed_id, text);
     }
     let mut report = IngestReport::default();
     let feed_name = batch.feed_name(feed_id)?;
@@ -155,7 +162,10 @@ pub fn ingest_into(
         let fp = match fingerprints.and_then(|f| f.get(i)) {
             Some(fp) => fp,
             None => {
-                made = dedup.fingerprint(feed_id, &article.title, &article.text);
+                made = match folded.get(i) {
+                    Some(text) => dedup.fingerprint_folded(feed_id, &article.title, text),
+                    None => dedup.fingerprint(feed_id, &article.title, &article.text),
+                };
                 &made
             }
         };

@@ -89,14 +89,7 @@ impl Writer {
     /// (blocking, CPU; call it before [`Writer::write`], on the poll's own thread).
     pub fn fingerprints(&self, feed: i64, parsed: &ParsedFeed) -> Vec<Fingerprint> {
         let mut lines = lock(&self.lines).remove(&feed).unwrap_or_default();
-        for article in &parsed.articles {
-            lines.learn(&article.text);
-        }
-        let prints = parsed
-            .articles
-            .iter()
-            .map(|a| lines.fingerprint(&a.title, &a.text))
-            .collect();
+        let prints = lines.learn_and_fingerprint(&parsed.articles);
         lock(&self.lines).insert(feed, lines);
         prints
     }

@@ -4,11 +4,12 @@
 //! recur. Removing it before fingerprinting is what lets a copy with a caption and a
 //! footer match the bare wire text.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 
+use super::fingerprint::FoldedText;
 use super::policy::{
     LATE_DATELINE_WORDS, LEARNED_LINE_MAX_WORDS, LEARNED_LINE_MIN_ARTICLES, LEARNED_LINE_SHARE,
     LEARNED_LINES_PER_FEED,
@@ -255,9 +256,20 @@ pub fn is_chrome(folded: &str) -> bool {
     is_chrome_counted(folded, count_words(folded, usize::MAX))
 }
 
+/// Chrome is short: a line of more words is news (and no phrase search is needed).
+const CHROME_MAX_WORDS: usize = 30;
+
 /// [`is_chrome`] for a caller that has counted the line's words ([`count_words`]) already.
 pub fn is_chrome_counted(folded: &str, words: usize) -> bool {
-    if words > 30 {
+    let phrase = words <= CHROME_MAX_WORDS && matchers().chrome_phrases.is_match(folded);
+    is_chrome_found(folded, words, phrase)
+}
+
+/// [`is_chrome_counted`] for a caller that has searched the line for [`CHROME_PHRASES`]
+/// already (`phrase`; [`scan_phrases`] says, and need not search a line of more than
+/// [`CHROME_MAX_WORDS`] words).
+fn is_chrome_found(folded: &str, words: usize, phrase: bool) -> bool {
+    if words > CHROME_MAX_WORDS {
         return false; // chrome is short; a paragraph of news is not
     }
     let bare = folded
@@ -269,7 +281,7 @@ pub fn is_chrome_counted(folded: &str, words: usize) -> bool {
     if words <= 12 && chrome_start(folded) {
         return true;
     }
-    if words <= 30 && matchers().chrome_phrases.is_match(folded) {
+    if phrase {
         return true;
     }
     if words <= 6 && folded.starts_with("by ") || words <= 5 && folded.starts_with("par ") {
@@ -282,23 +294,51 @@ pub fn is_chrome_counted(folded: &str, words: usize) -> bool {
 }
 
 /// The whitespace-separated words of `s` (as `split_whitespace` counts them), counted up
-/// to `limit`: ASCII is classified byte by byte.
+/// to `limit`: ASCII is classified eight bytes at a time.
 pub fn count_words(s: &str, limit: usize) -> usize {
     if !s.is_ascii() {
         return s.split_whitespace().take(limit).count();
     }
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit of each byte of the result: whether that byte is whitespace as
+    // char::is_whitespace says for ASCII (tab, LF, VT, FF, CR, 0x09..=0x0D, and space).
+    // Exact per byte for ASCII: no sum carries into the next byte.
+    let spaces = |x: u64| {
+        let t = x ^ (ONES * 0x20);
+        let is_space = !(((t & LOW7) + LOW7) | t) & HIGH;
+        let at_least_9 = (x + ONES * (0x80 - 9)) & HIGH;
+        let at_least_14 = (x + ONES * (0x80 - 14)) & HIGH;
+        is_space | (at_least_9 & !at_least_14)
+    };
+    // A word starts at every non-space whose previous byte is a space (before the first
+    // byte counts as a space).
+    let mut before = HIGH; // the previous chunk's last byte, in the high bit of byte 0
+    let mut words = 0;
+    let mut step = |x: u64| {
+        let space = spaces(x);
+        let starts = !space & ((space << 8) | (before & 0x80)) & HIGH;
+        before = space >> 56;
+        // The starts' flags moved to each byte's low bit, summed into the top byte by one
+        // multiply (at most 8: no carry), without a popcount instruction.
+        words += ((starts >> 7).wrapping_mul(ONES) >> 56) as usize;
+        words >= limit
+    };
     let bytes = s.as_bytes();
-    // char::is_whitespace on ASCII: tab, LF, VT, FF, CR (0x09..=0x0D) and space.
-    let space = |b: u8| b == b' ' || (0x09..=0x0D).contains(&b);
-    // A word starts at the first byte when it is not a space, and at every non-space
-    // after a space.
-    let first = bytes.first().map_or(0, |&b| usize::from(!space(b)));
-    let rest: usize = bytes
-        .iter()
-        .zip(bytes.iter().skip(1))
-        .map(|(&a, &b)| usize::from(space(a) & !space(b)))
-        .sum();
-    (first + rest).min(limit)
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(chunk);
+        if step(u64::from_le_bytes(x)) {
+            return limit;
+        }
+    }
+    // The short last chunk padded with spaces, which start no word.
+    let mut last = [b' '; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    step(u64::from_le_bytes(last));
+    words.min(limit)
 }
 
 /// The phrase lists compiled once into automata: one pass over a line answers "does it
@@ -306,10 +346,12 @@ pub fn count_words(s: &str, limit: usize) -> usize {
 struct Matchers {
     chrome_phrases: AhoCorasick,
     credit_phrases: AhoCorasick,
+    /// [`CHROME_PHRASES`] then [`CREDIT_PHRASES`]: one pass finds both kinds.
+    all_phrases: AhoCorasick,
     /// [`CHROME_STARTS`] by first byte.
-    starts: HashMap<u8, Vec<&'static str>>,
+    starts: Vec<Vec<&'static str>>,
     /// [`MONTHS`] and [`DATE_WORDS`].
-    date_words: HashSet<&'static str>,
+    date_words: WordSet,
 }
 
 fn matchers() -> &'static Matchers {
@@ -317,31 +359,119 @@ fn matchers() -> &'static Matchers {
     MATCHERS.get_or_init(|| {
         let automaton = |phrases: &[&str]| {
             // The phrases are constants: building their automaton cannot fail.
-            AhoCorasick::new(phrases).expect("constant boilerplate phrases")
+            // Leftmost-first: the same "is there a match" answer as standard matching,
+            // and the automaton may then skip ahead with a SIMD prefilter.
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(phrases)
+                .expect("constant boilerplate phrases")
         };
-        let mut starts: HashMap<u8, Vec<&'static str>> = HashMap::new();
+        let mut starts: Vec<Vec<&'static str>> = vec![Vec::new(); 256];
         for s in CHROME_STARTS {
             if let Some(&b) = s.as_bytes().first() {
-                starts.entry(b).or_default().push(s);
+                starts[usize::from(b)].push(s);
             }
         }
         Matchers {
             chrome_phrases: automaton(CHROME_PHRASES),
             credit_phrases: automaton(CREDIT_PHRASES),
+            all_phrases: automaton(&[CHROME_PHRASES, CREDIT_PHRASES].concat()),
             starts,
-            date_words: MONTHS.iter().chain(DATE_WORDS).copied().collect(),
+            date_words: WordSet::new(MONTHS.iter().chain(DATE_WORDS).copied()),
         }
     })
 }
 
+/// A set of short constant words: open addressing over a small table, hashed from the
+/// word's first eight bytes and its length (a std set hashes with SipHash, several times
+/// the cost for a word; these are looked up for most words of short lines).
+struct WordSet {
+    slots: Vec<&'static str>,
+    shift: u32,
+}
+
+impl WordSet {
+    fn new(words: impl Iterator<Item = &'static str>) -> WordSet {
+        let words: Vec<&'static str> = words.filter(|w| !w.is_empty()).collect();
+        let size = (words.len() * 4).next_power_of_two().max(16);
+        let mut set = WordSet {
+            slots: vec![""; size],
+            shift: 64 - size.trailing_zeros(),
+        };
+        for w in words {
+            let mut i = set.home(w);
+            while !set.slots[i].is_empty() && set.slots[i] != w {
+                i = (i + 1) & (size - 1);
+            }
+            set.slots[i] = w;
+        }
+        set
+    }
+
+    fn home(&self, w: &str) -> usize {
+        let mut head = [0u8; 8];
+        let n = w.len().min(8);
+        head[..n].copy_from_slice(&w.as_bytes()[..n]);
+        let h =
+            (u64::from_le_bytes(head) ^ (w.len() as u64) << 59).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> self.shift) as usize
+    }
+
+    fn contains(&self, w: &str) -> bool {
+        if w.is_empty() {
+            return false;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(w);
+        loop {
+            let s = self.slots[i];
+            if s.is_empty() {
+                return false;
+            }
+            if s == w {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 fn chrome_start(folded: &str) -> bool {
-    let Some(first) = folded.as_bytes().first() else {
+    let Some(&first) = folded.as_bytes().first() else {
         return CHROME_STARTS.contains(&"");
     };
-    matchers()
-        .starts
-        .get(first)
-        .is_some_and(|v| v.iter().any(|s| folded.starts_with(s)))
+    matchers().starts[usize::from(first)]
+        .iter()
+        .any(|s| folded.starts_with(s))
+}
+
+/// Whether a folded line holds one of [`CHROME_PHRASES`] (searched only when `chrome`) and
+/// one of [`CREDIT_PHRASES`] (only when `credit`): one pass over a line that holds none.
+fn scan_phrases(folded: &str, chrome: bool, credit: bool) -> (bool, bool) {
+    let m = matchers();
+    match (chrome, credit) {
+        (false, false) => (false, false),
+        (true, false) => (m.chrome_phrases.is_match(folded), false),
+        (false, true) => (false, m.credit_phrases.is_match(folded)),
+        // Most lines hold neither: one pass says so; a line that holds one is searched
+        // for each kind apart (a match of one kind may hide an overlapping one of the
+        // other from a single leftmost search).
+        (true, true) if !m.all_phrases.is_match(folded) => (false, false),
+        (true, true) => (
+            m.chrome_phrases.is_match(folded),
+            m.credit_phrases.is_match(folded),
+        ),
+    }
+}
+
+/// What fingerprinting asks of one folded line of `words` words: whether it credits a wire
+/// (asked only while `credit_unknown`: one credited line is enough) and whether it is
+/// chrome, with one search for both phrase lists.
+pub fn classify_line(folded: &str, words: usize, credit_unknown: bool) -> (bool, bool) {
+    let (chrome_phrase, credit_phrase) =
+        scan_phrases(folded, words <= CHROME_MAX_WORDS, credit_unknown);
+    let credit = credit_unknown && (credit_phrase || dateline_end(folded).is_some());
+    (credit, is_chrome_found(folded, words, chrome_phrase))
 }
 
 /// "Published: 12:16, 14 July 2025", "Updated 3 hours ago", "Mon 14 Jul 2025 09.30 BST".
@@ -462,7 +592,8 @@ pub fn strip_prefixes(folded: &str) -> &str {
     }
     // Only a match starting before byte 40 counts: search no further.
     let head = &line.as_bytes()[..line.len().min(40 + "photo: ".len() - 1)];
-    if let Some(at) = head.windows("photo: ".len()).position(|w| w == b"photo: ") {
+    let photo = memchr::memchr_iter(b'p', head).find(|&at| head[at..].starts_with(b"photo: "));
+    if let Some(at) = photo {
         let after = &line[at + "photo: ".len()..];
         // The photographer's name: two words at most.
         let mut cut = after;
@@ -603,6 +734,11 @@ impl LearnedLines {
         self.feeds.entry(feed).or_default().observe(line_hashes);
     }
 
+    /// [`LearnedLines::observe`] for the lines of a folded text.
+    pub fn learn_folded(&mut self, feed: i64, text: &FoldedText) {
+        self.feeds.entry(feed).or_default().learn_folded(text);
+    }
+
     /// Whether a line is `feed`'s boilerplate (see [`FeedLines::is_learned`]).
     pub fn is_learned(&self, feed: i64, line_hash: u64, words: usize) -> bool {
         self.feeds
@@ -630,20 +766,23 @@ impl LearnedLines {
 impl FeedLines {
     /// Counts the distinct lines of one of the feed's articles (hashes of folded lines).
     pub fn observe(&mut self, line_hashes: &[u64]) {
-        if self.counts.len() + line_hashes.len() > LEARNED_LINES_PER_FEED {
+        self.observe_owned(line_hashes.to_vec());
+    }
+
+    fn observe_owned(&mut self, mut seen: Vec<u64>) {
+        if self.counts.len() + seen.len() > LEARNED_LINES_PER_FEED {
             // Only lines in a share of the articles can be boilerplate: the rest (most
             // lines of news) are forgotten; a line that becomes frequent is counted anew.
             let articles = self.articles;
             self.counts
                 .retain(|n| n.saturating_mul(LEARNED_LINE_SHARE) >= articles);
-            if self.counts.len() + line_hashes.len() > LEARNED_LINES_PER_FEED / 2 {
+            if self.counts.len() + seen.len() > LEARNED_LINES_PER_FEED / 2 {
                 self.counts.clear();
                 self.articles = 0;
             }
         }
         self.articles += 1;
         let counts = &mut self.counts;
-        let mut seen: Vec<u64> = line_hashes.to_vec();
         seen.sort_unstable();
         seen.dedup();
         for h in seen {
@@ -655,12 +794,42 @@ impl FeedLines {
     /// holds it). Call it for every article of a fetched document before fingerprinting
     /// them.
     pub fn learn(&mut self, text: &str) {
-        self.observe(&super::fingerprint::line_hashes(text));
+        self.learn_folded(&FoldedText::new(text));
+    }
+
+    /// [`FeedLines::learn`] for a text folded already: fold each article once
+    /// ([`FoldedText::new`]), learn from all of a document's, then fingerprint each with
+    /// [`FeedLines::fingerprint_folded`].
+    pub fn learn_folded(&mut self, text: &FoldedText) {
+        self.observe_owned(text.line_hashes().collect());
+    }
+
+    /// Learns from every article of a fetched document, then fingerprints each: what
+    /// [`FeedLines::learn`] for each and [`FeedLines::fingerprint`] for each give, with
+    /// each text folded once.
+    pub fn learn_and_fingerprint(
+        &mut self,
+        articles: &[crate::model::Article],
+    ) -> Vec<super::Fingerprint> {
+        let folded: Vec<FoldedText> = articles.iter().map(|a| FoldedText::new(&a.text)).collect();
+        for text in &folded {
+            self.learn_folded(text);
+        }
+        articles
+            .iter()
+            .zip(&folded)
+            .map(|(a, text)| self.fingerprint_folded(&a.title, text))
+            .collect()
     }
 
     /// The fingerprint of one of the feed's copies.
     pub fn fingerprint(&self, title: &str, text: &str) -> super::Fingerprint {
-        super::fingerprint::fingerprint_with(title, text, Some(self))
+        self.fingerprint_folded(title, &FoldedText::new(text))
+    }
+
+    /// [`FeedLines::fingerprint`] of a text folded already.
+    pub fn fingerprint_folded(&self, title: &str, text: &FoldedText) -> super::Fingerprint {
+        super::fingerprint::fingerprint_folded(title, text, Some(self))
     }
 
     /// Whether a line (hash of its folded form, `words` long) is the feed's boilerplate:

@@ -5,9 +5,9 @@
 //! representative choice need.
 
 use super::boilerplate::{
-    FeedLines, LearnedLines, MONTHS, count_words, credits_wire, is_chrome_counted, strip_prefixes,
+    FeedLines, LearnedLines, MONTHS, classify_line, count_words, strip_prefixes,
 };
-use super::normalize::{fold, fold_into, for_each_plain_line, strip_quotes_into, tokenize};
+use super::normalize::{fold, fold_append, for_each_plain_line, strip_quotes_into, tokenize};
 use super::policy::{
     DENSE_MOD, DENSE_PREFIX_WORDS, HASH_SEED, LEDE_WORDS, MIN_UNQUOTED_WORDS, SHINGLE_CHARS,
     SHINGLE_WORDS, SPARSE_MOD, TITLE_MIN_WORDS,
@@ -119,52 +119,96 @@ fn mix(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
+/// A text's plain lines, folded once: learning a feed's lines and fingerprinting a copy
+/// both start from it (a document's articles are learned from, then fingerprinted: each
+/// is folded and its lines hashed once for both).
+#[derive(Debug, Default, Clone)]
+pub struct FoldedText {
+    /// The folded lines one after another.
+    folded: String,
+    lines: Vec<FoldedLine>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FoldedLine {
+    /// Where the line ends in `folded` (it starts where the one before ends).
+    end: usize,
+    /// Its whitespace-separated words ([`count_words`]).
+    words: usize,
+    /// [`hash64`] of it: learned lines are kept by this hash.
+    hash: u64,
+}
+
+impl FoldedText {
+    /// The plain lines of `text` (as [`crate::model::Article`] holds it), folded.
+    pub fn new(text: &str) -> FoldedText {
+        let mut folded = String::with_capacity(text.len() + text.len() / 8);
+        let mut lines = Vec::new();
+        for_each_plain_line(text, |line| {
+            let start = folded.len();
+            fold_append(line, &mut folded);
+            let l = &folded[start..];
+            lines.push(FoldedLine {
+                end: folded.len(),
+                words: count_words(l, usize::MAX),
+                hash: hash64(l),
+            });
+        });
+        FoldedText { folded, lines }
+    }
+
+    /// The hashes of the folded lines, for [`LearnedLines::observe`].
+    pub fn line_hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.lines.iter().map(|l| l.hash)
+    }
+
+    /// The folded lines with their facts.
+    fn lines(&self) -> impl Iterator<Item = (&str, &FoldedLine)> + '_ {
+        let mut start = 0;
+        self.lines.iter().map(move |l| {
+            let line = &self.folded[start..l.end];
+            start = l.end;
+            (line, l)
+        })
+    }
+}
+
 /// The cleaned lines of a text: plain, folded, without chrome, the feed's learned
 /// boilerplate, datelines and caption prefixes. Also says whether a wire is credited.
 pub fn clean_lines(text: &str, feed: i64, learned: &LearnedLines) -> (Vec<String>, bool) {
     let mut kept = Vec::new();
-    let credit = for_each_clean_line(text, learned.feed(feed), |l| kept.push(l.to_string()));
+    let folded = FoldedText::new(text);
+    let credit = for_each_clean_line(&folded, learned.feed(feed), |l| kept.push(l.to_string()));
     (kept, credit)
 }
 
-/// [`clean_lines`] without a `String` per line: calls `each` with every cleaned line in
-/// order (folded into one reused buffer) and returns whether a wire is credited.
-/// `learned` are the lines learned for the copy's feed.
-pub fn for_each_clean_line(
-    text: &str,
+/// Calls `each` with every cleaned line of `text` in order (a slice of its folded
+/// lines) and returns whether a wire is credited. `learned` are the lines learned for the
+/// copy's feed.
+fn for_each_clean_line<'a>(
+    text: &'a FoldedText,
     learned: Option<&FeedLines>,
-    mut each: impl FnMut(&str),
+    mut each: impl FnMut(&'a str),
 ) -> bool {
     let mut credit = false;
-    let mut folded = String::new();
-    for_each_plain_line(text, |line| {
-        fold_into(line, &mut folded);
+    for (folded, line) in text.lines() {
         // One credited line is enough: the others need not be searched.
-        credit = credit || credits_wire(&folded);
-        let words = count_words(&folded, usize::MAX);
-        if is_chrome_counted(&folded, words) {
-            return;
+        let (credits, chrome) = classify_line(folded, line.words, !credit);
+        credit |= credits;
+        if chrome || learned.is_some_and(|l| l.is_learned(line.hash, line.words)) {
+            continue;
         }
-        if learned.is_some_and(|l| l.is_learned(hash64(&folded), words)) {
-            return;
-        }
-        let body = strip_prefixes(&folded);
+        let body = strip_prefixes(folded);
         if !body.is_empty() {
             each(body);
         }
-    });
+    }
     credit
 }
 
 /// Hashes of a text's folded lines, for [`LearnedLines::observe`].
 pub fn line_hashes(text: &str) -> Vec<u64> {
-    let mut hashes = Vec::new();
-    let mut folded = String::new();
-    for_each_plain_line(text, |l| {
-        fold_into(l, &mut folded);
-        hashes.push(hash64(&folded));
-    });
-    hashes
+    FoldedText::new(text).line_hashes().collect()
 }
 
 /// A set of shingle hashes for one text: open addressing in a table of at least twice the
@@ -202,23 +246,30 @@ impl FirstSeen {
     }
 }
 
-/// Fingerprints one copy of feed `feed`. The cleaned lines are kept in one buffer and
-/// each is tokenised once (its quote-stripped form too, only when it holds a quote); the
-/// tokens are slices of the buffer, not copies.
+/// Fingerprints one copy of feed `feed`. The cleaned lines are slices of the folded text
+/// and each is tokenised once (its quote-stripped form too, only when it holds a quote);
+/// the tokens are slices of the text, not copies.
 pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -> Fingerprint {
     fingerprint_with(title, text, learned.feed(feed))
 }
 
 /// [`fingerprint`] with the lines learned for the copy's feed, if any.
 pub fn fingerprint_with(title: &str, text: &str, learned: Option<&FeedLines>) -> Fingerprint {
-    // The cleaned lines one after another in one buffer, and the lines holding quoted
-    // speech once more without it in another: the tokens are slices of these two.
-    let mut cleaned = String::with_capacity(text.len());
+    fingerprint_folded(title, &FoldedText::new(text), learned)
+}
+
+/// [`fingerprint_with`] of a text folded already.
+pub fn fingerprint_folded(
+    title: &str,
+    text: &FoldedText,
+    learned: Option<&FeedLines>,
+) -> Fingerprint {
+    // The lines holding quoted speech once more without it, one after another: their
+    // quote-stripped tokens are slices of this.
     let mut unquoted_text = String::new();
     let mut stripped = String::new();
-    // Per line: its range in `cleaned`, and in `unquoted_text` when it holds a quote.
-    type Span = (usize, usize);
-    let mut lines: Vec<(Span, Option<Span>)> = Vec::new();
+    // Per cleaned line: the line, and its range in `unquoted_text` when it holds a quote.
+    let mut lines: Vec<(&str, Option<(usize, usize)>)> = Vec::with_capacity(text.lines.len());
     let credit = for_each_clean_line(text, learned, |line| {
         let unquoted = line.contains('"').then(|| {
             strip_quotes_into(line, &mut stripped);
@@ -226,16 +277,20 @@ pub fn fingerprint_with(title: &str, text: &str, learned: Option<&FeedLines>) ->
             unquoted_text.push_str(&stripped);
             (at, unquoted_text.len())
         });
-        lines.push(((cleaned.len(), cleaned.len() + line.len()), unquoted));
-        cleaned.push_str(line);
+        lines.push((line, unquoted));
     });
-    let mut all: Vec<&str> = Vec::with_capacity(text.len() / 5);
-    let mut unquoted: Vec<&str> = Vec::with_capacity(text.len() / 5);
+    let quoted = lines.iter().any(|l| l.1.is_some());
+    let mut all: Vec<&str> = Vec::with_capacity(text.folded.len() / 5);
+    // Without quoted speech the quote-stripped tokens are `all`: not copied then.
+    let mut unquoted: Vec<&str> = Vec::with_capacity(if quoted { all.capacity() } else { 0 });
     let (mut unspaced, mut unquoted_unspaced) = (0, 0);
-    for &((from, to), quoted) in &lines {
+    for &(line, quotes) in &lines {
         let (first, first_unspaced) = (all.len(), unspaced);
-        unspaced += tokenize(&cleaned[from..to], &mut all);
-        match quoted {
+        unspaced += tokenize(line, &mut all);
+        if !quoted {
+            continue;
+        }
+        match quotes {
             Some((from, to)) => {
                 unquoted_unspaced += tokenize(&unquoted_text[from..to], &mut unquoted);
             }
@@ -248,14 +303,14 @@ pub fn fingerprint_with(title: &str, text: &str, learned: Option<&FeedLines>) ->
     drop_percent_words(&mut all);
     // The tokens joined, each followed by a space, hashed at once: XXH3 gives the same
     // hash as streaming them into its hasher one by one, at a fraction of the cost.
-    let mut joined: Vec<u8> = Vec::with_capacity(cleaned.len() + all.len());
+    let mut joined: Vec<u8> = Vec::with_capacity(text.folded.len() + all.len());
     for t in &all {
         joined.extend_from_slice(t.as_bytes());
         joined.push(b' ');
     }
     let text_hash = xxhash_rust::xxh3::xxh3_64_with_seed(&joined, HASH_SEED);
     drop_percent_words(&mut unquoted);
-    let (tokens, unspaced) = if unquoted.len() >= MIN_UNQUOTED_WORDS {
+    let (tokens, unspaced) = if quoted && unquoted.len() >= MIN_UNQUOTED_WORDS {
         (&unquoted, unquoted_unspaced)
     } else {
         (&all, unspaced)
@@ -266,10 +321,12 @@ pub fn fingerprint_with(title: &str, text: &str, learned: Option<&FeedLines>) ->
     } else {
         SHINGLE_WORDS
     };
-    // Each shingle once, at its first position, in document order.
+    // Each shingle once, at its first position, in document order; positions only grow,
+    // so the lede's and the dense prefix's are counted on the way.
     let windows = token_hashes.len().saturating_sub(width) + 1;
     let windows = windows.min(token_hashes.len());
-    let mut positioned: Vec<(u32, u32)> = Vec::with_capacity(windows);
+    let mut shingles: Vec<u32> = Vec::with_capacity(windows);
+    let (mut lede_len, mut dense_len) = (0, 0);
     let mut seen = FirstSeen::with_room(windows);
     for start in 0..windows {
         let mut h = HASH_SEED;
@@ -278,22 +335,16 @@ pub fn fingerprint_with(title: &str, text: &str, learned: Option<&FeedLines>) ->
         }
         let shingle = mix(h) as u32;
         if seen.insert(shingle) {
-            positioned.push((shingle, start as u32));
+            shingles.push(shingle);
+            lede_len += u32::from(start < LEDE_WORDS);
+            dense_len += u32::from(start < DENSE_PREFIX_WORDS);
         }
     }
-    let lede_len = positioned
-        .iter()
-        .take_while(|p| (p.1 as usize) < LEDE_WORDS)
-        .count() as u32;
-    let dense_len = positioned
-        .iter()
-        .take_while(|p| (p.1 as usize) < DENSE_PREFIX_WORDS)
-        .count() as u32;
     let (title_words, title_hash) = title_key(title);
     let numbers = number_contexts(&all);
     Fingerprint {
         numbers,
-        shingles: positioned.into_iter().map(|p| p.0).collect(),
+        shingles,
         lede_len,
         dense_len,
         words: all.len() as u32,
@@ -341,6 +392,8 @@ fn drop_percent_words(tokens: &mut Vec<&str>) {
 pub fn number_contexts(tokens: &[&str]) -> Vec<u32> {
     let is_number = |t: &str| t.as_bytes().first().is_some_and(u8::is_ascii_digit);
     let mut out = Vec::new();
+    // Reused for each number: its digits, and the bytes a context hashes.
+    let (mut digits, mut bytes) = (Vec::new(), Vec::new());
     for (i, t) in tokens.iter().enumerate() {
         if !is_number(t) || i + 1 == tokens.len() {
             continue;
@@ -353,23 +406,32 @@ pub fn number_contexts(tokens: &[&str]) -> Vec<u32> {
         if year || beside_month {
             continue;
         }
-        let digits: String = t
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        let value = (hash64(digits.trim_matches('.')) >> 48) as u32;
-        let context = |side: &[u8], a: &str, b: &str| {
-            let mut h = xxhash_rust::xxh3::Xxh3::with_seed(HASH_SEED);
-            for part in [side, a.as_bytes(), b" ", b.as_bytes()] {
-                h.update(part);
-            }
-            (h.digest() as u32 & 0xffff_0000) | value
+        digits.clear();
+        digits.extend(t.bytes().filter(|&c| c.is_ascii_digit() || c == b'.'));
+        let from = digits
+            .iter()
+            .position(|&c| c != b'.')
+            .unwrap_or(digits.len());
+        let to = digits
+            .iter()
+            .rposition(|&c| c != b'.')
+            .map_or(from, |e| e + 1);
+        let value =
+            (xxhash_rust::xxh3::xxh3_64_with_seed(&digits[from..to], HASH_SEED) >> 48) as u32;
+        // The parts joined and hashed at once: XXH3 gives what streaming them would.
+        let mut context = |side: u8, a: &str, b: &str| {
+            bytes.clear();
+            bytes.push(side);
+            bytes.extend_from_slice(a.as_bytes());
+            bytes.push(b' ');
+            bytes.extend_from_slice(b.as_bytes());
+            (xxhash_rust::xxh3::xxh3_64_with_seed(&bytes, HASH_SEED) as u32 & 0xffff_0000) | value
         };
         if i >= 2 {
-            out.push(context(b"<", tokens[i - 2], tokens[i - 1]));
+            out.push(context(b'<', tokens[i - 2], tokens[i - 1]));
         }
         if i + 2 < tokens.len() {
-            out.push(context(b">", tokens[i + 1], tokens[i + 2]));
+            out.push(context(b'>', tokens[i + 1], tokens[i + 2]));
         }
     }
     out.sort_unstable();
@@ -454,6 +516,279 @@ mod tests {
             title_key("Nigeria central bank raises interest rate to record high - Reuters");
         assert!(k.is_some() && w.len() >= 5);
         assert!(title_key("Rates rise").1.is_none());
+    }
+
+    /// The fingerprinting this module did before texts were folded once and both phrase
+    /// lists searched in one pass: the fast path must give the same fingerprints.
+    mod reference {
+        use super::super::*;
+        use crate::dedup::boilerplate::{credits_wire, is_chrome_counted};
+        use crate::dedup::normalize::fold_into;
+
+        fn for_each_clean_line(
+            text: &str,
+            learned: Option<&FeedLines>,
+            mut each: impl FnMut(&str),
+        ) -> bool {
+            let mut credit = false;
+            let mut folded = String::new();
+            for_each_plain_line(text, |line| {
+                fold_into(line, &mut folded);
+                credit = credit || credits_wire(&folded);
+                let words = count_words(&folded, usize::MAX);
+                if is_chrome_counted(&folded, words) {
+                    return;
+                }
+                if learned.is_some_and(|l| l.is_learned(hash64(&folded), words)) {
+                    return;
+                }
+                let body = strip_prefixes(&folded);
+                if !body.is_empty() {
+                    each(body);
+                }
+            });
+            credit
+        }
+
+        pub fn number_contexts(tokens: &[&str]) -> Vec<u32> {
+            let is_number = |t: &str| t.as_bytes().first().is_some_and(u8::is_ascii_digit);
+            let mut out = Vec::new();
+            for (i, t) in tokens.iter().enumerate() {
+                if !is_number(t) || i + 1 == tokens.len() {
+                    continue;
+                }
+                let year = t.len() == 4 && (t.starts_with("19") || t.starts_with("20"));
+                let beside_month = [i.checked_sub(1), Some(i + 1)]
+                    .into_iter()
+                    .flatten()
+                    .any(|k| tokens.get(k).is_some_and(|w| MONTHS.contains(w)));
+                if year || beside_month {
+                    continue;
+                }
+                let digits: String = t
+                    .chars()
+                    .filter(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
+                let value = (hash64(digits.trim_matches('.')) >> 48) as u32;
+                let context = |side: &[u8], a: &str, b: &str| {
+                    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(HASH_SEED);
+                    for part in [side, a.as_bytes(), b" ", b.as_bytes()] {
+                        h.update(part);
+                    }
+                    (h.digest() as u32 & 0xffff_0000) | value
+                };
+                if i >= 2 {
+                    out.push(context(b"<", tokens[i - 2], tokens[i - 1]));
+                }
+                if i + 2 < tokens.len() {
+                    out.push(context(b">", tokens[i + 1], tokens[i + 2]));
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        }
+
+        pub fn line_hashes(text: &str) -> Vec<u64> {
+            let mut hashes = Vec::new();
+            let mut folded = String::new();
+            for_each_plain_line(text, |l| {
+                fold_into(l, &mut folded);
+                hashes.push(hash64(&folded));
+            });
+            hashes
+        }
+
+        pub fn fingerprint_with(
+            title: &str,
+            text: &str,
+            learned: Option<&FeedLines>,
+        ) -> Fingerprint {
+            let mut cleaned = String::new();
+            let mut lines: Vec<(usize, usize)> = Vec::new();
+            let credit = for_each_clean_line(text, learned, |line| {
+                lines.push((cleaned.len(), cleaned.len() + line.len()));
+                cleaned.push_str(line);
+            });
+            let mut all: Vec<&str> = Vec::new();
+            let mut unquoted_lines: Vec<String> = Vec::new();
+            let mut unspaced = 0;
+            for &(from, to) in &lines {
+                unspaced += tokenize(&cleaned[from..to], &mut all);
+                unquoted_lines.push(if cleaned[from..to].contains('"') {
+                    crate::dedup::normalize::strip_quotes(&cleaned[from..to])
+                } else {
+                    cleaned[from..to].to_string()
+                });
+            }
+            let mut unquoted: Vec<&str> = Vec::new();
+            let mut unquoted_unspaced = 0;
+            for l in &unquoted_lines {
+                unquoted_unspaced += tokenize(l, &mut unquoted);
+            }
+            drop_percent_words(&mut all);
+            let mut hasher = xxhash_rust::xxh3::Xxh3::with_seed(HASH_SEED);
+            for t in &all {
+                hasher.update(t.as_bytes());
+                hasher.update(b" ");
+            }
+            let text_hash = hasher.digest();
+            drop_percent_words(&mut unquoted);
+            let (tokens, unspaced) = if unquoted.len() >= MIN_UNQUOTED_WORDS {
+                (&unquoted, unquoted_unspaced)
+            } else {
+                (&all, unspaced)
+            };
+            let token_hashes: Vec<u64> = tokens.iter().map(|t| hash64(t)).collect();
+            let width = if unspaced * 2 > token_hashes.len() {
+                SHINGLE_CHARS
+            } else {
+                SHINGLE_WORDS
+            };
+            let windows = (token_hashes.len().saturating_sub(width) + 1).min(token_hashes.len());
+            let mut positioned: Vec<(u32, u32)> = Vec::new();
+            for start in 0..windows {
+                let mut h = HASH_SEED;
+                for &t in &token_hashes[start..(start + width).min(token_hashes.len())] {
+                    h = (h ^ t).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+                }
+                let shingle = mix(h) as u32;
+                if !positioned.iter().any(|p| p.0 == shingle) {
+                    positioned.push((shingle, start as u32));
+                }
+            }
+            let count = |limit: usize| {
+                positioned
+                    .iter()
+                    .take_while(|p| (p.1 as usize) < limit)
+                    .count() as u32
+            };
+            let (title_words, title_hash) = title_key(title);
+            Fingerprint {
+                numbers: self::number_contexts(&all),
+                lede_len: count(LEDE_WORDS),
+                dense_len: count(DENSE_PREFIX_WORDS),
+                shingles: positioned.into_iter().map(|p| p.0).collect(),
+                words: all.len() as u32,
+                text_hash,
+                title_words,
+                title_hash,
+                credit,
+            }
+        }
+    }
+
+    /// Texts with what fingerprinting treats specially: chrome, credits, datelines,
+    /// quotes, percent words, numbers, markup, unspaced scripts, odd spacing.
+    fn tricky_article() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        let pieces = vec![
+            "the",
+            "bank",
+            "raised",
+            "rates",
+            "on",
+            "tuesday",
+            "said",
+            "acme",
+            "shares",
+            "rose",
+            "4.1",
+            "12",
+            "2025",
+            "july",
+            "14",
+            "%",
+            "percent",
+            "per",
+            "cent",
+            "\"",
+            "\u{201c}",
+            "\u{201d}",
+            "(reuters) -",
+            "lagos (afp) - ",
+            "source: ap",
+            "originally published by",
+            "originally published",
+            "photo: jo bloggs",
+            "getty images",
+            "\u{a9} 2025",
+            "advertisement",
+            "read more",
+            "published: 12:16,",
+            "by jane doe",
+            "(adds details)",
+            "reuters/",
+            "ap photo",
+            "with inputs from",
+            "\n",
+            "\n",
+            "\n",
+            "\n\n",
+            " ",
+            " ",
+            " ",
+            "  ",
+            "\t",
+            "\u{a0}",
+            "<p>",
+            "</p>",
+            "&amp;",
+            "\u{6771}\u{4eac}\u{90fd}",
+            "\u{e9}t\u{e9}",
+            "E\u{301}",
+            "\u{ff21}",
+            ".",
+            ",",
+            ":",
+            "|",
+            "-",
+            "\u{2014}",
+            "\r\n",
+            "\u{b}",
+        ];
+        proptest::collection::vec(proptest::sample::select(pieces), 0..120).prop_map(|v| {
+            let mut s = String::new();
+            for (i, p) in v.iter().enumerate() {
+                if i > 0 && !p.starts_with(['\n', ' ', '\t', '.', ',']) {
+                    s.push(' ');
+                }
+                s.push_str(p);
+            }
+            s
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fingerprints_are_those_of_the_plain_implementation(
+            texts in proptest::collection::vec(tricky_article(), 1..6),
+            title in tricky_article(),
+        ) {
+            // Learn from all, with a sign-off in every one that becomes boilerplate, then
+            // fingerprint each.
+            let texts: Vec<String> = texts
+                .into_iter()
+                .map(|t| format!("{t}\nOur desk thanks every reader today"))
+                .collect();
+            let mut lines = FeedLines::default();
+            let mut plain = FeedLines::default();
+            for _ in 0..6 {
+                lines.learn("Our desk thanks every reader today\nMore from the desk");
+                plain.observe(&reference::line_hashes("Our desk thanks every reader today\nMore from the desk"));
+            }
+            let folded: Vec<FoldedText> = texts.iter().map(|t| FoldedText::new(t)).collect();
+            for (t, f) in texts.iter().zip(&folded) {
+                lines.learn_folded(f);
+                plain.observe(&reference::line_hashes(t));
+                proptest::prop_assert_eq!(line_hashes(t), reference::line_hashes(t));
+            }
+            for (t, f) in texts.iter().zip(&folded) {
+                let want = reference::fingerprint_with(&title, t, Some(&plain));
+                proptest::prop_assert_eq!(&lines.fingerprint_folded(&title, f), &want);
+                proptest::prop_assert_eq!(&fingerprint_with(&title, t, None), &reference::fingerprint_with(&title, t, None));
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod profile;
 pub mod verify;
 
 pub use boilerplate::FeedLines;
-pub use fingerprint::Fingerprint;
+pub use fingerprint::{Fingerprint, FoldedText};
 pub use policy::{Policy, Rule};
 pub use profile::{Profile, Rank};
 pub use verify::Verdict;
@@ -236,6 +236,13 @@ impl Dedup {
         self.learned.observe(feed, &fingerprint::line_hashes(text));
     }
 
+    /// [`Dedup::learn`] for a text folded already: fold each article once
+    /// ([`FoldedText::new`]), learn from all of a document's, then fingerprint each with
+    /// [`Dedup::fingerprint_folded`].
+    pub fn learn_folded(&mut self, feed: i64, text: &FoldedText) {
+        self.learned.learn_folded(feed, text);
+    }
+
     /// Takes the lines learned for `feed` out of the stage (empty when none were), so that
     /// feed's copies can be learned from and fingerprinted apart from the index (another
     /// thread, before the store's writer is taken) with [`FeedLines::learn`] and
@@ -252,6 +259,11 @@ impl Dedup {
     /// The fingerprint of a copy of `feed`.
     pub fn fingerprint(&self, feed: i64, title: &str, text: &str) -> Fingerprint {
         fingerprint::fingerprint(title, text, feed, &self.learned)
+    }
+
+    /// [`Dedup::fingerprint`] of a text folded already.
+    pub fn fingerprint_folded(&self, feed: i64, title: &str, text: &FoldedText) -> Fingerprint {
+        fingerprint::fingerprint_folded(title, text, self.learned.feed(feed))
     }
 
     /// The current representative of `story`: the staged one, else the index's.

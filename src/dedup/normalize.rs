@@ -16,15 +16,21 @@ pub fn plain_lines(text: &str) -> Vec<String> {
 /// [`plain_lines`] without a `String` per line: calls `each` with every line in order.
 pub fn for_each_plain_line(text: &str, mut each: impl FnMut(&str)) {
     let owned;
-    let text = if text.contains('<') && text.contains('>') {
+    let markup = |b: u8| memchr::memchr(b, text.as_bytes()).is_some();
+    let text = if markup(b'<') && markup(b'>') {
         owned = strip_markup(text);
         owned.as_str()
     } else {
         text
     };
     let mut spaced = String::new();
-    for l in text.lines() {
-        let l = l.trim();
+    // Lines end at '\n' (and the trim removes a '\r' before it, as `str::lines` would).
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for end in ends {
+        let l = text[start..end].trim();
+        start = end + 1;
         if l.is_empty() {
             continue;
         }
@@ -47,14 +53,16 @@ pub fn for_each_plain_line(text: &str, mut each: impl FnMut(&str)) {
 /// in UTF-8, where C2 can only start a character): `l.contains("  ") ||
 /// l.contains(['\t', '\u{a0}'])` in one pass over the bytes.
 fn needs_collapsing(l: &str) -> bool {
-    let mut prev = 0u8;
-    for &b in l.as_bytes() {
-        if b == b'\t' || (b == b' ' && prev == b' ') || (b == 0xA0 && prev == 0xC2) {
-            return true;
-        }
-        prev = b;
-    }
-    false
+    let b = l.as_bytes();
+    let Some(&first) = b.first() else {
+        return false;
+    };
+    // Without an early exit, so the comparisons run many bytes at a time: lines are short,
+    // and almost never need collapsing.
+    let pairs = b.iter().zip(&b[1..]).fold(false, |hit, (&prev, &c)| {
+        hit | (c == b'\t') | ((c == b' ') & (prev == b' ')) | ((c == 0xA0) & (prev == 0xC2))
+    });
+    pairs | (first == b'\t')
 }
 
 fn strip_markup(html: &str) -> String {
@@ -166,6 +174,13 @@ pub fn fold(s: &str) -> String {
 
 /// [`fold`] into `out` (cleared first), so a caller folding line after line reuses one
 /// buffer.
+pub fn fold_into(s: &str, out: &mut String) {
+    out.clear();
+    fold_append(s, out);
+}
+
+/// [`fold`] appended to `out`. Returns whether `s` is all ASCII (its folded form is then
+/// too, and as long).
 ///
 /// Only the non-ASCII stretches go through NFKC. That gives the same result as normalising
 /// the whole line: every ASCII character is a *stable* code point (combining class 0,
@@ -173,12 +188,12 @@ pub fn fold(s: &str) -> String {
 /// across one (UAX #15, "Stable Code Points") and each stretch between them normalises on
 /// its own. A stretch starts at the ASCII character before it, which a combining mark may
 /// attach to ("e" + U+0301 is "é").
-pub fn fold_into(s: &str, out: &mut String) {
-    out.clear();
+pub fn fold_append(s: &str, out: &mut String) -> bool {
     if s.is_ascii() {
+        let from = out.len();
         out.push_str(s);
-        out.make_ascii_lowercase();
-        return;
+        out[from..].make_ascii_lowercase();
+        return true;
     }
     let bytes = s.as_bytes();
     let mut done = 0; // bytes of `s` folded into `out`
@@ -201,6 +216,7 @@ pub fn fold_into(s: &str, out: &mut String) {
         done = end;
     }
     push_ascii_lower(&s[done..], out);
+    false
 }
 
 /// The ASCII stretches of a line that is not all ASCII: lower case, and '`' is a quote
@@ -284,6 +300,17 @@ pub fn tokenize<'a>(folded: &'a str, out: &mut Vec<&'a str>) -> usize {
     unspaced
 }
 
+/// `u8::is_ascii_alphanumeric` as a table: one load per byte in the tokeniser's inner loop.
+static ASCII_ALPHANUMERIC: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
+
 /// The tokens of [`tokenize`], each passed to `each` with whether it is an
 /// unspaced-script character, without collecting them. ASCII is classified byte by byte;
 /// only a non-ASCII character is decoded.
@@ -296,6 +323,12 @@ pub fn for_each_token<'a>(folded: &'a str, mut each: impl FnMut(&'a str, bool)) 
         if b.is_ascii() {
             if b.is_ascii_alphanumeric() {
                 start.get_or_insert(i);
+                // The rest of an ASCII run at once: most of a text is such runs.
+                i += 1;
+                while i < bytes.len() && ASCII_ALPHANUMERIC[usize::from(bytes[i])] {
+                    i += 1;
+                }
+                continue;
             } else if (b == b'.' || b == b',')
                 && start.is_some()
                 && i > 0
@@ -471,6 +504,12 @@ mod tests {
                 crate::dedup::boilerplate::count_words(&folded, usize::MAX),
                 folded.split_whitespace().count()
             );
+            for limit in 0..12 {
+                proptest::prop_assert_eq!(
+                    crate::dedup::boilerplate::count_words(&folded, limit),
+                    folded.split_whitespace().take(limit).count()
+                );
+            }
             proptest::prop_assert_eq!(
                 needs_collapsing(&text),
                 text.contains("  ") || text.contains(['\t', '\u{a0}'])
