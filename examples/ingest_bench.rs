@@ -105,7 +105,7 @@ fn ingest_group(
 ) -> anyhow::Result<usize> {
     let mut dedup = store.take_dedup().context("no dedup index prepared")?;
     let mut new = 0;
-    let mut batch = store.begin()?;
+    let mut batch = store.begin_ingest()?;
     let mut staged = tributary::dedup::Staged::default();
     for (id, feed, prints) in feeds {
         let report = tributary::ingest::ingest_into(

@@ -39,10 +39,21 @@ const STOP_LINGER: Duration = Duration::from_secs(3);
 /// How often histogram upkeep runs for `/metrics`.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
+/// How long systemd is asked to wait for the database to open before the daemon reports
+/// ready: opening brings the schema up to date, and an upgrade may rewrite a large
+/// database once (schema v3 rewrites the articles table), far beyond systemd's default
+/// start timeout of 90 s — which would kill the upgrade and restart it, forever.
+const OPEN_ALLOWANCE: Duration = Duration::from_secs(15 * 60);
+
 /// Runs the daemon until SIGTERM/SIGINT. Returns exit status 0 after a graceful stop.
 pub fn run(config_path: &Path) -> Result<ExitCode> {
     let config = Config::load(config_path)?;
     let metrics = install_metrics();
+    let allowance = u32::try_from(OPEN_ALLOWANCE.as_micros()).unwrap_or(u32::MAX);
+    notify(&[
+        NotifyState::Status("opening the database"),
+        NotifyState::ExtendTimeoutUsec(allowance),
+    ]);
     let store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
     let server_store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
     let scheduler = Arc::new(Scheduler::new(

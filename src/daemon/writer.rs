@@ -95,8 +95,8 @@ impl Writer {
     }
 
     /// Waits for a turn to parse and fingerprint a document: polls doing that at once
-    /// are fewer than the cores ([`policy::preparing_polls`]), so the writer, the one
-    /// serial stage, keeps a core.
+    /// are fewer than the cores when there are two or more ([`policy::preparing_polls`]),
+    /// so the writer, the one serial stage, is not left a share of a core behind them.
     pub async fn turn_to_prepare(&self) -> Option<OwnedSemaphorePermit> {
         self.preparing.clone().acquire_owned().await.ok()
     }

@@ -123,6 +123,8 @@ impl<K> Default for Postings<K> {
 impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
     const END: u32 = u32::MAX;
 
+    /// Files `entry` under `key`. (Past `u32::MAX` links, which no transaction reaches,
+    /// postings would be dropped: fewer candidates, never a wrong one.)
     fn add(&mut self, key: K, entry: usize) {
         let link = u32::try_from(self.links.len()).unwrap_or(Self::END);
         let previous = self.heads.insert(key, link).unwrap_or(Self::END);
@@ -134,6 +136,9 @@ impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
     fn get(&self, key: K) -> impl Iterator<Item = usize> + '_ {
         let mut link = self.heads.get(&key).copied().unwrap_or(Self::END);
         std::iter::from_fn(move || {
+            if link == Self::END {
+                return None;
+            }
             let &(entry, previous) = self.links.get(link as usize)?;
             link = previous;
             Some(entry as usize)

@@ -166,6 +166,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             dedup: None,
+            foreign_keys: false, // SQLite's default; a reader writes nothing
             _checkpointer: None,
         })
     }

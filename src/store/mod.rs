@@ -93,6 +93,10 @@ pub struct Store {
     /// The dedup stage's index for this database, kept with the connection so every
     /// ingest through this `Store` sees the stories the previous ones made.
     dedup: Option<crate::dedup::Dedup>,
+    /// Whether the connection enforces foreign keys now ([`Store::begin_ingest`] turns it
+    /// off): setting the pragma invalidates every prepared statement, so it is set only
+    /// when it changes.
+    foreign_keys: bool,
     /// Writers only. Declared after `conn`, so it is dropped after it (its connection is the
     /// last to close and removes the WAL).
     _checkpointer: Option<Checkpointer>,
@@ -132,6 +136,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             dedup: None,
+            foreign_keys: true,
             _checkpointer: Some(Checkpointer::spawn(path)?),
         };
         store.ensure_instance_id()?;
@@ -169,10 +174,14 @@ impl Store {
 
     /// Turns foreign-key enforcement on or off (outside a transaction only: SQLite ignores
     /// the change inside one).
-    fn enforce_foreign_keys(&self, on: bool) -> Result<()> {
-        self.conn
-            .pragma_update(None, "foreign_keys", on)
-            .context("cannot set foreign-key enforcement")
+    fn enforce_foreign_keys(&mut self, on: bool) -> Result<()> {
+        if self.foreign_keys != on {
+            self.conn
+                .pragma_update(None, "foreign_keys", on)
+                .context("cannot set foreign-key enforcement")?;
+            self.foreign_keys = on;
+        }
+        Ok(())
     }
 
     /// A random id minted when the database was created, part of every merged-feed entry id
