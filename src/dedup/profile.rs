@@ -48,22 +48,32 @@ pub struct Rank {
 }
 
 /// Appends the 16-bit set of `hashes` to `out`: truncated, sorted, each once. A long text
-/// is sorted through a bitmap of all 65,536 values (8 KiB on the stack, read in order):
-/// cheaper than a comparison sort of a few hundred values.
+/// is sorted through a bitmap of all 65,536 values, read in order through a summary of its
+/// non-empty words and cleared as it is read (kept per thread, so neither zeroing nor
+/// scanning its 8 KiB costs more than the values do): cheaper than a comparison sort of a
+/// few hundred values. The restart builds one for every live story.
 fn push_short_set(hashes: &[u32], out: &mut Vec<u16>) {
     if hashes.len() > 64 {
-        let mut bits = [0u64; 1 << 10];
-        for &h in hashes {
-            let v = (h >> 16) as usize;
-            bits[v >> 6] |= 1 << (v & 63);
-        }
-        for (w, &word) in bits.iter().enumerate() {
-            let mut b = word;
-            while b != 0 {
-                out.push((w << 6 | b.trailing_zeros() as usize) as u16);
-                b &= b - 1;
+        SHORT_SET_BITS.with(|bits| {
+            let (words, summary) = &mut *bits.borrow_mut();
+            for &h in hashes {
+                let v = (h >> 16) as usize;
+                words[v >> 6] |= 1 << (v & 63);
+                summary[v >> 12] |= 1 << ((v >> 6) & 63);
             }
-        }
+            for (s, group) in summary.iter_mut().enumerate() {
+                let mut g = std::mem::take(group);
+                while g != 0 {
+                    let w = s << 6 | g.trailing_zeros() as usize;
+                    let mut b = std::mem::take(&mut words[w]);
+                    while b != 0 {
+                        out.push((w << 6 | b.trailing_zeros() as usize) as u16);
+                        b &= b - 1;
+                    }
+                    g &= g - 1;
+                }
+            }
+        });
         return;
     }
     let from = out.len();
@@ -77,6 +87,13 @@ fn push_short_set(hashes: &[u32], out: &mut Vec<u16>) {
         }
     }
     out.truncate(kept);
+}
+
+thread_local! {
+    /// [`push_short_set`]'s bitmap (1,024 words of 64 values) and its summary (a bit per
+    /// word that holds a value), all zero between calls.
+    static SHORT_SET_BITS: std::cell::RefCell<([u64; 1 << 10], [u64; 16])> =
+        const { std::cell::RefCell::new(([0; 1 << 10], [0; 16])) };
 }
 
 impl Profile {
