@@ -155,11 +155,7 @@ impl Store {
     /// Starts a transaction. Writes wait for other processes' writes (IMMEDIATE), so two
     /// processes never deadlock upgrading read locks.
     pub fn begin(&mut self) -> Result<Batch<'_>> {
-        self.enforce_foreign_keys(true)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(Batch { tx })
+        self.begin_enforcing(true)
     }
 
     /// [`Store::begin`] for an ingest, without foreign-key enforcement: the checks cost
@@ -169,7 +165,11 @@ impl Store {
     /// only stories without copies. The next [`Store::begin`] (and pruning, which relies on
     /// cascades) turns enforcement back on.
     pub fn begin_ingest(&mut self) -> Result<Batch<'_>> {
-        self.enforce_foreign_keys(false)?;
+        self.begin_enforcing(false)
+    }
+
+    fn begin_enforcing(&mut self, foreign_keys: bool) -> Result<Batch<'_>> {
+        self.enforce_foreign_keys(foreign_keys)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
