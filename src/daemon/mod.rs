@@ -7,6 +7,7 @@
 //! reloads the sources; a broken edit is logged and the config in force stays.
 
 mod poll;
+mod preparers;
 mod scheduler;
 mod writer;
 

@@ -99,15 +99,11 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     // Parsing holds the fetch slot: it bounds the documents in memory. Without a document
     // (a 304, an error) there is nothing to parse, and no thread to hand it to.
     let job = if matches!(fetched.outcome, FetchOutcome::Modified { .. }) {
-        let turn = env.writer.turn_to_prepare().await;
-        tokio::task::spawn_blocking(move || {
-            let job = prepare(&task_writer, &task_feed, state, fetched, now);
-            drop(turn);
-            job
-        })
-        .await
+        env.writer
+            .prepare(move || prepare(&task_writer, &task_feed, state, fetched, now))
+            .await
     } else {
-        Ok(prepare(&task_writer, &task_feed, state, fetched, now))
+        Some(prepare(&task_writer, &task_feed, state, fetched, now))
     };
     let (http, bytes, elapsed, moved_to) = meta;
     let internal = |e: &dyn std::fmt::Display| {
@@ -118,20 +114,15 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
             document: None,
         }
     };
-    let job = job.unwrap_or_else(|e| internal(&e));
+    let job = job.unwrap_or_else(|| internal(&"preparing the document panicked"));
     // The next fetch may start once this document has a place in the writer's queue.
     let room = env.writer.room().await;
     drop(global);
-    let writer = env.writer.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let written = writer.write(job);
-        drop(room);
-        written
-    })
-    .await;
+    let done = env.writer.write(job).await;
+    drop(room);
     let (state, ingest) = match done {
-        Ok(Some(written)) => written,
-        _ => {
+        Some(written) => written,
+        None => {
             // A crash while storing must still move the feed on, or it would be re-polled
             // at once, forever.
             let state = internal(&"the writer crashed").state;

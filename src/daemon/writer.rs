@@ -1,26 +1,30 @@
-//! The store's writer in a polling process, with group commit.
+//! The store's writer in a polling process, with group commit, on a thread of its own.
 //!
 //! SQLite has one writer, and a commit costs about as much as ingesting a feed of 50 new
 //! articles (its WAL frames, and every index page the feed touched). So polls do not each
-//! commit: a poll hands its writes to [`Writer::write`] and waits. Whichever waiting poll
-//! gets the store writes everything queued by then — up to
-//! [`policy::WRITE_GROUP_FEEDS`] feeds — as one transaction, with each feed's fetch state
-//! beside its articles. If anything in it fails, the transaction rolls back and each feed
-//! is written alone, so one broken feed costs only that feed. (Savepoints per feed were
-//! measured: their page journaling cost as much as the commits they saved.) The polls
-//! are answered only after the commit, so a report never claims what a crash could still
-//! take back.
+//! commit: a poll hands its writes to [`Writer::write`] and waits. The writer's thread
+//! writes everything queued by then — up to [`policy::WRITE_GROUP_FEEDS`] feeds — as one
+//! transaction, with each feed's fetch state beside its articles. If anything in it fails,
+//! the transaction rolls back and each feed is written alone, so one broken feed costs only
+//! that feed. (Savepoints per feed were measured: their page journaling cost as much as the
+//! commits they saved.) The polls are answered only after the commit, so a report never
+//! claims what a crash could still take back.
+//!
+//! The thread is the process's own priority, and the threads that prepare documents for it
+//! ([`Preparers`]) a lower one: the writer is the serial stage and should never wait for a
+//! core.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::SharedStore;
+use super::preparers::Preparers;
 use crate::config::DedupConfig;
 use crate::dedup::{Dedup, FeedLines, Fingerprint, Staged};
 use crate::ingest::{IngestReport, ingest_into, open_dedup};
@@ -53,40 +57,66 @@ pub(crate) struct Document {
 pub(crate) type Written = (FetchState, IngestReport);
 
 /// What the writer sends back to a poll: what was saved, and the job itself, for the
-/// poll to free.
+/// poll to free (freeing a parsed document costs as much as a tenth of writing it).
 type Answer = (Written, Job);
 
 struct Pending {
     job: Job,
-    done: mpsc::Sender<Answer>,
+    done: oneshot::Sender<Answer>,
+}
+
+/// The jobs waiting for the writer's thread.
+#[derive(Default)]
+struct Queue {
+    pending: Vec<Pending>,
+    /// The [`Writer`] is gone: the thread ends once the queue is empty.
+    closed: bool,
+}
+
+/// What the writer's thread shares with the polls.
+struct Shared {
+    store: SharedStore,
+    queue: Mutex<Queue>,
+    work: Condvar,
 }
 
 /// The writer of one store; shared by every poll of the process.
 pub(crate) struct Writer {
-    store: SharedStore,
-    queue: Mutex<Vec<Pending>>,
-    room: std::sync::Arc<Semaphore>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    room: Arc<Semaphore>,
     /// The lines each feed repeats (boilerplate), learned from its documents: kept here
     /// rather than in the store's dedup index, so that polls fingerprint their articles in
     /// parallel before they queue for the one writer.
     lines: Mutex<HashMap<i64, FeedLines>>,
-    preparing: std::sync::Arc<Semaphore>,
+    preparers: Preparers,
 }
 
 impl Writer {
-    /// A writer for `store`.
+    /// A writer for `store`, with its thread and its preparing threads.
     pub fn new(store: SharedStore) -> Writer {
-        Writer {
+        let shared = Arc::new(Shared {
             store,
-            queue: Mutex::new(Vec::new()),
-            room: std::sync::Arc::new(Semaphore::new(policy::WRITE_QUEUE_FEEDS)),
+            queue: Mutex::new(Queue::default()),
+            work: Condvar::new(),
+        });
+        let on_thread = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("tributary-writer".into())
+            .spawn(move || write_loop(&on_thread))
+            .map_err(|e| tracing::error!(error = %e, "cannot start the writer thread"))
+            .ok();
+        Writer {
+            shared,
+            thread,
+            room: Arc::new(Semaphore::new(policy::WRITE_QUEUE_FEEDS)),
             lines: Mutex::new(HashMap::new()),
-            preparing: std::sync::Arc::new(Semaphore::new(policy::preparing_polls())),
+            preparers: Preparers::new(),
         }
     }
 
     /// Learns the lines of every article of `feed`'s document, then fingerprints each
-    /// (blocking, CPU; call it before [`Writer::write`], on the poll's own thread).
+    /// (blocking, CPU; call it before [`Writer::write`], on a preparing thread).
     pub fn fingerprints(&self, feed: i64, parsed: &ParsedFeed) -> Vec<Fingerprint> {
         let mut lines = lock(&self.lines).remove(&feed).unwrap_or_default();
         let prints = lines.learn_and_fingerprint(&parsed.articles);
@@ -94,11 +124,13 @@ impl Writer {
         prints
     }
 
-    /// Waits for a turn to parse and fingerprint a document: polls doing that at once
-    /// are fewer than the cores when there are two or more ([`policy::preparing_polls`]),
-    /// so the writer, the one serial stage, is not left a share of a core behind them.
-    pub async fn turn_to_prepare(&self) -> Option<OwnedSemaphorePermit> {
-        self.preparing.clone().acquire_owned().await.ok()
+    /// Runs `task` (parsing and fingerprinting a document) on a preparing thread; `None`
+    /// if it panicked.
+    pub async fn prepare<T: Send + 'static>(
+        &self,
+        task: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        self.preparers.run(task).await
     }
 
     /// Waits for room in the queue: parsed documents waiting for the writer are bounded
@@ -109,33 +141,26 @@ impl Writer {
     }
 
     /// Writes `job` (in a group with whatever else is queued) and returns what was saved.
-    /// Blocking. `None` when the writing crashed (the caller records an internal error).
-    pub fn write(&self, job: Job) -> Option<Written> {
-        let (done, answer) = mpsc::channel();
-        lock(&self.queue).push(Pending { job, done });
-        loop {
-            match answer.try_recv() {
-                Ok(answered) => return Some(answered.0),
-                Err(mpsc::TryRecvError::Disconnected) => return None,
-                Err(mpsc::TryRecvError::Empty) => {}
-            }
-            let mut store = lock(&self.store);
-            // Whoever held the store may have written this job meanwhile.
-            match answer.try_recv() {
-                Ok(answered) => {
-                    // The job is freed after the store is let go.
-                    drop(store);
-                    return Some(answered.0);
-                }
-                Err(mpsc::TryRecvError::Disconnected) => return None,
-                Err(mpsc::TryRecvError::Empty) => {}
-            }
-            let group: Vec<Pending> = {
-                let mut queue = lock(&self.queue);
-                let n = queue.len().min(policy::WRITE_GROUP_FEEDS);
-                queue.drain(..n).collect()
-            };
-            write_group(&mut store, group);
+    /// `None` when the writing crashed (the caller records an internal error).
+    pub async fn write(&self, job: Job) -> Option<Written> {
+        let (done, answer) = oneshot::channel();
+        if self.thread.is_none() {
+            write_group(&mut lock(&self.shared.store), vec![Pending { job, done }]);
+        } else {
+            lock(&self.shared.queue).pending.push(Pending { job, done });
+            self.shared.work.notify_one();
+        }
+        // The job itself is freed here, off the writer's thread.
+        answer.await.ok().map(|(written, _job)| written)
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        lock(&self.shared.queue).closed = true;
+        self.shared.work.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -144,9 +169,33 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The writer's thread: writes whatever is queued, a group at a time, until the writer is
+/// dropped and the queue is empty.
+fn write_loop(shared: &Shared) {
+    loop {
+        let group: Vec<Pending> = {
+            let mut queue = lock(&shared.queue);
+            while queue.pending.is_empty() {
+                if queue.closed {
+                    return;
+                }
+                queue = shared.work.wait(queue).unwrap_or_else(|p| p.into_inner());
+            }
+            let n = queue.pending.len().min(policy::WRITE_GROUP_FEEDS);
+            queue.pending.drain(..n).collect()
+        };
+        let mut store = lock(&shared.store);
+        // A panic outside an ingest (which is caught on its own) drops the group's
+        // answers — their polls record an internal error — and the thread goes on.
+        if catch_unwind(AssertUnwindSafe(|| write_group(&mut store, group))).is_err() {
+            tracing::error!("internal error: writing a group of polls panicked");
+        }
+    }
+}
+
 /// Writes a group and answers each poll in it.
 fn write_group(store: &mut Store, group: Vec<Pending>) {
-    let (jobs, answers): (Vec<Job>, Vec<mpsc::Sender<Answer>>) =
+    let (jobs, answers): (Vec<Job>, Vec<oneshot::Sender<Answer>>) =
         group.into_iter().map(|p| (p.job, p.done)).unzip();
     let written = match store.take_dedup() {
         Some(mut dedup) => {
@@ -163,8 +212,7 @@ fn write_group(store: &mut Store, group: Vec<Pending>) {
             Err(e) => jobs.iter().map(|j| give_up(store, j, &e)).collect(),
         },
     };
-    // Each job goes back to its poll with the answer: freeing a parsed document costs
-    // as much as a tenth of writing it, and the writer is the one serial stage.
+    // Each job goes back to its poll with the answer, to be freed off this thread.
     for ((answer, w), job) in answers.into_iter().zip(written).zip(jobs) {
         // A poll abandoned at shutdown no longer listens; its writes landed anyway.
         let _ = answer.send((w, job));
@@ -291,7 +339,6 @@ mod tests {
     fn a_feed_that_cannot_be_stored_costs_only_that_feed_of_its_group() {
         let (_dir, store, feed) = crate::store::test_store_with_feed();
         let store: SharedStore = Arc::new(Mutex::new(store));
-        let writer = Writer::new(store.clone());
         let mut answers = Vec::new();
         let group = [
             job(feed, "first"),
@@ -300,13 +347,16 @@ mod tests {
         ]
         .into_iter()
         .map(|job| {
-            let (done, answer) = mpsc::channel();
+            let (done, answer) = oneshot::channel();
             answers.push(answer);
             Pending { job, done }
         })
         .collect();
-        write_group(&mut lock(&writer.store), group);
-        let written: Vec<Written> = answers.iter().map(|a| a.recv().unwrap().0).collect();
+        write_group(&mut lock(&store), group);
+        let written: Vec<Written> = answers
+            .into_iter()
+            .map(|a| a.blocking_recv().unwrap().0)
+            .collect();
         assert_eq!(written[0].1.new_articles, 1);
         assert_eq!(written[2].1.new_articles, 1);
         assert_eq!(written[1].1.new_articles, 0);
@@ -327,12 +377,12 @@ mod tests {
     }
 
     /// The public path: `write` answers with what was stored.
-    #[test]
-    fn write_stores_the_document_and_the_state_together() {
+    #[tokio::test]
+    async fn write_stores_the_document_and_the_state_together() {
         let (_dir, store, feed) = crate::store::test_store_with_feed();
         let store: SharedStore = Arc::new(Mutex::new(store));
         let writer = Writer::new(store.clone());
-        let (state, report) = writer.write(job(feed, "only")).unwrap();
+        let (state, report) = writer.write(job(feed, "only")).await.unwrap();
         assert_eq!(report.new_articles, 1);
         assert_eq!(state.last_status, Some(FetchStatus::Ok));
         let guard = lock(&store);

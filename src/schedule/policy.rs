@@ -72,14 +72,18 @@ pub const WRITE_GROUP_FEEDS: usize = 32;
 /// fetching when the writer is the bottleneck.
 pub const WRITE_QUEUE_FEEDS: usize = 24;
 
-/// Polls parsing and fingerprinting their documents at once, at most: one fewer than the
-/// cores (at least one), so the writer — the one serial stage of a poll cycle, and its
-/// bottleneck on a cold start — keeps a core instead of a share of one (measured with
-/// `examples/poll_bench` on 2 cores: the writer was runnable but waiting for a core for a
-/// third of the cycle).
-pub fn preparing_polls() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+/// Threads that parse and fingerprint fetched documents (`daemon/preparers.rs`): one per
+/// core, so no core idles while the writer waits for work.
+pub fn preparing_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+/// The nice value of the preparing threads: the writer, the one serial stage of a poll
+/// cycle and its bottleneck on a cold start, runs at the process's own priority and gets a
+/// core whenever it has work (measured with `examples/poll_bench` on 2 cores: at equal
+/// priority it waited for a core for a third of the cycle). 10 gives it about nine tenths
+/// of a contended core.
+pub const PREPARE_NICE: i32 = 10;
 
 #[cfg(test)]
 mod tests {
