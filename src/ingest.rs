@@ -15,7 +15,7 @@ use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, glo
 use crate::dedup::profile::overlap;
 use crate::dedup::{Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged};
 use crate::model::{Article, MatchKind, ParsedFeed};
-use crate::store::{Batch, Store, Upsert};
+use crate::store::{Batch, Store, StoredFingerprint, Upsert};
 
 /// What ingesting one feed's document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,29 +50,73 @@ pub fn open_dedup_with(store: &Store, policy: Policy) -> Result<Dedup> {
     } else {
         since = i64::MIN;
     }
-    let mut titles = Vec::new();
-    store
-        .for_each_live_fingerprint(since, |row| {
-            if row.representative {
-                let p = Profile::new(
-                    row.article,
-                    row.feed,
-                    row.published,
-                    row.preferred,
-                    &row.fingerprint,
-                );
-                dedup.restore_representative(row.story, p, &row.fingerprint);
-            } else if let Some(t) = row.fingerprint.title_hash {
-                titles.push((row.story, t, row.published));
+    // SQLite reads the rows on this thread while another builds the index from them, in
+    // the order read (half the restart is each): batches of rows go through a short
+    // queue, so few are held at once.
+    let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<Vec<StoredFingerprint>>(2);
+    std::thread::scope(|scope| {
+        let builder = scope.spawn(move || {
+            // Titles of copies whose story's representative comes later in the table: filed
+            // once it is there (the others at once, as the writer filed them).
+            let mut later = Vec::new();
+            for rows in rows_rx {
+                for row in rows {
+                    restore_row(&mut dedup, row, &mut later);
+                }
+                // The days that left the window go as the rows move on, as they go while
+                // the writer files copies (the table's order is the order they came in):
+                // the index never holds more days than it does then.
+                dedup.evict();
             }
-        })
-        .context("cannot load the dedup index")?;
-    for (story, title, published) in titles {
-        dedup.restore_title(story, title, published);
-    }
-    dedup.evict();
-    Ok(dedup)
+            for (story, title, published) in later {
+                let _ = dedup.restore_title(story, title, published);
+            }
+            dedup.evict();
+            dedup
+        });
+        let mut batch = Vec::with_capacity(RESTORE_BATCH_ROWS);
+        let read = store.for_each_live_fingerprint(since, |row| {
+            batch.push(row);
+            if batch.len() == RESTORE_BATCH_ROWS {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(RESTORE_BATCH_ROWS));
+                // Fails only when the builder is gone, which its join reports.
+                let _ = rows_tx.send(full);
+            }
+        });
+        if !batch.is_empty() {
+            let _ = rows_tx.send(batch);
+        }
+        drop(rows_tx);
+        let dedup = builder
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read.context("cannot load the dedup index")?;
+        Ok(dedup)
+    })
 }
+
+/// Files one stored copy in the index being restored: a representative with its story, or
+/// another copy's title under its story (kept in `later` while the story's representative,
+/// further on in the table, is not there yet).
+fn restore_row(dedup: &mut Dedup, row: StoredFingerprint, later: &mut Vec<(i64, u64, i64)>) {
+    if row.representative {
+        let p = Profile::new(
+            row.article,
+            row.feed,
+            row.published,
+            row.preferred,
+            &row.fingerprint,
+        );
+        dedup.restore_representative(row.story, p, &row.fingerprint);
+    } else if let Some(t) = row.fingerprint.title_hash
+        && !dedup.restore_title(row.story, t, row.published)
+    {
+        later.push((row.story, t, row.published));
+    }
+}
+
+/// Rows of stored fingerprints handed at once from the restart's reader to its builder.
+const RESTORE_BATCH_ROWS: usize = 1024;
 
 /// Makes `store` carry a dedup index for `config`: loads it from the stored fingerprints
 /// the first time, and afterwards only applies a changed `[dedup]` policy.

@@ -5,7 +5,7 @@
 //! representative choice need.
 
 use super::boilerplate::{
-    FeedLines, LearnedLines, MONTHS, classify_line, count_words, strip_prefixes,
+    FeedLines, LearnedLines, MONTHS, WordSet, classify_line, count_words, strip_prefixes,
 };
 use super::normalize::{fold, fold_append, for_each_plain_line, strip_quotes_into, tokenize};
 use super::policy::{
@@ -53,6 +53,18 @@ impl Fingerprint {
             (h % m == 0).then_some(h)
         })
     }
+
+    /// [`Fingerprint::index_keys`] collected, in a vector allocated once: room for twice
+    /// the keys the sampling rates give on average (a vector grown from empty reallocates
+    /// five or six times on the way to the forty-odd keys of a news text).
+    pub fn index_key_vec(&self) -> Vec<u32> {
+        let dense = (self.dense_len as usize).min(self.shingles.len());
+        let expected =
+            dense / DENSE_MOD as usize + (self.shingles.len() - dense) / SPARSE_MOD as usize;
+        let mut keys = Vec::with_capacity(2 * expected + 8);
+        keys.extend(self.index_keys());
+        keys
+    }
 }
 
 /// Words that do not make a title specific.
@@ -62,6 +74,12 @@ const STOP_WORDS: &[&str] = &[
     "into", "up", "out", "new", "says", "said", "say", "s", "de", "la", "le", "les", "des", "du",
     "et", "en", "un", "une",
 ];
+
+/// [`STOP_WORDS`] as a set: a title's every word is looked up.
+fn stop_words() -> &'static WordSet {
+    static SET: std::sync::OnceLock<WordSet> = std::sync::OnceLock::new();
+    SET.get_or_init(|| WordSet::new(STOP_WORDS.iter().copied()))
+}
 
 /// Title prefixes that are labels, not words of the headline.
 const TITLE_LABELS: &[&str] = &[
@@ -108,6 +126,27 @@ pub fn normalise_title(title: &str) -> String {
 /// 64-bit hash of a string with the dedup seed.
 pub fn hash64(s: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(s.as_bytes(), HASH_SEED)
+}
+
+/// The hash of one shingle: its tokens' hashes combined in order.
+fn shingle_hash(tokens: &[u64]) -> u32 {
+    let mut h = HASH_SEED;
+    for &t in tokens {
+        h = (h ^ t).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    }
+    mix(h) as u32
+}
+
+/// Calls `each` with the start and hash of every shingle of `W` tokens, in order (`W` a
+/// constant, so the combining loop unrolls).
+fn for_each_shingle<const W: usize>(tokens: &[u64], mut each: impl FnMut(usize, u32)) {
+    for (start, window) in tokens.windows(W).enumerate() {
+        let mut h = HASH_SEED;
+        for &t in window {
+            h = (h ^ t).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+        }
+        each(start, mix(h) as u32);
+    }
 }
 
 fn mix(mut h: u64) -> u64 {
@@ -212,36 +251,60 @@ pub fn line_hashes(text: &str) -> Vec<u64> {
 }
 
 /// A set of shingle hashes for one text: open addressing in a table of at least twice the
-/// shingles (a sort and a dedup cost more for a few hundred of them).
+/// shingles (a sort and a dedup cost more for a few hundred of them). The table is kept
+/// per thread and each use is a new generation, so no use clears it: a slot of an older
+/// generation is empty.
 struct FirstSeen {
-    /// `hash | 1 << 32` for a filled slot, 0 for an empty one.
+    /// `generation << 32 | hash` for a slot filled in `generation`.
     slots: Vec<u64>,
+    generation: u64,
+    /// The slots this use probes (a power of two, from the start of `slots`).
+    size: usize,
     shift: u32,
 }
 
+thread_local! {
+    static FIRST_SEEN: std::cell::RefCell<FirstSeen> = const {
+        std::cell::RefCell::new(FirstSeen { slots: Vec::new(), generation: 0, size: 0, shift: 0 })
+    };
+}
+
 impl FirstSeen {
-    fn with_room(n: usize) -> FirstSeen {
-        let size = (2 * n).max(16).next_power_of_two();
-        FirstSeen {
-            slots: vec![0; size],
-            shift: 64 - size.trailing_zeros(),
-        }
+    /// Calls `f` with the thread's set, emptied, with room for `n` hashes.
+    fn with_room<T>(n: usize, f: impl FnOnce(&mut FirstSeen) -> T) -> T {
+        FIRST_SEEN.with(|cell| {
+            let mut set = cell.borrow_mut();
+            let size = (2 * n).max(16).next_power_of_two();
+            if set.slots.len() < size {
+                set.slots.resize(size, 0);
+            }
+            set.generation += 1;
+            if set.generation >= u64::from(u32::MAX) {
+                // After four billion uses: start over from a cleared table.
+                set.slots.fill(0);
+                set.generation = 1;
+            }
+            set.size = size;
+            set.shift = 64 - size.trailing_zeros();
+            f(&mut set)
+        })
     }
 
     /// Adds `h`; whether it was new.
     fn insert(&mut self, h: u32) -> bool {
-        let entry = u64::from(h) | 1 << 32;
-        let mask = self.slots.len() - 1;
+        let entry = self.generation << 32 | u64::from(h);
+        let mask = self.size - 1;
         let mut i = (u64::from(h).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize;
         loop {
-            match self.slots[i] {
-                0 => {
-                    self.slots[i] = entry;
-                    return true;
-                }
-                e if e == entry => return false,
-                _ => i = (i + 1) & mask,
+            let e = self.slots[i];
+            if e == entry {
+                return false;
             }
+            if e >> 32 != self.generation {
+                self.slots[i] = entry;
+                return true;
+            }
+            i = (i + 1) & mask;
         }
     }
 }
@@ -271,7 +334,7 @@ pub fn fingerprint_folded(
     // Per cleaned line: the line, and its range in `unquoted_text` when it holds a quote.
     let mut lines: Vec<(&str, Option<(usize, usize)>)> = Vec::with_capacity(text.lines.len());
     let credit = for_each_clean_line(text, learned, |line| {
-        let unquoted = line.contains('"').then(|| {
+        let unquoted = memchr::memchr(b'"', line.as_bytes()).is_some().then(|| {
             strip_quotes_into(line, &mut stripped);
             let at = unquoted_text.len();
             unquoted_text.push_str(&stripped);
@@ -327,19 +390,30 @@ pub fn fingerprint_folded(
     let windows = windows.min(token_hashes.len());
     let mut shingles: Vec<u32> = Vec::with_capacity(windows);
     let (mut lede_len, mut dense_len) = (0, 0);
-    let mut seen = FirstSeen::with_room(windows);
-    for start in 0..windows {
-        let mut h = HASH_SEED;
-        for &t in &token_hashes[start..(start + width).min(token_hashes.len())] {
-            h = (h ^ t).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    FirstSeen::with_room(windows, |seen| {
+        let mut each = |start: usize, shingle: u32| {
+            if seen.insert(shingle) {
+                shingles.push(shingle);
+                lede_len += u32::from(start < LEDE_WORDS);
+                dense_len += u32::from(start < DENSE_PREFIX_WORDS);
+            }
+        };
+        match width {
+            SHINGLE_WORDS if token_hashes.len() >= SHINGLE_WORDS => {
+                for_each_shingle::<SHINGLE_WORDS>(&token_hashes, &mut each);
+            }
+            SHINGLE_CHARS if token_hashes.len() >= SHINGLE_CHARS => {
+                for_each_shingle::<SHINGLE_CHARS>(&token_hashes, &mut each);
+            }
+            // Fewer tokens than a shingle: one shingle of them all (none when there are
+            // none).
+            _ => {
+                if !token_hashes.is_empty() {
+                    each(0, shingle_hash(&token_hashes));
+                }
+            }
         }
-        let shingle = mix(h) as u32;
-        if seen.insert(shingle) {
-            shingles.push(shingle);
-            lede_len += u32::from(start < LEDE_WORDS);
-            dense_len += u32::from(start < DENSE_PREFIX_WORDS);
-        }
-    }
+    });
     let (title_words, title_hash) = title_key(title);
     let numbers = number_contexts(&all);
     Fingerprint {
@@ -446,7 +520,7 @@ pub fn title_key(title: &str) -> (Vec<u32>, Option<u64>) {
     tokenize(&norm, &mut tokens);
     let mut words: Vec<u32> = tokens
         .iter()
-        .filter(|t| !STOP_WORDS.contains(t))
+        .filter(|t| !stop_words().contains(t))
         .map(|t| hash64(t) as u32)
         .collect();
     let significant = words.len();

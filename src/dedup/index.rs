@@ -53,9 +53,18 @@ const EMPTY: u32 = u32::MAX;
 /// cache line can be prefetched: finding a copy's candidates probes ~40 keys in each day
 /// of the window, nearly all misses in tables far larger than the cache, so their memory
 /// latencies overlap instead of adding up.
+///
+/// Once [`KeyTable::seal`]ed, beside the entries, a Bloom filter of the keys held (one byte
+/// per entry; two bits per key in one 64-bit word): most keys a copy probes are in no
+/// story, and the filter, an eighth of the table's size, says so from the cache where the
+/// table would cost a trip to memory (the probes of a day's table far outnumber the memory
+/// loads a core can have in flight). A day's table is sealed when the next day's begins:
+/// the filter is then made in one pass, not bit by bit as the day's keys are filed (a
+/// random write each); the few keys filed under a sealed day later set their bits.
 struct KeyTable<K> {
     entries: Vec<(K, u32)>,
     len: usize,
+    filter: Vec<u64>,
 }
 
 impl<K> Default for KeyTable<K> {
@@ -63,6 +72,7 @@ impl<K> Default for KeyTable<K> {
         KeyTable {
             entries: Vec::new(),
             len: 0,
+            filter: Vec::new(),
         }
     }
 }
@@ -72,9 +82,58 @@ impl<K: Copy + Eq + Default + Into<u64>> KeyTable<K> {
     fn with_room(n: usize) -> Self {
         let mut t = KeyTable::default();
         if n > 0 {
-            t.entries = vec![(K::default(), EMPTY); n + n / 4 + 16];
+            let size = n + n / 4 + 16;
+            t.entries = Vec::with_capacity(size);
+            // Before the entries are written: the pages are not touched yet, so the kernel
+            // can back them with huge pages as they are first written.
+            ask_for_huge_pages(&t.entries);
+            t.entries.resize(size, (K::default(), EMPTY));
         }
         t
+    }
+
+    /// Makes the filter of the keys held (see [`KeyTable`]).
+    fn seal(&mut self) {
+        let words = self.entries.len().div_ceil(8);
+        if words == 0 || !self.filter.is_empty() {
+            return;
+        }
+        self.filter = Vec::with_capacity(words);
+        ask_for_huge_pages(&self.filter);
+        self.filter.resize(words, 0);
+        for i in 0..self.entries.len() {
+            let (k, v) = self.entries[i];
+            if v != EMPTY {
+                self.remember(k);
+            }
+        }
+    }
+
+    /// The filter word of `k` and the two bits `k` sets in it. The bits are taken from
+    /// another product than [`KeyTable::home`]'s, away from the low bits the sampling fixed.
+    fn filter_bits(&self, k: K) -> (usize, u64) {
+        let h = k.into().wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+        let word = ((u128::from(h) * self.filter.len() as u128) >> 64) as usize;
+        (word, 1 << ((h >> 20) & 63) | 1 << ((h >> 32) & 63))
+    }
+
+    /// False when `k` is surely not in the table; true when it may be (always, before the
+    /// table is sealed).
+    fn may_contain(&self, k: K) -> bool {
+        if self.filter.is_empty() {
+            return !self.entries.is_empty();
+        }
+        let (word, bits) = self.filter_bits(k);
+        self.filter[word] & bits == bits
+    }
+
+    /// Sets the filter bits of `k` (when the table is sealed).
+    fn remember(&mut self, k: K) {
+        if self.filter.is_empty() {
+            return;
+        }
+        let (word, bits) = self.filter_bits(k);
+        self.filter[word] |= bits;
     }
 
     /// Where the probe for `k` starts. Keys are hashes whose low bits the sampling fixed:
@@ -115,17 +174,25 @@ impl<K: Copy + Eq + Default + Into<u64>> KeyTable<K> {
         let i = self.find(k);
         if self.entries[i].1 == EMPTY {
             self.len += 1;
+            self.remember(k);
         }
         self.entries[i] = (k, v);
     }
 
     fn grow(&mut self) {
-        let old = std::mem::replace(self, KeyTable::with_room((self.len + self.len / 2).max(8)));
+        let sealed = !self.filter.is_empty();
+        let mut old =
+            std::mem::replace(self, KeyTable::with_room((self.len + self.len / 2).max(8)));
+        if sealed {
+            self.seal();
+        }
+        old.filter = Vec::new();
         for (k, v) in old.entries {
             if v != EMPTY {
                 let i = self.find(k);
                 self.entries[i] = (k, v);
                 self.len += 1;
+                self.remember(k);
             }
         }
     }
@@ -135,16 +202,59 @@ impl<K: Copy + Eq + Default + Into<u64>> KeyTable<K> {
         if self.entries.is_empty() {
             return;
         }
-        #[cfg(target_arch = "x86_64")]
-        {
-            let at = self.entries.as_ptr().wrapping_add(self.home(k));
-            // SAFETY: a prefetch is a hint: it reads nothing and never faults, and the
-            // address is inside the table anyway. SSE is part of every x86_64 CPU.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    at.cast::<i8>(),
-                );
-            }
+        prefetch(self.entries.as_ptr().wrapping_add(self.home(k)));
+    }
+
+    /// [`KeyTable::prefetch`], and the filter word `k` sets (for filing `k` in a sealed
+    /// table).
+    fn prefetch_for_filing(&self, k: K) {
+        if self.entries.is_empty() {
+            return;
+        }
+        self.prefetch(k);
+        if !self.filter.is_empty() {
+            prefetch(self.filter.as_ptr().wrapping_add(self.filter_bits(k).0));
+        }
+    }
+}
+
+/// Asks the CPU to load the cache line at `at` (a hint: where x86_64 prefetches, nothing
+/// else).
+fn prefetch<T>(at: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing and never faults, and callers pass
+    // addresses inside their tables anyway. SSE is part of every x86_64 CPU.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
+/// Tables at least this large are backed by huge pages where the system allows it.
+const HUGE_TABLE_BYTES: usize = 2 << 20;
+
+/// Asks the kernel to back the (not yet touched) memory of `v`'s capacity with 2 MiB pages
+/// (transparent huge pages, when set to `madvise` as most distributions do). A day's key
+/// table is tens of MiB and every probe lands on a random entry: with 4 KiB pages nearly
+/// each is a TLB miss as well as a cache miss, a page-table walk before the load. Only a
+/// hint: where refused, or off Linux, the table works the same on small pages.
+fn ask_for_huge_pages<T>(v: &Vec<T>) {
+    let bytes = v.capacity() * std::mem::size_of::<T>();
+    if bytes < HUGE_TABLE_BYTES {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = v.as_ptr() as usize;
+        let aligned = start.next_multiple_of(PAGE);
+        let len = bytes - (aligned - start);
+        // SAFETY: madvise with MADV_HUGEPAGE reads and writes no memory: it only marks
+        // how the kernel may back this range, which lies inside the vector's own
+        // allocation (a mapping of its own at this size) from a page boundary on.
+        unsafe {
+            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
         }
     }
 }
@@ -305,7 +415,7 @@ impl StoryIndex {
         shard.slots.push(slot);
         let keys: Vec<u32> = keys.collect();
         for &k in &keys {
-            shard.keys.prefetch(k);
+            shard.keys.prefetch_for_filing(k);
         }
         for k in keys {
             shard.add_key(k, slot);
@@ -316,10 +426,11 @@ impl StoryIndex {
         self.newest = self.newest.max(day);
     }
 
-    /// Files another copy's title key under `story`, so a title-only copy finds it.
-    pub fn add_title(&mut self, story: i64, title: u64, published: i64) {
+    /// Files another copy's title key under `story`, so a title-only copy finds it; false
+    /// (nothing filed) when `story` is not live.
+    pub fn add_title(&mut self, story: i64, title: u64, published: i64) -> bool {
         let Some(&slot) = self.by_story.get(&story) else {
-            return;
+            return false;
         };
         let day = published.div_euclid(DAY);
         if let Some(e) = self.slots[slot as usize].as_mut() {
@@ -328,14 +439,19 @@ impl StoryIndex {
         let shard = self.shard(day);
         shard.slots.push(slot);
         shard.add_title(title, slot);
+        true
     }
 
     /// The shard of `day`, made when missing: a new latest day is sized like the one
-    /// before it.
+    /// before it, and the days before it are sealed (their filters made).
     fn shard(&mut self, day: i64) -> &mut Shard {
         if !self.shards.contains_key(&day) {
             let latest = self.shards.last_key_value().filter(|(d, _)| **d < day);
             let shard = Shard::sized_like(latest.map(|(_, s)| s));
+            for (_, earlier) in self.shards.range_mut(..day) {
+                earlier.keys.seal();
+                earlier.titles.seal();
+            }
             self.shards.insert(day, shard);
         }
         self.shards.entry(day).or_default()
@@ -366,23 +482,29 @@ impl StoryIndex {
         let to = published.saturating_add(window).div_euclid(DAY);
         let mut hits: Vec<u32> = Vec::new();
         let mut title_hits: Vec<u32> = Vec::new();
-        // Every probe's first cache line is asked for before any is read.
-        for (_, shard) in self.shards.range(from..=to) {
+        let shards: Vec<&Shard> = self.shards.range(from..=to).map(|(_, s)| s).collect();
+        // The probes the filters let through, each probe's first cache line asked for
+        // before any is read.
+        let mut probes: Vec<(&Shard, u32)> = Vec::with_capacity(keys.len() * shards.len());
+        for &shard in &shards {
             for &k in keys {
-                shard.keys.prefetch(k);
+                if shard.keys.may_contain(k) {
+                    shard.keys.prefetch(k);
+                    probes.push((shard, k));
+                }
             }
             if let Some(t) = title {
                 shard.titles.prefetch(t);
             }
         }
-        for (_, shard) in self.shards.range(from..=to) {
-            for &k in keys {
-                let p = shard.postings(&shard.keys, k);
-                if p.len() <= MAX_POSTINGS {
-                    hits.extend_from_slice(p);
-                }
+        for (shard, k) in probes {
+            let p = shard.postings(&shard.keys, k);
+            if p.len() <= MAX_POSTINGS {
+                hits.extend_from_slice(p);
             }
-            if let Some(t) = title {
+        }
+        if let Some(t) = title {
+            for shard in shards {
                 title_hits.extend_from_slice(shard.postings(&shard.titles, t));
             }
         }
@@ -472,7 +594,12 @@ mod tests {
             let mut shard = Shard::sized_like(None);
             let mut keys: HashMap<u32, Vec<u32>> = HashMap::new();
             let mut titles: HashMap<u64, Vec<u32>> = HashMap::new();
-            for &(key, slot, is_title) in &ops {
+            for (n, &(key, slot, is_title)) in ops.iter().enumerate() {
+                // Sealed midway: keys filed before and after are found through the filter.
+                if n == ops.len() / 2 {
+                    shard.keys.seal();
+                    shard.titles.seal();
+                }
                 // Sampled keys share their low bits, as the index's do.
                 let key = key * 16;
                 if is_title {
@@ -489,6 +616,8 @@ mod tests {
             }
             for key in (0u32..400).map(|k| k * 16) {
                 let want = keys.get(&key).cloned().unwrap_or_default();
+                // The filter never turns away a key that is there.
+                proptest::prop_assert!(want.is_empty() || shard.keys.may_contain(key));
                 proptest::prop_assert_eq!(shard.postings(&shard.keys, key), &want[..]);
                 let title = u64::from(key) << 20 | 7;
                 let mut want = titles.get(&title).cloned().unwrap_or_default();

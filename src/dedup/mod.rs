@@ -152,7 +152,7 @@ impl Staged {
         self.forget(story);
         self.removed.retain(|s| *s != story);
         // Sorted, so [`Dedup::place`] counts shared keys by merging, not by a scan per key.
-        let mut keys: Vec<u32> = fp.index_keys().collect();
+        let mut keys = fp.index_key_vec();
         keys.sort_unstable();
         let at = self.reps.len();
         for &k in &keys {
@@ -284,7 +284,7 @@ impl Dedup {
     /// Decides where copy `profile` (fingerprint `fp`) goes, comparing it with the
     /// representatives of the candidate stories (the index's and the batch's).
     pub fn place(&self, profile: &Profile, fp: &Fingerprint, staged: &Staged) -> Placement {
-        let keys: Vec<u32> = fp.index_keys().collect();
+        let keys = fp.index_key_vec();
         let mut sorted_keys = keys.clone();
         sorted_keys.sort_unstable();
         let min_shared = if (fp.words as usize) < LONG_WORDS {
@@ -365,19 +365,22 @@ impl Dedup {
             self.index.set_representative(story, rep, keys.into_iter());
         }
         for (story, title, published) in staged.titles {
-            self.index.add_title(story, title, published);
+            // A story gone from the index (evicted) takes no more titles.
+            let _ = self.index.add_title(story, title, published);
         }
         self.index.evict(self.policy.window_secs);
     }
 
     /// Restores one live story from the store at startup: its representative.
     pub fn restore_representative(&mut self, story: i64, rep: Profile, fp: &Fingerprint) {
-        self.index.set_representative(story, rep, fp.index_keys());
+        self.index
+            .set_representative(story, rep, fp.index_key_vec().into_iter());
     }
 
-    /// Restores another copy's title at startup.
-    pub fn restore_title(&mut self, story: i64, title: u64, published: i64) {
-        self.index.add_title(story, title, published);
+    /// Restores another copy's title at startup; false (nothing restored) when `story`
+    /// has no representative restored (yet).
+    pub fn restore_title(&mut self, story: i64, title: u64, published: i64) -> bool {
+        self.index.add_title(story, title, published)
     }
 
     /// Drops the days that left the window (after a restore).
