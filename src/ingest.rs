@@ -213,7 +213,10 @@ pub fn ingest_into(
                 &made
             }
         };
-        batch.put_fingerprint(id, feed_id, published, preferred, fp)?;
+        match upsert {
+            Upsert::New { .. } => batch.add_fingerprint(id, feed_id, published, preferred, fp)?,
+            _ => batch.replace_fingerprint(id, feed_id, published, preferred, fp)?,
+        }
         let profile = Profile::new(id, feed_id, published, preferred, fp);
         if let Upsert::Updated { .. } = upsert {
             report.updated_articles += 1;

@@ -65,7 +65,7 @@ impl Batch<'_> {
         let existing: Option<(i64, i64, Option<i64>)> = self
             .tx
             .prepare_cached(
-                "SELECT a.id, a.content_hash, c.story_id FROM articles a
+                "SELECT a.id, a.content_hash, c.story_id FROM articles a \
                  LEFT JOIN copies c ON c.article_id = a.id WHERE a.feed_id = ?1 AND a.key = ?2",
             )?
             .query_row(params![feed_id, a.key], |r| {
@@ -78,11 +78,11 @@ impl Batch<'_> {
             Some((id, _, story)) => {
                 self.tx
                     .prepare_cached(
-                        "UPDATE articles SET guid = ?2, url = ?3, title = ?4, summary = ?5, content = ?6,
-                            authors = ?7, categories = ?8, language = ?9, enclosures = ?10,
-                            image = ?11, source_title = ?12, source_url = ?13, source_id = ?14,
-                            published = COALESCE(?15, published), updated = ?16, date_clamped = ?17,
-                            last_changed = ?18, content_hash = ?19
+                        "UPDATE articles SET guid = ?2, url = ?3, title = ?4, summary = ?5, content = ?6, \
+                            authors = ?7, categories = ?8, language = ?9, enclosures = ?10, \
+                            image = ?11, source_title = ?12, source_url = ?13, source_id = ?14, \
+                            published = COALESCE(?15, published), updated = ?16, date_clamped = ?17, \
+                            last_changed = ?18, content_hash = ?19 \
                          WHERE id = ?1",
                     )?
                     .execute(params![
@@ -113,10 +113,10 @@ impl Batch<'_> {
                 // ephemeral table per row (measured: a third of the insert's cost).
                 self.tx
                     .prepare_cached(
-                        "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, authors,
-                            categories, language, enclosures, image, source_title, source_url, source_id,
-                            published, updated, date_clamped, first_seen, last_changed, content_hash)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                        "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, authors, \
+                            categories, language, enclosures, image, source_title, source_url, source_id, \
+                            published, updated, date_clamped, first_seen, last_changed, content_hash) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
                             ?16, ?17, ?18, ?19, ?19, ?20)",
                     )?
                     .execute(params![
@@ -153,7 +153,7 @@ impl Batch<'_> {
         // One row from VALUES, without `RETURNING`: no ephemeral table, no statement journal.
         self.tx
             .prepare_cached(
-                "INSERT INTO stories (representative, first_published, last_changed)
+                "INSERT INTO stories (representative, first_published, last_changed) \
                  VALUES (?1, (SELECT published FROM articles WHERE id = ?1), ?2)",
             )?
             .execute(params![article, secs(now)])?;
@@ -176,8 +176,8 @@ impl Batch<'_> {
         self.put_copy(article, story, kind, score, thresholds, now)?;
         self.tx
             .prepare_cached(
-                "UPDATE stories SET last_changed = ?2,
-                    first_published = min(first_published, (SELECT published FROM articles WHERE id = ?3))
+                "UPDATE stories SET last_changed = ?2, \
+                    first_published = min(first_published, (SELECT published FROM articles WHERE id = ?3)) \
                  WHERE id = ?1",
             )?
             .execute(params![story, secs(now), article])?;
@@ -222,7 +222,7 @@ impl Batch<'_> {
         let inserted = self
             .tx
             .prepare_cached(
-                "INSERT INTO copies (article_id, story_id, match, score, thresholds, joined)
+                "INSERT INTO copies (article_id, story_id, match, score, thresholds, joined) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (article_id) DO NOTHING",
             )?
             .execute(row)?;
@@ -236,7 +236,7 @@ impl Batch<'_> {
             .optional()?;
         self.tx
             .prepare_cached(
-                "UPDATE copies SET story_id = ?2, match = ?3, score = ?4, thresholds = ?5, joined = ?6
+                "UPDATE copies SET story_id = ?2, match = ?3, score = ?4, thresholds = ?5, joined = ?6 \
                  WHERE article_id = ?1",
             )?
             .execute(row)?;
@@ -264,8 +264,8 @@ pub(super) fn read_article(conn: &rusqlite::Connection, id: i64) -> Result<Optio
     let row = conn
         .prepare_cached(
             // The plain text is not stored (schema v3): dedup keeps the fingerprint instead.
-            "SELECT feed_id, key, guid, url, title, summary, content, '', authors, categories, language,
-                enclosures, image, source_title, source_url, source_id, published, updated, date_clamped,
+            "SELECT feed_id, key, guid, url, title, summary, content, '', authors, categories, language, \
+                enclosures, image, source_title, source_url, source_id, published, updated, date_clamped, \
                 first_seen FROM articles WHERE id = ?1",
         )?
         .query_row([id], |r| {

@@ -108,11 +108,25 @@ fn fingerprint_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Fi
     })
 }
 
+/// The statement that writes a fingerprint row, after `$verb` (`INSERT`, `INSERT OR REPLACE`).
+macro_rules! fingerprint_insert {
+    ($verb:literal) => {
+        concat!(
+            $verb,
+            " INTO fingerprints (article_id, feed_id, published, words, text_hash, title_hash, \
+             credit, preferred, lede_len, dense_len, shingles, title_words, numbers) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        )
+    };
+}
+
 const FP_COLUMNS: &str = "f.words, f.text_hash, f.title_hash, f.credit, f.lede_len, f.dense_len";
 
 impl Batch<'_> {
-    /// Stores (or replaces) the fingerprint of `article`.
-    pub fn put_fingerprint(
+    /// Stores the fingerprint of a new copy, `article`. A plain insert: `OR REPLACE` makes
+    /// SQLite journal every page the statement touches, in case it has to undo half of it
+    /// (measured: a twentieth of a cold ingest's instructions).
+    pub fn add_fingerprint(
         &mut self,
         article: i64,
         feed: i64,
@@ -120,27 +134,50 @@ impl Batch<'_> {
         preferred: bool,
         fp: &Fingerprint,
     ) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO fingerprints (article_id, feed_id, published, words, text_hash,
-                    title_hash, credit, preferred, lede_len, dense_len, shingles, title_words, numbers)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?
-            .execute(params![
-                article,
-                feed,
-                published,
-                fp.words,
-                fp.text_hash as i64,
-                fp.title_hash.map(|h| h as i64),
-                fp.credit,
-                preferred,
-                fp.lede_len,
-                fp.dense_len,
-                blob(&fp.shingles),
-                blob(&fp.title_words),
-                blob(&fp.numbers),
-            ])?;
+        self.write_fingerprint(
+            fingerprint_insert!("INSERT"),
+            (article, feed, published, preferred),
+            fp,
+        )
+    }
+
+    /// Replaces the fingerprint of `article`, an updated copy.
+    pub fn replace_fingerprint(
+        &mut self,
+        article: i64,
+        feed: i64,
+        published: i64,
+        preferred: bool,
+        fp: &Fingerprint,
+    ) -> Result<()> {
+        self.write_fingerprint(
+            fingerprint_insert!("INSERT OR REPLACE"),
+            (article, feed, published, preferred),
+            fp,
+        )
+    }
+
+    fn write_fingerprint(
+        &mut self,
+        sql: &str,
+        (article, feed, published, preferred): (i64, i64, i64, bool),
+        fp: &Fingerprint,
+    ) -> Result<()> {
+        self.tx.prepare_cached(sql)?.execute(params![
+            article,
+            feed,
+            published,
+            fp.words,
+            fp.text_hash as i64,
+            fp.title_hash.map(|h| h as i64),
+            fp.credit,
+            preferred,
+            fp.lede_len,
+            fp.dense_len,
+            blob(&fp.shingles),
+            blob(&fp.title_words),
+            blob(&fp.numbers),
+        ])?;
         Ok(())
     }
 
@@ -149,7 +186,7 @@ impl Batch<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id
+                "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
                  WHERE a.url = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
             )?
             .query_row(params![url, feed], |r| r.get(0))
@@ -161,7 +198,7 @@ impl Batch<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id
+                "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
                  WHERE a.guid = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
             )?
             .query_row(params![guid, feed], |r| r.get(0))
@@ -196,7 +233,7 @@ impl Batch<'_> {
     /// when the current one leaves).
     pub fn story_fingerprints(&self, story: i64) -> Result<Vec<StoredFingerprint>> {
         let sql = format!(
-            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, {FP_COLUMNS}, f.shingles, f.title_words, f.numbers
+            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, {FP_COLUMNS}, f.shingles, f.title_words, f.numbers \
              FROM copies c JOIN fingerprints f ON f.article_id = c.article_id WHERE c.story_id = ?1"
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;
@@ -273,15 +310,15 @@ impl Store {
         mut each: impl FnMut(StoredFingerprint),
     ) -> Result<()> {
         let sql = format!(
-            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred,
-                s.representative = f.article_id, {FP_COLUMNS},
-                CASE WHEN s.representative = f.article_id THEN f.shingles END,
-                CASE WHEN s.representative = f.article_id THEN f.title_words END,
-                CASE WHEN s.representative = f.article_id THEN f.numbers END
-             FROM fingerprints f JOIN copies c ON c.article_id = f.article_id
-             JOIN stories s ON s.id = c.story_id
-             WHERE f.article_id >= (SELECT min(article_id) FROM fingerprints WHERE published >= ?1)
-                AND f.published >= ?1
+            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, \
+                s.representative = f.article_id, {FP_COLUMNS}, \
+                CASE WHEN s.representative = f.article_id THEN f.shingles END, \
+                CASE WHEN s.representative = f.article_id THEN f.title_words END, \
+                CASE WHEN s.representative = f.article_id THEN f.numbers END \
+             FROM fingerprints f JOIN copies c ON c.article_id = f.article_id \
+             JOIN stories s ON s.id = c.story_id \
+             WHERE f.article_id >= (SELECT min(article_id) FROM fingerprints WHERE published >= ?1) \
+                AND f.published >= ?1 \
              ORDER BY f.article_id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -303,9 +340,9 @@ impl Store {
     /// The stored fingerprint of one article.
     pub fn fingerprint(&self, article: i64) -> Result<Option<StoredFingerprint>> {
         let sql = format!(
-            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred,
-                s.representative = f.article_id, {FP_COLUMNS}, f.shingles, f.title_words, f.numbers
-             FROM fingerprints f JOIN copies c ON c.article_id = f.article_id
+            "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, \
+                s.representative = f.article_id, {FP_COLUMNS}, f.shingles, f.title_words, f.numbers \
+             FROM fingerprints f JOIN copies c ON c.article_id = f.article_id \
              JOIN stories s ON s.id = c.story_id WHERE f.article_id = ?1"
         );
         Ok(self
@@ -354,11 +391,11 @@ impl Store {
 
     fn stories_where(&self, top: &str, arg: i64) -> Result<Vec<StoryView>> {
         let sql = format!(
-            "WITH top AS ({top})
-             SELECT top.id, top.first_published, a.id, fd.name, a.url, a.title, a.published, c.match,
-                c.score, c.thresholds, a.id = top.representative
-             FROM top JOIN copies c ON c.story_id = top.id JOIN articles a ON a.id = c.article_id
-             JOIN feeds fd ON fd.id = a.feed_id
+            "WITH top AS ({top}) \
+             SELECT top.id, top.first_published, a.id, fd.name, a.url, a.title, a.published, c.match, \
+                c.score, c.thresholds, a.id = top.representative \
+             FROM top JOIN copies c ON c.story_id = top.id JOIN articles a ON a.id = c.article_id \
+             JOIN feeds fd ON fd.id = a.feed_id \
              ORDER BY top.first_published DESC, top.id DESC, a.id = top.representative DESC, a.published, a.id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
