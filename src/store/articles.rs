@@ -4,7 +4,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Batch, secs, time};
+use super::{Batch, Hot, secs, time};
 use crate::model::{Article, MatchKind};
 
 /// What storing one article did.
@@ -62,16 +62,17 @@ impl Batch<'_> {
         now: DateTime<Utc>,
     ) -> Result<Upsert> {
         let hash = content_hash(a);
-        let existing: Option<(i64, i64, Option<i64>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT a.id, a.content_hash, c.story_id FROM articles a \
-                 LEFT JOIN copies c ON c.article_id = a.id WHERE a.feed_id = ?1 AND a.key = ?2",
-            )?
-            .query_row(params![feed_id, a.key], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
+        let existing: Option<(i64, i64, Option<i64>)> = self.with_hot(
+            Hot::FindArticle,
+            "SELECT a.id, a.content_hash, c.story_id FROM articles a \
+             LEFT JOIN copies c ON c.article_id = a.id WHERE a.feed_id = ?1 AND a.key = ?2",
+            |s| {
+                s.query_row(params![feed_id, a.key], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+            },
+        )?;
         let src = a.source.as_ref();
         match existing {
             Some((id, old_hash, _)) if old_hash == hash => Ok(Upsert::Unchanged { article: id }),
@@ -111,15 +112,14 @@ impl Batch<'_> {
             None => {
                 // `execute` and the rowid rather than `RETURNING`, which makes SQLite build an
                 // ephemeral table per row (measured: a third of the insert's cost).
-                self.tx
-                    .prepare_cached(
+                self.with_hot(
+                        Hot::InsertArticle,
                         "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, authors, \
                             categories, language, enclosures, image, source_title, source_url, source_id, \
                             published, updated, date_clamped, first_seen, last_changed, content_hash) \
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
                             ?16, ?17, ?18, ?19, ?19, ?20)",
-                    )?
-                    .execute(params![
+                    |s| s.execute(params![
                             feed_id,
                             a.key,
                             a.guid,
@@ -140,7 +140,7 @@ impl Batch<'_> {
                             a.date_clamped,
                             secs(now),
                             hash,
-                    ])?;
+                    ]))?;
                 Ok(Upsert::New {
                     article: self.tx.last_insert_rowid(),
                 })
@@ -151,12 +151,12 @@ impl Batch<'_> {
     /// Founds a new story whose first copy (and representative) is `article`.
     pub fn new_story(&mut self, article: i64, now: DateTime<Utc>) -> Result<i64> {
         // One row from VALUES, without `RETURNING`: no ephemeral table, no statement journal.
-        self.tx
-            .prepare_cached(
-                "INSERT INTO stories (representative, first_published, last_changed) \
-                 VALUES (?1, (SELECT published FROM articles WHERE id = ?1), ?2)",
-            )?
-            .execute(params![article, secs(now)])?;
+        self.with_hot(
+            Hot::NewStory,
+            "INSERT INTO stories (representative, first_published, last_changed) \
+             VALUES (?1, (SELECT published FROM articles WHERE id = ?1), ?2)",
+            |s| s.execute(params![article, secs(now)]),
+        )?;
         let story = self.tx.last_insert_rowid();
         self.put_copy(article, story, MatchKind::First, 1.0, "", now)?;
         Ok(story)
@@ -174,13 +174,13 @@ impl Batch<'_> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.put_copy(article, story, kind, score, thresholds, now)?;
-        self.tx
-            .prepare_cached(
-                "UPDATE stories SET last_changed = ?2, \
-                    first_published = min(first_published, (SELECT published FROM articles WHERE id = ?3)) \
-                 WHERE id = ?1",
-            )?
-            .execute(params![story, secs(now), article])?;
+        self.with_hot(
+            Hot::JoinStory,
+            "UPDATE stories SET last_changed = ?2, \
+                first_published = min(first_published, (SELECT published FROM articles WHERE id = ?3)) \
+             WHERE id = ?1",
+            |s| s.execute(params![story, secs(now), article]),
+        )?;
         Ok(())
     }
 
@@ -191,11 +191,11 @@ impl Batch<'_> {
         article: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE stories SET representative = ?2, last_changed = ?3 WHERE id = ?1",
-            )?
-            .execute(params![story, article, secs(now)])?;
+        self.with_hot(
+            Hot::SetRepresentative,
+            "UPDATE stories SET representative = ?2, last_changed = ?3 WHERE id = ?1",
+            |s| s.execute(params![story, article, secs(now)]),
+        )?;
         Ok(())
     }
 
@@ -219,13 +219,12 @@ impl Batch<'_> {
     ) -> Result<()> {
         let row = params![article, story, kind.as_str(), score, thresholds, secs(now)];
         // Most copies are new: one statement for them; a copy that moves needs the old story.
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO copies (article_id, story_id, match, score, thresholds, joined) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (article_id) DO NOTHING",
-            )?
-            .execute(row)?;
+        let inserted = self.with_hot(
+            Hot::InsertCopy,
+            "INSERT INTO copies (article_id, story_id, match, score, thresholds, joined) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (article_id) DO NOTHING",
+            |s| s.execute(row),
+        )?;
         if inserted == 1 {
             return Ok(());
         }

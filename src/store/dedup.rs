@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Batch, Store, time};
+use super::{Batch, Hot, Store, time};
 use crate::dedup::{Dedup, Fingerprint};
 use crate::model::MatchKind;
 
@@ -135,6 +135,7 @@ impl Batch<'_> {
         fp: &Fingerprint,
     ) -> Result<()> {
         self.write_fingerprint(
+            Some(Hot::AddFingerprint),
             fingerprint_insert!("INSERT"),
             (article, feed, published, preferred),
             fp,
@@ -151,6 +152,7 @@ impl Batch<'_> {
         fp: &Fingerprint,
     ) -> Result<()> {
         self.write_fingerprint(
+            None,
             fingerprint_insert!("INSERT OR REPLACE"),
             (article, feed, published, preferred),
             fp,
@@ -159,11 +161,12 @@ impl Batch<'_> {
 
     fn write_fingerprint(
         &mut self,
+        slot: Option<Hot>,
         sql: &str,
         (article, feed, published, preferred): (i64, i64, i64, bool),
         fp: &Fingerprint,
     ) -> Result<()> {
-        self.tx.prepare_cached(sql)?.execute(params![
+        let row = params![
             article,
             feed,
             published,
@@ -177,42 +180,42 @@ impl Batch<'_> {
             blob(&fp.shingles),
             blob(&fp.title_words),
             blob(&fp.numbers),
-        ])?;
+        ];
+        match slot {
+            Some(slot) => self.with_hot(slot, sql, |s| s.execute(row))?,
+            None => self.tx.prepare_cached(sql)?.execute(row)?,
+        };
         Ok(())
     }
 
     /// The story of a copy in another feed with the canonical URL `url`.
     pub fn story_by_url(&self, url: &str, feed: i64) -> Result<Option<i64>> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
-                 WHERE a.url = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
-            )?
-            .query_row(params![url, feed], |r| r.get(0))
-            .optional()?)
+        self.with_hot(
+            Hot::StoryByUrl,
+            "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
+             WHERE a.url = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
+            |s| s.query_row(params![url, feed], |r| r.get(0)).optional(),
+        )
     }
 
     /// The story of a copy in another feed with the GUID `guid`.
     pub fn story_by_guid(&self, guid: &str, feed: i64) -> Result<Option<i64>> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
-                 WHERE a.guid = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
-            )?
-            .query_row(params![guid, feed], |r| r.get(0))
-            .optional()?)
+        self.with_hot(
+            Hot::StoryByGuid,
+            "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
+             WHERE a.guid = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
+            |s| s.query_row(params![guid, feed], |r| r.get(0)).optional(),
+        )
     }
 
     /// Whether story `story` exists (the index may remember one pruned meanwhile).
     pub fn story_exists(&self, story: i64) -> Result<bool> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT 1 FROM stories WHERE id = ?1")?
-            .query_row([story], |_| Ok(()))
-            .optional()?
-            .is_some())
+        let found = self.with_hot(
+            Hot::StoryExists,
+            "SELECT 1 FROM stories WHERE id = ?1",
+            |s| s.query_row([story], |_| Ok(())).optional(),
+        )?;
+        Ok(found.is_some())
     }
 
     /// The story and match kind of a stored copy.
