@@ -166,12 +166,18 @@ impl<K: Copy + Eq + Default + Into<u64>> KeyTable<K> {
         (*v != EMPTY).then_some(v)
     }
 
-    /// Sets the postings of `k` (never [`EMPTY`]).
-    fn set(&mut self, k: K, v: u32) {
+    /// The entry holding `k`, or the empty one where it would go, after growing the
+    /// table if one more key would fill it past 80%.
+    fn entry(&mut self, k: K) -> usize {
         if (self.len + 1) * 5 > self.entries.len() * 4 {
             self.grow();
         }
-        let i = self.find(k);
+        self.find(k)
+    }
+
+    /// Sets entry `i` (from [`KeyTable::entry`] for `k`) to `k` with postings `v` (never
+    /// [`EMPTY`]).
+    fn set_at(&mut self, i: usize, k: K, v: u32) {
         if self.entries[i].1 == EMPTY {
             self.len += 1;
             self.remember(k);
@@ -268,15 +274,18 @@ fn file<K: Copy + Eq + Default + Into<u64>>(
     slot: u32,
     cap: usize,
 ) {
-    match table.get(key).copied() {
-        None => table.set(key, slot),
-        Some(v) if v & MANY == 0 => {
+    // One probe finds the key or the entry it takes (the table grown first if a new key
+    // could overfill it).
+    let i = table.entry(key);
+    match table.entries[i].1 {
+        EMPTY => table.set_at(i, key, slot),
+        v if v & MANY == 0 => {
             if v != slot {
                 overflow.push(vec![v, slot]);
-                table.set(key, MANY | (overflow.len() as u32 - 1));
+                table.set_at(i, key, MANY | (overflow.len() as u32 - 1));
             }
         }
-        Some(v) => {
+        v => {
             let list = &mut overflow[(v & !MANY) as usize];
             if list.len() <= cap && list.last() != Some(&slot) {
                 list.push(slot);
