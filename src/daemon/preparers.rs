@@ -6,8 +6,9 @@
 //! holds everything up: on 2 cores the writer, sharing the scheduler with the parsers, was
 //! runnable but waiting for a third of a cold cycle. Fewer parsers than cores leave a core
 //! idle whenever the writer waits for work. So there are as many preparing threads as
-//! cores, each at [`policy::PREPARE_NICE`]: the scheduler gives the writer a core whenever it
-//! has work, and the parsers every cycle it leaves over.
+//! cores, each [`policy::PREPARE_NICE`] nice levels nicer than the process: the scheduler
+//! gives the writer a core whenever it has work, and the parsers every cycle it leaves
+//! over.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
@@ -93,25 +94,45 @@ fn work(inbox: &Mutex<mpsc::Receiver<Task>>) {
     }
 }
 
-/// Raises the calling thread's nice value to `nice` (Linux keeps one per thread). Without
-/// it (another OS, or refused) preparing only runs at the writer's priority.
-fn lower_priority(nice: i32) {
+/// The highest nice value Linux has (the lowest priority).
+const NICEST: i32 = 19;
+
+/// Makes the calling thread `by` nice levels nicer than it is (Linux keeps a nice value per
+/// thread, inherited from the thread that started it: the process's). Relative, not a fixed
+/// value: a daemon started at nice 15 (systemd's `Nice=15`) would otherwise be refused the
+/// change, unprivileged, or, as root, give its parsers a higher priority than its writer.
+/// Without it (another OS, or refused) preparing only runs at the writer's priority.
+fn lower_priority(by: i32) {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: gettid and setpriority only read their integer arguments.
-        let result = unsafe {
-            let tid = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice)
+        // SAFETY: gettid, getpriority and setpriority only read their integer arguments;
+        // errno is this thread's own.
+        let (tid, current) = unsafe {
+            let tid = libc::gettid() as libc::id_t;
+            // -1 is both a nice value and the error return: errno tells them apart.
+            *libc::__errno_location() = 0;
+            (tid, libc::getpriority(libc::PRIO_PROCESS, tid))
         };
-        if result != 0 {
+        let error = std::io::Error::last_os_error();
+        let result = if current == -1 && error.raw_os_error() != Some(0) {
+            Err(error)
+        } else {
+            let target = current.saturating_add(by).min(NICEST);
+            // SAFETY: as above.
+            match unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, target) } {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        };
+        if let Err(error) = result {
             tracing::debug!(
-                error = %std::io::Error::last_os_error(),
+                error = %error,
                 "cannot lower the priority of a preparing thread"
             );
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = nice;
+    let _ = by;
 }
 
 #[cfg(test)]
@@ -128,13 +149,40 @@ mod tests {
         let preparers = Preparers::new();
         let ours = nice_of_this_thread();
         let theirs = preparers.run(nice_of_this_thread).await;
-        if ours < policy::PREPARE_NICE {
-            assert_eq!(theirs, Some(policy::PREPARE_NICE));
+        if ours + policy::PREPARE_NICE <= NICEST {
+            assert_eq!(theirs, Some(ours + policy::PREPARE_NICE));
         } else {
             println!("skipped the priority check: the test already runs at nice {ours}");
         }
         let panicked: Option<()> = preparers.run(|| panic!("a broken document")).await;
         assert_eq!(panicked, None);
         assert_eq!(preparers.run(|| 6 * 7).await, Some(42));
+    }
+
+    /// A daemon started at a nice value of its own (systemd's `Nice=15`, `nice -n 15`)
+    /// keeps its writer ahead of its parsers: they run [`policy::PREPARE_NICE`] levels
+    /// below the process, not at a fixed value above or below it.
+    #[test]
+    fn preparing_threads_run_below_a_process_started_nicer() {
+        let started_at = 5;
+        let (ours, theirs) = std::thread::spawn(move || {
+            // SAFETY: as in lower_priority; raising one's own nice value is always allowed.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, started_at)
+            };
+            let ours = nice_of_this_thread();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let preparers = Preparers::new();
+            (ours, runtime.block_on(preparers.run(nice_of_this_thread)))
+        })
+        .join()
+        .unwrap();
+        if ours != started_at {
+            println!("skipped: the test already runs at nice {ours}");
+            return;
+        }
+        assert_eq!(theirs, Some(started_at + policy::PREPARE_NICE));
     }
 }
