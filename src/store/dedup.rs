@@ -108,6 +108,15 @@ fn fingerprint_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Fi
     })
 }
 
+/// Whether `e` is an insert refused for a row with its primary key already there.
+fn is_primary_key_conflict(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<rusqlite::Error>(),
+        Some(rusqlite::Error::SqliteFailure(f, _))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
 /// The statement that writes a fingerprint row, after `$verb` (`INSERT`, `INSERT OR REPLACE`).
 macro_rules! fingerprint_insert {
     ($verb:literal) => {
@@ -134,12 +143,21 @@ impl Batch<'_> {
         preferred: bool,
         fp: &Fingerprint,
     ) -> Result<()> {
-        self.write_fingerprint(
+        let added = self.write_fingerprint(
             Some(Hot::AddFingerprint),
             fingerprint_insert!("INSERT"),
             (article, feed, published, preferred),
             fp,
-        )
+        );
+        match added {
+            // A row left by an article deleted without cascades (by hand: `sqlite3` enforces
+            // no foreign keys by default) whose row id the new article took. Refusing it
+            // would refuse every new article of every feed: each takes the same free id.
+            Err(e) if is_primary_key_conflict(&e) => {
+                self.replace_fingerprint(article, feed, published, preferred, fp)
+            }
+            added => added,
+        }
     }
 
     /// Replaces the fingerprint of `article`, an updated copy.
@@ -429,5 +447,46 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use crate::model::{Article, ParsedFeed};
+
+    fn document(key: &str, text: &str) -> ParsedFeed {
+        ParsedFeed {
+            articles: vec![Article {
+                key: key.into(),
+                title: format!("Story {key}"),
+                text: text.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// The newest article deleted by hand (`sqlite3` enforces no foreign keys by default,
+    /// so its fingerprint stays): the next new article takes its row id, and must still be
+    /// stored, with its own fingerprint.
+    #[test]
+    fn a_fingerprint_left_by_a_deletion_without_cascades_does_not_block_new_articles() {
+        let (_dir, mut store, feed) = crate::store::test_store_with_feed();
+        let now = Utc::now();
+        let first = document("a", "The council approved the budget for the new bridge.");
+        crate::ingest::ingest(&mut store, feed, &first, now).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF; DELETE FROM articles; PRAGMA foreign_keys = ON;",
+            )
+            .unwrap();
+        let second = document("b", "Heavy rain closed three schools in the valley today.");
+        let report = crate::ingest::ingest(&mut store, feed, &second, now).unwrap();
+        assert_eq!(report.new_articles, 1);
+        let (_, articles, _) = store.counts().unwrap();
+        assert_eq!(articles, 1);
     }
 }
