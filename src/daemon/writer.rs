@@ -376,6 +376,47 @@ mod tests {
         assert_eq!(saved.last_status, Some(FetchStatus::Ok));
     }
 
+    /// A poll abandoned at shutdown leaves its parse on a preparing thread, which may then
+    /// hold the last reference to the writer: dropping it there ends the writer's thread
+    /// and closes the pool without waiting on the thread doing it.
+    #[tokio::test]
+    async fn the_writer_dropped_by_its_own_preparing_thread_does_not_hang() {
+        let (_dir, store, _feed) = crate::store::test_store_with_feed();
+        let writer = Arc::new(Writer::new(Arc::new(Mutex::new(store))));
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (running, started) = std::sync::mpsc::channel::<()>();
+        let (dropped, done) = std::sync::mpsc::channel::<()>();
+        let last = writer.clone();
+        let poll = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .prepare(move || {
+                        let _ = running.send(());
+                        let _ = gate.recv();
+                        drop(last);
+                        let _ = dropped.send(());
+                    })
+                    .await
+            }
+        });
+        // Abandon the poll once its task is on a preparing thread.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while started.try_recv().is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the task never started"
+            );
+            tokio::task::yield_now().await;
+        }
+        poll.abort();
+        let _ = poll.await;
+        drop(writer);
+        open.send(()).unwrap();
+        done.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("dropping the writer on its preparing thread hung");
+    }
+
     /// The public path: `write` answers with what was stored.
     #[tokio::test]
     async fn write_stores_the_document_and_the_state_together() {
