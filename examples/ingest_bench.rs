@@ -7,7 +7,8 @@
 //! `cargo run --release --example ingest_bench [FEEDS] [ENTRIES] [GROUP]`
 //!
 //! GROUP feeds are written per transaction, as the daemon's writer groups feeds that wait
-//! for it (default 8, about what it groups in `poll_bench`'s cold cycle; 1 = a commit per feed).
+//! for it (default 32, `WRITE_GROUP_FEEDS`, what it groups in `poll_bench`'s cold cycle; 1 = a
+//! commit per feed).
 //!
 //! CPU time is this process's (single-threaded here), so the figures hold up on a machine
 //! that other work keeps busy better than wall times do.
@@ -29,7 +30,11 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let feeds: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let entries: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50);
-    let group: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(8).max(1);
+    let group: usize = args
+        .get(3)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(32)
+        .max(1);
     let dir = tempfile::tempdir()?;
     let mut store = Store::open(&dir.path().join("bench.db"))?;
     let specs: Vec<FeedSpec> = (0..feeds)

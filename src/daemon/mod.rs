@@ -33,8 +33,11 @@ use crate::store::Store;
 /// Buckets of the fetch duration histogram, in seconds.
 const FETCH_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 
-/// After the grace period, how long abandoned blocking work (a parse, a transaction) may
-/// still take before the process exits anyway; the unit's TimeoutStopSec covers both.
+/// After the grace period, how long abandoned work on tokio's blocking pool may still take
+/// before the process exits anyway; the unit's TimeoutStopSec covers both. Parsing and
+/// writing run on threads of their own (`preparers.rs`, `writer.rs`), outside this bound:
+/// the writer finishes its queue (at most [`policy::WRITE_QUEUE_FEEDS`] documents) when the
+/// last poll lets go of it, and a transaction that the exit cuts short rolls back.
 const STOP_LINGER: Duration = Duration::from_secs(3);
 
 /// How often histogram upkeep runs for `/metrics`.
@@ -77,8 +80,8 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
         metrics,
     };
     runtime.block_on(daemon.run())?;
-    // Polls abandoned at the grace limit may still be inside a blocking parse or SQLite
-    // call; give them a short bound to finish (an unfinished transaction rolls back).
+    // Work abandoned at the grace limit on tokio's blocking pool gets a short bound to
+    // finish; the writer's thread ends with the last poll's reference to it.
     runtime.shutdown_timeout(STOP_LINGER);
     Ok(ExitCode::SUCCESS)
 }

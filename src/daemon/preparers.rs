@@ -45,8 +45,9 @@ impl Preparers {
         }
     }
 
-    /// Runs `task` on a preparing thread and returns its result; `None` if it panicked
-    /// (the panic is caught: it costs only that task) or no thread could be started.
+    /// Runs `task` on a preparing thread and returns its result; `None` if it panicked (the
+    /// panic is caught: it costs only that task). If the OS refused every preparing thread,
+    /// `task` runs on the caller's thread instead: slower, but nothing is lost.
     pub async fn run<T: Send + 'static>(
         &self,
         task: impl FnOnce() -> T + Send + 'static,
