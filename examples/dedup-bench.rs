@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use tributary::config::DedupConfig;
+use tributary::dedup::fingerprint::site_key;
 use tributary::dedup::policy::EVICT_FLOOR_STORIES;
 use tributary::dedup::{Dedup, FoldedText, Policy, Profile, Staged};
 use tributary::ingest::{ingest_with, open_dedup};
@@ -342,6 +343,7 @@ fn stage(n: u64) {
     let mut at_marks: Vec<(u64, f64, f64)> = Vec::new();
     let mut next_story = 0i64;
     let mut merged = 0u64;
+    let mut story_merges = 0u64;
     let mut words = 0u64;
     let mut batch: Vec<(u64, Article)> = Vec::with_capacity(50);
     let started = Instant::now();
@@ -376,22 +378,45 @@ fn stage(n: u64) {
         for ((feed, a), text) in batch.iter().zip(&folded) {
             let id = a.key[1..].parse::<i64>().unwrap_or(0);
             let tf = Instant::now();
-            let fp = dedup.fingerprint_folded(*feed as i64, &a.title, text);
+            let mut fp = dedup.fingerprint_folded(*feed as i64, &a.title, text);
+            fp.site = site_key(a.url.as_deref());
             let tp = Instant::now();
             parts.fingerprint += tp - tf;
             words += u64::from(fp.words);
             let published = a.published.map_or(0, |p| p.timestamp());
             let profile = Profile::new(id, *feed as i64, published, false, &fp);
-            match dedup.place(&profile, &fp, &staged).join {
+            let placement = dedup.place(&profile, &fp, &staged);
+            match placement.join {
                 Some(c) => {
                     merged += 1;
+                    // As ingest does: every story it matches is one, the oldest id survives.
+                    let survivor = placement
+                        .also
+                        .iter()
+                        .map(|o| o.story)
+                        .fold(c.story, i64::min);
+                    for o in placement.also.iter().map(|o| o.story).chain([c.story]) {
+                        if o != survivor {
+                            let wins = match (
+                                dedup.representative(o, &staged),
+                                dedup.representative(survivor, &staged),
+                            ) {
+                                (Some(t), Some(s)) => t.rank > s.rank,
+                                _ => false,
+                            };
+                            staged.merge(o, survivor, wins);
+                            story_merges += 1;
+                        }
+                    }
                     let better = dedup
-                        .representative(c.story, &staged)
+                        .representative(survivor, &staged)
                         .is_some_and(|r| profile.rank > r.rank);
                     if better {
-                        staged.set_representative(c.story, profile, &fp);
+                        staged.set_representative(survivor, profile, &fp);
+                    } else if c.covered {
+                        staged.add_title(survivor, fp.title_hash, published);
                     } else {
-                        staged.add_title(c.story, fp.title_hash, published);
+                        staged.add_copy(survivor, profile, &fp);
                     }
                 }
                 None => {
@@ -417,10 +442,11 @@ fn stage(n: u64) {
                 window_batches.sort_by(f64::total_cmp);
                 let median = window_batches[window_batches.len() / 2];
                 println!(
-                    "  at {:>9} stored: {per:6.1} µs/article ({:.0} articles/s; median batch {median:.1} µs/article), {} live stories in the index",
+                    "  at {:>9} stored: {per:6.1} µs/article ({:.0} articles/s; median batch {median:.1} µs/article), {} live stories in the index holding {} copies",
                     *from,
                     1e6 / per,
-                    dedup.live_stories()
+                    dedup.live_stories(),
+                    dedup.indexed_copies()
                 );
                 at_marks.push((*from, per, median));
                 window_batches.clear();
@@ -437,7 +463,7 @@ fn stage(n: u64) {
     let wall = parts.total().as_secs_f64().max(1e-9);
     let share = |d: Duration| 100.0 * d.as_secs_f64() / wall;
     println!(
-        "  total: {seen} articles, {merged} merged; stage {:.1} s CPU = {:.0} articles/s on one core ({:.1} µs/article; wall {:.1} s incl. generation)",
+        "  total: {seen} articles, {merged} merged, {story_merges} stories merged into others; stage {:.1} s CPU = {:.0} articles/s on one core ({:.1} µs/article; wall {:.1} s incl. generation)",
         cpu.as_secs_f64(),
         seen as f64 / cpu.as_secs_f64().max(1e-9),
         cpu.as_secs_f64() * 1e6 / seen.max(1) as f64,

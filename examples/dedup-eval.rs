@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tributary::config::DedupConfig;
+use tributary::dedup::fingerprint::Fingerprint;
+use tributary::dedup::profile::{Profile, longest_run, number_conflicts, overlap, shared};
+use tributary::dedup::verify::compare;
 use tributary::ingest::{ingest_with, open_dedup};
 use tributary::model::MatchKind;
 use tributary::parse::{FeedContext, parse};
@@ -177,6 +180,42 @@ fn real(file: &Path, lede: bool) -> Result<(Vec<Truth>, Vec<Doc>)> {
     Ok((truth, out))
 }
 
+/// `--pairs FILE`: every pair of labelled documents with what the rules see of it, one JSON
+/// object a line, for calibrating thresholds on real copies.
+fn write_pairs(out: &str, truth: &[Truth], docs: &[(usize, Profile, Fingerprint)]) -> Result<()> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
+    let policy = tributary::dedup::Policy::default();
+    for (i, (da, pa, fa)) in docs.iter().enumerate() {
+        for (db, pb, fb) in &docs[i + 1..] {
+            let (ta, tb) = (&truth[*da], &truth[*db]);
+            let ab = compare(pa, &fa.shingles, pb, &policy);
+            let ba = compare(pb, &fb.shingles, pa, &policy);
+            let (small, big) = if pa.set().len() <= pb.set().len() {
+                (pa, pb)
+            } else {
+                (pb, pa)
+            };
+            let row = serde_json::json!({
+                "a": ta.key, "b": tb.key, "same": ta.story == tb.story,
+                "soft": ta.soft || tb.soft, "event": ta.event == tb.event,
+                "hours": (pa.published - pb.published).abs() as f64 / 3600.0,
+                "wa": pa.words, "wb": pb.words, "na": pa.set().len(), "nb": pb.set().len(),
+                "oc": overlap(pa.set(), pb.set()), "shared": shared(pa.set(), pb.set()),
+                "title": overlap(pa.title_words(), pb.title_words()),
+                "title_n": pa.title_words().len().min(pb.title_words().len()),
+                "same_title": pa.title_hash.is_some() && pa.title_hash == pb.title_hash,
+                "run_ab": longest_run(&fa.shingles, pb.set()), "run_ba": longest_run(&fb.shingles, pa.set()),
+                "numconf": number_conflicts(small.numbers(), big.numbers()),
+                "numshared": shared(pa.numbers(), pb.numbers()),
+                "merge_ab": ab.merge, "merge_ba": ba.merge,
+            });
+            writeln!(w, "{row}")?;
+        }
+    }
+    Ok(())
+}
+
 fn bucket(words: usize) -> &'static str {
     match words {
         0..=40 => "<=40",
@@ -199,6 +238,7 @@ fn main() -> Result<()> {
     };
     let lede = opt("--mode").as_deref() == Some("lede");
     let show: usize = opt("--errors").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let pairs_out = opt("--pairs");
     let (truth, docs) = if target.is_dir() {
         generated(&target)?
     } else {
@@ -221,7 +261,8 @@ fn main() -> Result<()> {
     let mut words_of: HashMap<String, usize> = HashMap::new();
     let mut desc_only: HashSet<String> = HashSet::new();
     let mut dedup_time = std::time::Duration::ZERO;
-    for d in &docs {
+    let mut for_pairs: Vec<(usize, Profile, Fingerprint)> = Vec::new();
+    for (doc_no, d) in docs.iter().enumerate() {
         let ctx = FeedContext {
             url: &d.url,
             content_type: None,
@@ -232,6 +273,11 @@ fn main() -> Result<()> {
             if let Some(u) = &a.url {
                 let fp = dedup.fingerprint(0, &a.title, &a.text);
                 words_of.insert(url_key(u), fp.words as usize);
+                if pairs_out.is_some() {
+                    let published = a.published.unwrap_or(now).timestamp();
+                    let profile = Profile::new(doc_no as i64, doc_no as i64, published, false, &fp);
+                    for_pairs.push((doc_no, profile, fp.clone()));
+                }
                 if a.content_html.is_none() {
                     desc_only.insert(url_key(u));
                 }
@@ -242,6 +288,9 @@ fn main() -> Result<()> {
         dedup_time += t.elapsed();
     }
     let stories: Vec<StoryView> = store.recent_stories(usize::MAX)?;
+    if let Some(out) = &pairs_out {
+        write_pairs(out, &truth, &for_pairs)?;
+    }
 
     // Predicted clusters over labelled keys.
     let by_key: HashMap<&str, &Truth> = truth.iter().map(|t| (t.key.as_str(), t)).collect();

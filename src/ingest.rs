@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::config::DedupConfig;
+use crate::dedup::fingerprint::site_key;
 use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, global_guid};
 use crate::dedup::profile::overlap;
 use crate::dedup::{Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged};
@@ -28,6 +29,8 @@ pub struct IngestReport {
     pub new_stories: usize,
     /// New copies that joined an existing story.
     pub merged: usize,
+    /// Stories absorbed by another: a new copy matched both.
+    pub story_merges: usize,
 }
 
 /// The dedup stage loaded from the store: every story with a copy published within the
@@ -56,8 +59,8 @@ pub fn open_dedup_with(store: &Store, policy: Policy) -> Result<Dedup> {
     let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<Vec<StoredFingerprint>>(2);
     std::thread::scope(|scope| {
         let builder = scope.spawn(move || {
-            // Titles of copies whose story's representative comes later in the table: filed
-            // once it is there (the others at once, as the writer filed them).
+            // Copies whose story's representative comes later in the table: filed once it
+            // is there (the others at once, as the writer filed them).
             let mut later = Vec::new();
             for rows in rows_rx {
                 for row in rows {
@@ -68,8 +71,8 @@ pub fn open_dedup_with(store: &Store, policy: Policy) -> Result<Dedup> {
                 // the index never holds more days than it does then.
                 dedup.evict();
             }
-            for (story, title, published) in later {
-                let _ = dedup.restore_title(story, title, published);
+            for row in later {
+                let _ = dedup.restore_copy(row.story, row.profile(), &row.fingerprint, false);
             }
             dedup.evict();
             dedup
@@ -96,22 +99,16 @@ pub fn open_dedup_with(store: &Store, policy: Policy) -> Result<Dedup> {
 }
 
 /// Files one stored copy in the index being restored: a representative with its story, or
-/// another copy's title under its story (kept in `later` while the story's representative,
-/// further on in the table, is not there yet).
-fn restore_row(dedup: &mut Dedup, row: StoredFingerprint, later: &mut Vec<(i64, u64, i64)>) {
-    if row.representative {
-        let p = Profile::new(
-            row.article,
-            row.feed,
-            row.published,
-            row.preferred,
-            &row.fingerprint,
-        );
-        dedup.restore_representative(row.story, p, &row.fingerprint);
-    } else if let Some(t) = row.fingerprint.title_hash
-        && !dedup.restore_title(row.story, t, row.published)
-    {
-        later.push((row.story, t, row.published));
+/// another copy of its story (kept in `later` while the story's representative, further on
+/// in the table, is not there yet).
+fn restore_row(dedup: &mut Dedup, row: StoredFingerprint, later: &mut Vec<StoredFingerprint>) {
+    if !dedup.restore_copy(
+        row.story,
+        row.profile(),
+        &row.fingerprint,
+        row.representative,
+    ) {
+        later.push(row);
     }
 }
 
@@ -206,9 +203,13 @@ pub fn ingest_into(
         let fp = match fingerprints.and_then(|f| f.get(i)) {
             Some(fp) => fp,
             None => {
-                made = match folded.get(i) {
-                    Some(text) => dedup.fingerprint_folded(feed_id, &article.title, text),
-                    None => dedup.fingerprint(feed_id, &article.title, &article.text),
+                made = {
+                    let mut fp = match folded.get(i) {
+                        Some(text) => dedup.fingerprint_folded(feed_id, &article.title, text),
+                        None => dedup.fingerprint(feed_id, &article.title, &article.text),
+                    };
+                    fp.site = site_key(article.url.as_deref());
+                    fp
                 };
                 &made
             }
@@ -228,30 +229,45 @@ pub fn ingest_into(
         report.new_articles += 1;
         if let Some((story, kind)) = exact_match(batch, feed_id, article)? {
             batch.join_story(id, story, kind, 1.0, &Rule::Exact.describe(), now)?;
-            promote(batch, dedup, staged, story, profile, fp, now)?;
+            promote(batch, dedup, staged, story, profile, fp, false, now)?;
             report.merged += 1;
             continue;
         }
-        let placed = dedup.place(&profile, fp, staged).join;
-        let placed = match placed {
-            Some(c) if !batch.story_exists(c.story)? => {
+        let placement = dedup.place(&profile, fp, staged);
+        let mut joined = Vec::new();
+        for c in placement.join.into_iter().chain(placement.also) {
+            if batch.story_exists(c.story)? {
+                joined.push(c);
+            } else {
                 staged.remove(c.story);
-                None
             }
-            other => other,
-        };
-        match placed {
-            Some(c) => {
-                let kind = Placement::kind(&c);
+        }
+        match joined.first() {
+            Some(best) => {
+                let kind = Placement::kind(best);
                 batch.join_story(
                     id,
-                    c.story,
+                    best.story,
                     kind,
-                    c.verdict.score,
-                    &c.verdict.rule.describe(),
+                    best.verdict.score,
+                    &best.verdict.rule.describe(),
                     now,
                 )?;
-                promote(batch, dedup, staged, c.story, profile, fp, now)?;
+                // Every story the copy matches is one story: the oldest id survives.
+                let survivor = joined.iter().map(|c| c.story).min().unwrap_or(best.story);
+                for c in &joined {
+                    if c.story != survivor {
+                        let reason = format!(
+                            "{} (feed {feed_name}) matched both stories: {}",
+                            article.url.as_deref().unwrap_or(&article.title),
+                            c.verdict.reason
+                        );
+                        merge_stories(batch, dedup, staged, c.story, survivor, &reason, now)?;
+                        report.story_merges += 1;
+                    }
+                }
+                let covered = best.covered;
+                promote(batch, dedup, staged, survivor, profile, fp, covered, now)?;
                 report.merged += 1;
             }
             None => {
@@ -291,8 +307,38 @@ fn exact_match(batch: &Batch<'_>, feed: i64, a: &Article) -> Result<Option<(i64,
     Ok(None)
 }
 
+/// Merges story `absorbed` into `survivor` in the store and the batch's index changes; the
+/// absorbed story's representative represents both when it ranks higher.
+fn merge_stories(
+    batch: &mut Batch<'_>,
+    dedup: &Dedup,
+    staged: &mut Staged,
+    absorbed: i64,
+    survivor: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let theirs = dedup
+        .representative(absorbed, staged)
+        .map(|p| (p.rank, p.article));
+    let ours = dedup.representative(survivor, staged).map(|p| p.rank);
+    let theirs_wins = match (theirs, ours) {
+        (Some((t, _)), Some(o)) => t > o,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    batch.merge_stories(absorbed, survivor, reason, now)?;
+    if let (true, Some((_, article))) = (theirs_wins, theirs) {
+        batch.set_representative(survivor, article, now)?;
+    }
+    staged.merge(absorbed, survivor, theirs_wins);
+    Ok(())
+}
+
 /// After `profile` joined `story`: makes it the representative when it ranks above the
-/// current one, else files its title under the story.
+/// current one, else files it as one of the story's copies (only its title when it is
+/// `covered` by the copy it matched).
+#[allow(clippy::too_many_arguments)]
 fn promote(
     batch: &mut Batch<'_>,
     dedup: &Dedup,
@@ -300,6 +346,7 @@ fn promote(
     story: i64,
     profile: Profile,
     fp: &Fingerprint,
+    covered: bool,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let better = match dedup.representative(story, staged) {
@@ -309,8 +356,10 @@ fn promote(
     if better {
         batch.set_representative(story, profile.article, now)?;
         staged.set_representative(story, profile, fp);
-    } else {
+    } else if covered {
         staged.add_title(story, fp.title_hash, profile.published);
+    } else {
+        staged.add_copy(story, profile, fp);
     }
     Ok(())
 }
@@ -337,10 +386,12 @@ fn update(
     let still = overlap(profile.set(), rep.set()) >= UPDATE_STAY_OC || identical;
     if rep.article != article {
         if !still {
+            staged.remove_copy(story, article);
             let own = batch.new_story(article, now)?;
             staged.set_representative(own, profile, fp);
             return Ok(true);
         }
+        staged.add_copy(story, profile, fp);
         return Ok(false);
     }
     // The representative itself changed.
@@ -355,17 +406,13 @@ fn update(
     }
     let best = others
         .iter()
-        .map(|f| {
-            (
-                Profile::new(f.article, f.feed, f.published, f.preferred, &f.fingerprint),
-                f,
-            )
-        })
+        .map(|f| (f.profile(), f))
         .max_by(|a, b| a.0.rank.cmp(&b.0.rank));
     if let Some((p, f)) = best {
         batch.set_representative(story, p.article, now)?;
         staged.set_representative(story, p, &f.fingerprint);
     }
+    staged.remove_copy(story, article);
     let own = batch.new_story(article, now)?;
     staged.set_representative(own, profile, fp);
     Ok(true)
@@ -498,19 +545,53 @@ mod tests {
             .find(|c| c.url.as_deref().unwrap().ends_with("/b"))
             .unwrap();
         assert_eq!(b.kind, MatchKind::Content);
-        assert!(b.score > 0.9 && b.thresholds.contains("oc"));
+        assert!(b.score > 0.9 && b.thresholds.contains("overlap"));
         // The copy crediting the wire in full text represents the story.
         assert!(b.representative);
     }
 
     #[test]
-    fn stories_never_chain_through_a_bridging_copy() {
+    fn a_copy_that_matches_two_stories_merges_them_and_the_older_id_survives() {
         let mut w = World::new();
         w.add(0, art("a", "First half", &text(0..10), 0));
-        w.add(1, art("b", "Both halves", &text(0..20), 1)); // contains A: joins A's story
-        w.add(2, art("c", "Second half", &text(10..20), 2)); // contained in B, not like A
+        w.add(1, art("c", "Second half", &text(10..20), 1));
+        assert!(!together(&w, "a", "c"));
+        let ids: Vec<i64> = w
+            .store
+            .recent_stories(10)
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        let (older, newer) = (*ids.iter().min().unwrap(), *ids.iter().max().unwrap());
+        // The whole text, of which each is a trimmed copy: one story.
+        let r = w.add(2, art("b", "Both halves", &text(0..20), 2));
+        assert_eq!((r.merged, r.story_merges), (1, 1));
+        assert!(together(&w, "a", "c") && together(&w, "a", "b"));
+        let s = w.store.recent_stories(10).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].id, older);
+        assert_eq!(w.store.merged_into(newer).unwrap(), Some(older));
+        let merges = w.store.merges_into(older).unwrap();
+        assert_eq!(merges.len(), 1);
+        assert!(merges[0].2.contains("matched both"), "{merges:?}");
+        assert!(w.store.check().unwrap().is_empty());
+        // A later copy of the absorbed story's text joins the survivor.
+        w.add(3, art("d", "Second half again", &text(10..19), 3));
+        assert!(together(&w, "a", "d"));
+        assert_eq!(w.store.recent_stories(10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_copy_matching_a_non_representative_copy_joins_its_story() {
+        let mut w = World::new();
+        // b contains a: joins a's story, where a represents it (earlier).
+        w.add(0, art("a", "First part", &text(0..8), 0));
+        w.add(1, art("b", "The whole", &text(0..24), 1));
         assert!(together(&w, "a", "b"));
-        assert!(!together(&w, "a", "c"), "{:?}", w.stories());
+        // c shares only the end of b, nothing of a.
+        w.add(2, art("c", "The end", &text(14..24), 2));
+        assert!(together(&w, "b", "c"), "{:?}", w.stories());
     }
 
     #[test]
@@ -546,16 +627,40 @@ mod tests {
     }
 
     #[test]
-    fn same_feed_items_merge_only_when_their_text_is_the_same() {
+    fn same_feed_items_merge_only_when_one_contains_the_other() {
         let mut w = World::new();
         w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        w.add(0, art("b", "Council approves plan", &text(0..11), 1)); // different text
+        // The next day's item of the same series: half of it is the same background.
+        let next = format!("{}\n{}", text(100..106), text(6..12));
+        w.add(0, art("b", "Council approves another plan", &next, 20));
         assert!(!together(&w, "a", "b"));
-        w.add(
-            0,
-            art("c", "Council approves plan, reposted", &text(0..12), 2),
-        ); // same text
+        // Republished under a new GUID with an update paragraph added.
+        let updated = format!(
+            "Update: the vote was confirmed.\n{}\n{}",
+            text(0..12),
+            text(200..202)
+        );
+        w.add(0, art("c", "Council approves plan (updated)", &updated, 2));
         assert!(together(&w, "a", "c"));
+    }
+
+    #[test]
+    fn one_sites_items_in_two_feeds_are_held_to_the_same_outlet_rule() {
+        let mut w = World::new();
+        let mut a = art("a", "Council approves plan", &text(0..12), 0);
+        a.url = Some("https://www.outlet.example/news/1".into());
+        w.add(0, a);
+        // Another feed of the same site, the next story re-using half of the background.
+        let mut b = art(
+            "b",
+            "Council approves plan",
+            &format!("{}\n{}", text(100..106), text(6..12)),
+            20,
+        );
+        b.url = Some("https://outlet.example/news/2".into());
+        w.add(1, b);
+        let s = w.store.recent_stories(10).unwrap();
+        assert_eq!(s.len(), 2);
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::{load_config, open_store};
-use crate::dedup::Profile;
 use crate::ingest::open_dedup;
 
 /// Prints the explanation for the article at `url`.
@@ -69,14 +68,14 @@ pub fn run(config_path: &Path, url: &str) -> Result<ExitCode> {
             c.score,
         );
     }
+    for (absorbed, when, reason) in store.merges_into(story.id)? {
+        println!(
+            "  story #{absorbed} merged into this one at {}: {reason}",
+            when.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
     let dedup = open_dedup(&store, &config.dedup)?;
-    let profile = Profile::new(
-        article,
-        fp.feed,
-        fp.published,
-        fp.preferred,
-        &fp.fingerprint,
-    );
+    let profile = fp.profile();
     let placement = dedup.place(&profile, &fp.fingerprint, &Default::default());
     let others: Vec<_> = placement
         .join
@@ -88,7 +87,7 @@ pub fn run(config_path: &Path, url: &str) -> Result<ExitCode> {
     if others.is_empty() {
         println!("  no other story within the window shares enough of its text or its title");
     } else {
-        println!("  nearest other stories (compared with their representatives):");
+        println!("  nearest other stories (compared with the closest of their copies):");
     }
     for c in others {
         let title = store

@@ -854,7 +854,11 @@ impl FeedLines {
         articles
             .iter()
             .zip(&folded)
-            .map(|(a, text)| self.fingerprint_folded(&a.title, text))
+            .map(|(a, text)| {
+                let mut fp = self.fingerprint_folded(&a.title, text);
+                fp.site = super::fingerprint::site_key(a.url.as_deref());
+                fp
+            })
             .collect()
     }
 

@@ -33,6 +33,9 @@ pub struct Fingerprint {
     pub title_hash: Option<u64>,
     /// The text credits a wire service (a dateline such as "(Reuters) -", a credit line).
     pub credit: bool,
+    /// The site that published the copy: [`site_key`] of its link, 0 when unknown. Not
+    /// from the text: set by whoever fingerprints the copy, kept with the fingerprint.
+    pub site: u32,
     /// The numbers the cleaned text states, each with the two words before it and, apart,
     /// the two words after it (see [`number_contexts`]), sorted, each once: copies state
     /// the same figure in the same words, templated stories a different one.
@@ -126,6 +129,19 @@ pub fn normalise_title(title: &str) -> String {
 /// 64-bit hash of a string with the dedup seed.
 pub fn hash64(s: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(s.as_bytes(), HASH_SEED)
+}
+
+/// The site of an article link, as dedup compares it: the host without `www.`, hashed
+/// (never 0); 0 for no link. Two links of one site are one outlet's two articles.
+pub fn site_key(url: Option<&str>) -> u32 {
+    let host = url.and_then(|u| url::Url::parse(u).ok()).and_then(|u| {
+        u.host_str()
+            .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+    });
+    match host {
+        Some(h) if !h.is_empty() => (hash64(&h) as u32).max(1),
+        _ => 0,
+    }
 }
 
 /// The hash of one shingle: its tokens' hashes combined in order.
@@ -426,6 +442,7 @@ pub fn fingerprint_folded(
         title_words,
         title_hash,
         credit,
+        site: 0,
     }
 }
 
@@ -748,6 +765,7 @@ mod tests {
                 title_words,
                 title_hash,
                 credit,
+                site: 0,
             }
         }
     }

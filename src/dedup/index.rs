@@ -1,13 +1,17 @@
-//! The candidate index: each live story's representative, filed under its sampled
-//! shingle keys and its title key, in one shard per day of publication. Finding the
+//! The candidate index: each live story's representative and up to [`MAX_STORY_COPIES`]
+//! of its copies in all, each filed under its sampled shingle keys and its title key, in
+//! one shard per day of publication. A new copy is compared with every indexed copy it
+//! shares keys with (single linkage), so which copy of a story came first does not decide
+//! whether a later one finds it. Finding the
 //! candidates of a copy probes only the days within the window, a few hash lookups per
 //! key — no scan over stored articles — and days older than the window are dropped whole.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::policy::{EVICT_FLOOR_STORIES, MAX_POSTINGS};
+use super::policy::{COVERED_OC, EVICT_FLOOR_STORIES, LONG_WORDS, MAX_POSTINGS, MAX_STORY_COPIES};
 use super::profile::Profile;
+use super::profile::overlap;
 
 const DAY: i64 = 86_400;
 
@@ -343,34 +347,52 @@ impl Shard {
     }
 }
 
-/// A live story as the index knows it.
+/// Whether copy `a` adds nothing to `b` for finding later copies: a text of some length
+/// (a description is kept: a long copy may share only it) whose shingles are nearly all in
+/// `b`'s.
+pub fn covered_by(a: &Profile, b: &Profile) -> bool {
+    a.words as usize >= LONG_WORDS
+        && a.set().len() <= b.set().len()
+        && overlap(a.set(), b.set()) >= COVERED_OC
+}
+
+/// A copy the index compares new copies with.
 #[derive(Debug, Clone)]
-pub struct IndexedStory {
-    /// Store id of the story.
+pub struct IndexedCopy {
+    /// Store id of its story.
     pub story: i64,
-    /// Its representative.
-    pub rep: Profile,
+    /// The copy.
+    pub profile: Profile,
+}
+
+/// A live story: its copies' slots.
+#[derive(Debug, Clone)]
+struct StoryEntry {
+    /// The representative's slot.
+    rep: u32,
+    /// The other indexed copies' slots.
+    members: Vec<u32>,
     /// The latest day it was filed under (it lives until that day leaves the window).
     day: i64,
 }
 
-/// A story found for a copy.
+/// A copy found for a new one.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate<'a> {
-    /// The story and its representative.
-    pub story: &'a IndexedStory,
-    /// Sampled keys shared with the copy.
+    /// The copy and its story.
+    pub copy: &'a IndexedCopy,
+    /// Sampled keys shared with the new copy.
     pub shared: usize,
-    /// Filed under the copy's title key.
+    /// Filed under the new copy's title key.
     pub title: bool,
 }
 
 /// The in-memory index of live stories.
 #[derive(Default)]
 pub struct StoryIndex {
-    slots: Vec<Option<IndexedStory>>,
+    slots: Vec<Option<IndexedCopy>>,
     free: Vec<u32>,
-    by_story: KeyMap<i64, u32>,
+    stories: KeyMap<i64, StoryEntry>,
     shards: BTreeMap<i64, Shard>,
     newest: i64,
 }
@@ -378,48 +400,118 @@ pub struct StoryIndex {
 impl StoryIndex {
     /// Live stories held.
     pub fn len(&self) -> usize {
-        self.by_story.len()
+        self.stories.len()
+    }
+
+    /// Copies held (representatives included).
+    pub fn copies_held(&self) -> usize {
+        self.slots.len() - self.free.len()
     }
 
     /// Whether no story is held.
     pub fn is_empty(&self) -> bool {
-        self.by_story.is_empty()
+        self.stories.is_empty()
     }
 
-    /// The story `story`, when it is live.
-    pub fn story(&self, story: i64) -> Option<&IndexedStory> {
-        let slot = *self.by_story.get(&story)?;
-        self.slots[slot as usize].as_ref()
+    /// The representative of `story`, when it is live.
+    pub fn representative(&self, story: i64) -> Option<&Profile> {
+        let e = self.stories.get(&story)?;
+        self.slots[e.rep as usize].as_ref().map(|c| &c.profile)
     }
 
-    /// Files `rep` as the representative of `story` (new, or replacing its previous one),
-    /// under `keys`; other copies' titles are filed with [`StoryIndex::add_title`].
-    pub fn set_representative(
+    /// The indexed copies of `story` (representative first), when it is live.
+    pub fn copies(&self, story: i64) -> impl Iterator<Item = &Profile> + '_ {
+        self.stories
+            .get(&story)
+            .into_iter()
+            .flat_map(|e| std::iter::once(&e.rep).chain(&e.members))
+            .filter_map(|&s| self.slots[s as usize].as_ref().map(|c| &c.profile))
+    }
+
+    fn take_slot(&mut self) -> u32 {
+        self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() as u32 - 1
+        })
+    }
+
+    /// Files copy `profile` of `story` under `keys`: as its representative (a new story,
+    /// or replacing the representative, which stays as an indexed copy unless it is the
+    /// same article), or as another copy while the story holds fewer than
+    /// [`MAX_STORY_COPIES`] (beyond that only its title is filed). A copy already indexed
+    /// is replaced. False (nothing filed) for another copy of a story that is not live.
+    pub fn add_copy(
         &mut self,
         story: i64,
-        rep: Profile,
+        profile: Profile,
         keys: impl Iterator<Item = u32>,
-    ) {
-        let day = rep.published.div_euclid(DAY);
-        let slot = match self.by_story.get(&story) {
-            Some(&s) => s,
-            None => {
-                let s = self.free.pop().unwrap_or_else(|| {
-                    self.slots.push(None);
-                    self.slots.len() as u32 - 1
-                });
-                self.by_story.insert(story, s);
-                s
-            }
-        };
-        let title = rep.title_hash;
-        let entry = &mut self.slots[slot as usize];
-        let keep_day = entry.as_ref().map_or(day, |e| e.day.max(day));
-        *entry = Some(IndexedStory {
-            story,
-            rep,
-            day: keep_day,
+        as_rep: bool,
+    ) -> bool {
+        let day = profile.published.div_euclid(DAY);
+        let title = profile.title_hash;
+        let article = profile.article;
+        let existing = self.stories.get(&story).and_then(|e| {
+            std::iter::once(e.rep)
+                .chain(e.members.iter().copied())
+                .find(|&s| {
+                    self.slots[s as usize].as_ref().map(|c| c.profile.article) == Some(article)
+                })
         });
+        let slot = match (self.stories.get(&story), existing) {
+            (None, _) if !as_rep => return false,
+            (Some(e), None) if !as_rep && 1 + e.members.len() >= MAX_STORY_COPIES => {
+                if let Some(t) = title {
+                    self.add_title(story, t, profile.published);
+                }
+                return true;
+            }
+            (_, Some(s)) => s,
+            _ => self.take_slot(),
+        };
+        self.slots[slot as usize] = Some(IndexedCopy { story, profile });
+        let mut demoted_title = None;
+        match self.stories.get_mut(&story) {
+            Some(e) => {
+                e.day = e.day.max(day);
+                if as_rep && e.rep != slot {
+                    e.members.retain(|&m| m != slot);
+                    let old = std::mem::replace(&mut e.rep, slot);
+                    // The representative it replaces stays to be compared with, unless its
+                    // text is all in the new one's (then only its title stays).
+                    let covered = match (&self.slots[old as usize], &self.slots[slot as usize]) {
+                        (Some(o), Some(n)) => covered_by(&o.profile, &n.profile),
+                        _ => false,
+                    };
+                    if covered {
+                        if let Some(o) = self.slots[old as usize].take() {
+                            self.free.push(old);
+                            if let Some(t) = o.profile.title_hash {
+                                demoted_title = Some((t, o.profile.published));
+                            }
+                        }
+                    } else {
+                        e.members.push(old);
+                    }
+                } else if !as_rep && e.rep != slot && !e.members.contains(&slot) {
+                    e.members.push(slot);
+                }
+            }
+            None => {
+                self.stories.insert(
+                    story,
+                    StoryEntry {
+                        rep: slot,
+                        members: Vec::new(),
+                        day,
+                    },
+                );
+            }
+        }
+        if let Some((t, published)) = demoted_title {
+            let shard = self.shard(published.div_euclid(DAY));
+            shard.slots.push(slot);
+            shard.add_title(t, slot);
+        }
         let shard = self.shard(day);
         shard.slots.push(slot);
         let keys: Vec<u32> = keys.collect();
@@ -433,18 +525,18 @@ impl StoryIndex {
             shard.add_title(t, slot);
         }
         self.newest = self.newest.max(day);
+        true
     }
 
-    /// Files another copy's title key under `story`, so a title-only copy finds it; false
-    /// (nothing filed) when `story` is not live.
+    /// Files another copy's title key under `story`'s representative, so a title-only
+    /// copy finds it; false (nothing filed) when `story` is not live.
     pub fn add_title(&mut self, story: i64, title: u64, published: i64) -> bool {
-        let Some(&slot) = self.by_story.get(&story) else {
+        let Some(e) = self.stories.get_mut(&story) else {
             return false;
         };
         let day = published.div_euclid(DAY);
-        if let Some(e) = self.slots[slot as usize].as_mut() {
-            e.day = e.day.max(day);
-        }
+        e.day = e.day.max(day);
+        let slot = e.rep;
         let shard = self.shard(day);
         shard.slots.push(slot);
         shard.add_title(title, slot);
@@ -466,25 +558,75 @@ impl StoryIndex {
         self.shards.entry(day).or_default()
     }
 
-    /// Forgets `story` (its copies left or it was pruned). Its postings go stale and are
-    /// skipped.
+    /// Forgets `story` (its copies left, it was absorbed, or it was pruned). Its postings
+    /// go stale and are skipped.
     pub fn remove(&mut self, story: i64) {
-        if let Some(slot) = self.by_story.remove(&story) {
-            self.slots[slot as usize] = None;
-            self.free.push(slot);
+        if let Some(e) = self.stories.remove(&story) {
+            for slot in std::iter::once(e.rep).chain(e.members) {
+                self.slots[slot as usize] = None;
+                self.free.push(slot);
+            }
         }
     }
 
-    /// The stories sharing at least `min_shared` sampled keys, or the title key, with a
-    /// copy published at `published`, within `window` seconds: title matches first, then
-    /// the most shared keys first, at most `limit`.
+    /// Forgets copy `article` of `story` (it left the story), unless it represents it.
+    pub fn remove_copy(&mut self, story: i64, article: i64) {
+        let Some(e) = self.stories.get_mut(&story) else {
+            return;
+        };
+        let slots = &mut self.slots;
+        let free = &mut self.free;
+        e.members.retain(|&s| {
+            let gone = slots[s as usize]
+                .as_ref()
+                .is_some_and(|c| c.profile.article == article);
+            if gone {
+                slots[s as usize] = None;
+                free.push(s);
+            }
+            !gone
+        });
+    }
+
+    /// Moves the copies of `absorbed` into `survivor` (two stories found to be one), the
+    /// survivor keeping its representative unless `absorbed_rep_wins`. When the survivor
+    /// is not live, the absorbed story's entry becomes the survivor's.
+    pub fn merge(&mut self, absorbed: i64, survivor: i64, absorbed_rep_wins: bool) {
+        let Some(gone) = self.stories.remove(&absorbed) else {
+            return;
+        };
+        for &slot in std::iter::once(&gone.rep).chain(&gone.members) {
+            if let Some(c) = self.slots[slot as usize].as_mut() {
+                c.story = survivor;
+            }
+        }
+        match self.stories.get_mut(&survivor) {
+            Some(e) => {
+                e.day = e.day.max(gone.day);
+                e.members.extend(gone.members);
+                if absorbed_rep_wins {
+                    let old = std::mem::replace(&mut e.rep, gone.rep);
+                    e.members.push(old);
+                } else {
+                    e.members.push(gone.rep);
+                }
+            }
+            None => {
+                self.stories.insert(survivor, gone);
+            }
+        }
+    }
+
+    /// The indexed copies sharing at least `min_shared(their words)` sampled keys, or the
+    /// title key, with a copy published at `published`, within `window` seconds: title
+    /// matches first, then the most shared keys first, at most `limit`.
     pub fn candidates(
         &self,
         keys: &[u32],
         title: Option<u64>,
         published: i64,
         window: i64,
-        min_shared: usize,
+        min_shared: impl Fn(u32) -> usize,
         limit: usize,
     ) -> Vec<Candidate<'_>> {
         let from = published.saturating_sub(window).div_euclid(DAY);
@@ -536,20 +678,20 @@ impl StoryIndex {
                 counted.push((s, 0, true));
             }
         }
-        counted.retain(|&(_, n, t)| t || n >= min_shared);
+        counted.retain(|&(_, n, t)| t || n >= 1);
         counted.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
         let mut out: Vec<Candidate<'_>> = Vec::new();
         for (slot, shared, title) in counted {
-            let Some(e) = self.slots[slot as usize].as_ref() else {
+            let Some(c) = self.slots[slot as usize].as_ref() else {
                 continue;
             };
-            if (e.rep.published - published).abs() > window
-                || out.iter().any(|o| o.story.story == e.story)
+            if (c.profile.published - published).abs() > window
+                || (!title && shared < min_shared(c.profile.words))
             {
                 continue;
             }
             out.push(Candidate {
-                story: e,
+                copy: c,
                 shared,
                 title,
             });
@@ -564,7 +706,7 @@ impl StoryIndex {
     /// and the stories filed only there, once the index holds more than
     /// [`EVICT_FLOOR_STORIES`] stories.
     pub fn evict(&mut self, window: i64) {
-        if self.by_story.len() <= EVICT_FLOOR_STORIES {
+        if self.stories.len() <= EVICT_FLOOR_STORIES {
             return;
         }
         let keep_from = self.newest - window.div_euclid(DAY) - 1;
@@ -576,12 +718,11 @@ impl StoryIndex {
                 break;
             };
             for slot in shard.slots {
-                let dead = self.slots[slot as usize]
-                    .as_ref()
-                    .is_some_and(|e| e.day <= day);
-                if let Some(e) = self.slots[slot as usize].take_if(|_| dead) {
-                    self.by_story.remove(&e.story);
-                    self.free.push(slot);
+                let Some(story) = self.slots[slot as usize].as_ref().map(|c| c.story) else {
+                    continue;
+                };
+                if self.stories.get(&story).is_some_and(|e| e.day <= day) {
+                    self.remove(story);
                 }
             }
         }

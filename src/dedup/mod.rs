@@ -56,11 +56,14 @@ pub struct Dedup {
 pub struct Comparison {
     /// Store id of the story.
     pub story: i64,
-    /// Store id of its representative.
-    pub representative: i64,
-    /// Sampled keys the copy shares with the story.
+    /// Store id of the story's copy the verdict was reached against (the closest one).
+    pub copy: i64,
+    /// Sampled keys the new copy shares with it.
     pub shared_keys: usize,
-    /// The verdict against the representative.
+    /// The new copy's text is (nearly) all in that copy's, and it is not a short text: a
+    /// later copy that matches it matches that copy too, so it need not be indexed.
+    pub covered: bool,
+    /// The verdict against that copy.
     pub verdict: Verdict,
 }
 
@@ -69,6 +72,9 @@ pub struct Comparison {
 pub struct Placement {
     /// The story it joins (the best merging comparison), if any.
     pub join: Option<Comparison>,
+    /// Other stories it also matches: they are one story with `join`'s and merge into the
+    /// oldest of them (the smallest id).
+    pub also: Vec<Comparison>,
     /// The other stories compared, best score first: what `explain` shows as not joined.
     pub others: Vec<Comparison>,
 }
@@ -83,26 +89,58 @@ impl Placement {
     }
 }
 
+/// One copy staged for the index.
+struct StagedCopy {
+    story: i64,
+    profile: Profile,
+    /// Its sampled index keys, sorted.
+    keys: Vec<u32>,
+}
+
+/// An index change, in the order decided.
+enum Op {
+    /// `copies[entry]` filed under `story`, as its representative or not.
+    Copy {
+        entry: usize,
+        story: i64,
+        as_rep: bool,
+    },
+    Title(i64, u64, i64),
+    Remove(i64),
+    RemoveCopy(i64, i64),
+    Merge {
+        absorbed: i64,
+        survivor: i64,
+        absorbed_rep_wins: bool,
+    },
+}
+
 /// Index changes decided inside one transaction: visible to later decisions of the same
 /// batch at once, applied to the index by [`Dedup::apply`] after the commit (and dropped
 /// with a rollback).
 #[derive(Default)]
 pub struct Staged {
-    /// Representatives in the order they were staged, with their sorted index keys; `None`
-    /// once replaced or removed (positions stay, so the order of comparisons does too).
-    reps: Vec<Option<(i64, Profile, Vec<u32>)>>,
-    /// Story → its live entry in `reps`.
-    current: KeyMap<i64, usize>,
-    /// Index key (or title key) → the entries of `reps` that carry it, so [`Dedup::place`]
-    /// looks at the staged stories that share a key rather than at all of them (a writer
+    /// Copies in the order they were staged; `None` once replaced or removed (positions
+    /// stay, so the order of comparisons does too).
+    copies: Vec<Option<StagedCopy>>,
+    /// Story → its staged representative's entry in `copies`.
+    rep: KeyMap<i64, usize>,
+    /// Article → its latest entry in `copies`.
+    by_article: KeyMap<i64, usize>,
+    /// Index key (or title key) → the entries of `copies` that carry it, so [`Dedup::place`]
+    /// looks at the staged copies that share a key rather than at all of them (a writer
     /// that groups many feeds into one transaction stages thousands).
     by_key: Postings<u32>,
     by_title: Postings<u64>,
-    titles: Vec<(i64, u64, i64)>,
+    ops: Vec<Op>,
+    /// Absorbed story → the story that absorbed it.
+    merged: KeyMap<i64, i64>,
     removed: Vec<i64>,
+    /// (story, article): copies that left their story in this batch.
+    left: Vec<(i64, i64)>,
 }
 
-/// Key → entries of [`Staged::reps`], as linked lists in one vector: staging a story
+/// Key → entries of [`Staged::copies`], as linked lists in one vector: staging a copy
 /// files about a hundred keys, and a vector per key was the writer's biggest allocator.
 struct Postings<K> {
     /// Key → its latest link.
@@ -147,53 +185,122 @@ impl<K: std::hash::Hash + Eq + Copy> Postings<K> {
 }
 
 impl Staged {
-    /// Makes `rep` (fingerprinted as `fp`) the representative of `story`.
+    /// The story `story` is now part of (itself unless it was absorbed in this batch).
+    pub fn resolve(&self, mut story: i64) -> i64 {
+        while let Some(&s) = self.merged.get(&story) {
+            story = s;
+        }
+        story
+    }
+
+    /// Makes `rep` (fingerprinted as `fp`) the representative of `story`; the previous
+    /// representative stays one of its indexed copies unless it is the same article.
     pub fn set_representative(&mut self, story: i64, rep: Profile, fp: &Fingerprint) {
-        self.forget(story);
         self.removed.retain(|s| *s != story);
+        self.stage(story, rep, fp, true);
+    }
+
+    /// Files copy `profile` of `story` (not its representative) in the index, as one of the
+    /// copies new copies are compared with while the story holds fewer than
+    /// [`policy::MAX_STORY_COPIES`], else by its title.
+    pub fn add_copy(&mut self, story: i64, profile: Profile, fp: &Fingerprint) {
+        self.stage(story, profile, fp, false);
+    }
+
+    fn stage(&mut self, story: i64, profile: Profile, fp: &Fingerprint, as_rep: bool) {
+        // A copy staged before (an update in the same batch) is replaced.
+        let at = self.copies.len();
+        if let Some(before) = self.by_article.insert(profile.article, at) {
+            self.copies[before] = None;
+        }
         // Sorted, so [`Dedup::place`] counts shared keys by merging, not by a scan per key.
         let mut keys = fp.index_key_vec();
         keys.sort_unstable();
-        let at = self.reps.len();
         for &k in &keys {
             self.by_key.add(k, at);
         }
-        if let Some(t) = rep.title_hash {
+        if let Some(t) = profile.title_hash {
             self.by_title.add(t, at);
         }
-        self.current.insert(story, at);
-        self.reps.push(Some((story, rep, keys)));
+        if as_rep {
+            self.rep.insert(story, at);
+        }
+        self.ops.push(Op::Copy {
+            entry: at,
+            story,
+            as_rep,
+        });
+        self.copies.push(Some(StagedCopy {
+            story,
+            profile,
+            keys,
+        }));
     }
 
     /// Files another copy's title under `story`.
     pub fn add_title(&mut self, story: i64, title: Option<u64>, published: i64) {
         if let Some(t) = title {
-            self.titles.push((story, t, published));
+            self.ops.push(Op::Title(story, t, published));
         }
     }
 
     /// Forgets `story` (its only copy left it).
     pub fn remove(&mut self, story: i64) {
-        self.forget(story);
+        self.rep.remove(&story);
+        for c in self.copies.iter_mut() {
+            if c.as_ref().is_some_and(|c| c.story == story) {
+                *c = None;
+            }
+        }
         self.removed.push(story);
+        self.ops.push(Op::Remove(story));
     }
 
-    fn forget(&mut self, story: i64) {
-        if let Some(at) = self.current.remove(&story) {
-            self.reps[at] = None;
+    /// Forgets copy `article` of `story`: it left the story (an update that no longer
+    /// matches). It must not be its representative.
+    pub fn remove_copy(&mut self, story: i64, article: i64) {
+        for c in self.copies.iter_mut() {
+            if c.as_ref()
+                .is_some_and(|c| c.story == story && c.profile.article == article)
+            {
+                *c = None;
+            }
         }
+        self.left.push((story, article));
+        self.ops.push(Op::RemoveCopy(story, article));
+    }
+
+    /// Records that `absorbed` is part of `survivor` from now on, the survivor's
+    /// representative replaced by the absorbed one's when `absorbed_rep_wins`.
+    pub fn merge(&mut self, absorbed: i64, survivor: i64, absorbed_rep_wins: bool) {
+        for c in self.copies.iter_mut().flatten() {
+            if c.story == absorbed {
+                c.story = survivor;
+            }
+        }
+        if let Some(at) = self.rep.remove(&absorbed)
+            && absorbed_rep_wins
+        {
+            self.rep.insert(survivor, at);
+        }
+        self.merged.insert(absorbed, survivor);
+        self.ops.push(Op::Merge {
+            absorbed,
+            survivor,
+            absorbed_rep_wins,
+        });
     }
 
     /// The staged representative of `story`, if any.
     fn representative(&self, story: i64) -> Option<&Profile> {
-        let at = *self.current.get(&story)?;
-        self.reps[at].as_ref().map(|(_, p, _)| p)
+        let at = *self.rep.get(&story)?;
+        self.copies[at].as_ref().map(|c| &c.profile)
     }
 
-    /// The live staged entries that share an index key or the title with a copy, in the
+    /// The live staged copies that share an index key or the title with a copy, in the
     /// order they were staged.
-    fn near(&self, sorted_keys: &[u32], title: Option<u64>) -> Vec<&(i64, Profile, Vec<u32>)> {
-        if self.reps.is_empty() {
+    fn near(&self, sorted_keys: &[u32], title: Option<u64>) -> Vec<&StagedCopy> {
+        if self.copies.is_empty() {
             return Vec::new();
         }
         let mut at: Vec<usize> = sorted_keys
@@ -204,7 +311,7 @@ impl Staged {
         at.sort_unstable();
         at.dedup();
         at.into_iter()
-            .filter_map(|i| self.reps.get(i).and_then(Option::as_ref))
+            .filter_map(|i| self.copies.get(i).and_then(Option::as_ref))
             .collect()
     }
 }
@@ -227,6 +334,11 @@ impl Dedup {
     /// Changes the policy (a reloaded `[dedup]` section); stories already placed stay.
     pub fn set_policy(&mut self, policy: Policy) {
         self.policy = policy;
+    }
+
+    /// Copies the index holds to compare new ones with (representatives included).
+    pub fn indexed_copies(&self) -> usize {
+        self.index.copies_held()
     }
 
     /// Live stories in the index.
@@ -271,49 +383,80 @@ impl Dedup {
         fingerprint::fingerprint_folded(title, text, self.learned.feed(feed))
     }
 
-    /// The current representative of `story`: the staged one, else the index's.
+    /// The current representative of `story` (followed through the batch's merges): the
+    /// staged one, else the index's.
     pub fn representative<'a>(&'a self, story: i64, staged: &'a Staged) -> Option<&'a Profile> {
+        let story = staged.resolve(story);
         if staged.removed.contains(&story) {
             return None;
         }
         staged
             .representative(story)
-            .or_else(|| self.index.story(story).map(|e| &e.rep))
+            .or_else(|| self.index.representative(story))
     }
 
-    /// Decides where copy `profile` (fingerprint `fp`) goes, comparing it with the
-    /// representatives of the candidate stories (the index's and the batch's).
+    /// Decides where copy `profile` (fingerprint `fp`) goes, comparing it with the indexed
+    /// copies of the candidate stories (the index's and the batch's): the best verdict per
+    /// story decides, and every story it merges with is one story.
     pub fn place(&self, profile: &Profile, fp: &Fingerprint, staged: &Staged) -> Placement {
         let keys = fp.index_key_vec();
         let mut sorted_keys = keys.clone();
         sorted_keys.sort_unstable();
-        let min_shared = if (fp.words as usize) < LONG_WORDS {
-            MIN_SHARED_KEYS_SHORT
-        } else {
-            MIN_SHARED_KEYS
+        // Both texts decide how many keys make a candidate, so the answer does not depend
+        // on which of the two came first.
+        let min_shared = |other_words: u32| {
+            if (fp.words.min(other_words) as usize) < LONG_WORDS {
+                MIN_SHARED_KEYS_SHORT
+            } else {
+                MIN_SHARED_KEYS
+            }
         };
         let window = self.policy.window_secs;
         let mut compared: Vec<Comparison> = Vec::new();
+        let better = |a: &Comparison, b: &Comparison| {
+            let key = |c: &Comparison| {
+                (
+                    c.verdict.merge,
+                    c.verdict.rule != Rule::Title,
+                    c.verdict.score,
+                )
+            };
+            key(a)
+                .partial_cmp(&key(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
         let consider =
-            |story: i64, rep: &Profile, shared_keys: usize, compared: &mut Vec<Comparison>| {
-                if rep.article == profile.article || compared.iter().any(|c| c.story == story) {
+            |story: i64, other: &Profile, shared_keys: usize, compared: &mut Vec<Comparison>| {
+                if other.article == profile.article {
                     return;
                 }
-                compared.push(Comparison {
+                let verdict = verify::compare(profile, &fp.shingles, other, &self.policy);
+                let c = Comparison {
                     story,
-                    representative: rep.article,
+                    copy: other.article,
                     shared_keys,
-                    verdict: verify::compare(profile, &fp.shingles, rep, &self.policy),
-                });
+                    covered: verdict.merge && index::covered_by(profile, other),
+                    verdict,
+                };
+                match compared.iter_mut().find(|x| x.story == story) {
+                    Some(x) => {
+                        if better(&c, x).is_gt() {
+                            *x = c;
+                        }
+                    }
+                    None => compared.push(c),
+                }
             };
-        for (story, rep, rep_keys) in staged.near(&sorted_keys, profile.title_hash) {
+        for copy in staged.near(&sorted_keys, profile.title_hash) {
+            let story = staged.resolve(copy.story);
             // Both sorted and each key once (shingles are unique).
-            let shared = profile::shared(&sorted_keys, rep_keys);
-            let title = profile.title_hash.is_some() && profile.title_hash == rep.title_hash;
-            if (shared >= min_shared || title)
-                && (rep.published - profile.published).abs() <= window
+            let shared = profile::shared(&sorted_keys, &copy.keys);
+            let title =
+                profile.title_hash.is_some() && profile.title_hash == copy.profile.title_hash;
+            if (shared >= min_shared(copy.profile.words) || title)
+                && (copy.profile.published - profile.published).abs() <= window
             {
-                consider(*story, rep, shared, &mut compared);
+                consider(story, &copy.profile, shared, &mut compared);
             }
         }
         for c in self.index.candidates(
@@ -324,57 +467,135 @@ impl Dedup {
             min_shared,
             MAX_CANDIDATES,
         ) {
-            if staged.removed.contains(&c.story.story) {
+            let story = staged.resolve(c.copy.story);
+            if staged.removed.contains(&story)
+                || staged
+                    .left
+                    .contains(&(c.copy.story, c.copy.profile.article))
+            {
                 continue;
             }
-            let rep = self
-                .representative(c.story.story, staged)
-                .unwrap_or(&c.story.rep);
-            consider(c.story.story, rep, c.shared, &mut compared);
+            consider(story, &c.copy.profile, c.shared, &mut compared);
         }
-        compared.sort_by(|a, b| {
-            let key = |c: &Comparison| {
-                (
-                    c.verdict.merge,
-                    c.verdict.rule != Rule::Title,
-                    c.verdict.score,
-                )
-            };
-            key(b)
-                .partial_cmp(&key(a))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        let join = if compared.first().is_some_and(|c| c.verdict.merge) {
-            Some(compared.remove(0))
-        } else {
+        // One outlet's two items are one story only when one republishes the other: a
+        // story that holds another item of this copy's outlet takes it only then, whatever
+        // its other copies say.
+        for c in compared.iter_mut().filter(|c| c.verdict.merge) {
+            if let Some(own) = self.outlet_copy(c.story, profile, staged) {
+                let v = verify::compare(profile, &fp.shingles, own, &self.policy);
+                if !v.merge {
+                    c.copy = own.article;
+                    c.covered = false;
+                    c.verdict = Verdict {
+                        merge: false,
+                        rule: Rule::SameFeed,
+                        score: v.score,
+                        reason: format!(
+                            "the story holds another item of the same outlet, and {}",
+                            v.reason
+                        ),
+                    };
+                }
+            }
+        }
+        compared.sort_by(|a, b| better(b, a));
+        let merging = compared.iter().take_while(|c| c.verdict.merge).count();
+        let mut also: Vec<Comparison> = compared.drain(..merging).collect();
+        let join = if also.is_empty() {
             None
+        } else {
+            Some(also.remove(0))
         };
         Placement {
             join,
+            also,
             others: compared,
         }
     }
 
-    /// Applies a committed batch's changes to the index, and drops the days that left the
-    /// window.
+    /// An indexed copy of `story` (the batch's or the index's) from the same feed or site
+    /// as `copy`, other than `copy` itself.
+    fn outlet_copy<'a>(
+        &'a self,
+        story: i64,
+        copy: &Profile,
+        staged: &'a Staged,
+    ) -> Option<&'a Profile> {
+        let same = |p: &Profile| {
+            p.article != copy.article
+                && (p.feed == copy.feed || (p.site != 0 && p.site == copy.site))
+        };
+        staged
+            .copies
+            .iter()
+            .flatten()
+            .filter(|c| staged.resolve(c.story) == story)
+            .map(|c| &c.profile)
+            .chain(
+                // The story in the index, and the stories the batch merged into it.
+                std::iter::once(story)
+                    .chain(
+                        staged
+                            .merged
+                            .keys()
+                            .copied()
+                            .filter(|&s| staged.resolve(s) == story),
+                    )
+                    .flat_map(|s| self.index.copies(s))
+                    .filter(|p| !staged.left.iter().any(|&(_, a)| a == p.article)),
+            )
+            .find(|p| same(p))
+    }
+
+    /// Applies a committed batch's changes to the index, in the order they were decided,
+    /// and drops the days that left the window.
     pub fn apply(&mut self, staged: Staged) {
-        for story in staged.removed {
-            self.index.remove(story);
-        }
-        for (story, rep, keys) in staged.reps.into_iter().flatten() {
-            self.index.set_representative(story, rep, keys.into_iter());
-        }
-        for (story, title, published) in staged.titles {
-            // A story gone from the index (evicted) takes no more titles.
-            let _ = self.index.add_title(story, title, published);
+        let mut copies = staged.copies;
+        for op in staged.ops {
+            match op {
+                Op::Copy {
+                    entry,
+                    story,
+                    as_rep,
+                } => {
+                    if let Some(c) = copies.get_mut(entry).and_then(Option::take) {
+                        self.index
+                            .add_copy(story, c.profile, c.keys.into_iter(), as_rep);
+                    }
+                }
+                Op::Title(story, title, published) => {
+                    // A story gone from the index (evicted) takes no more titles.
+                    let _ = self.index.add_title(story, title, published);
+                }
+                Op::Remove(story) => self.index.remove(story),
+                Op::RemoveCopy(story, article) => self.index.remove_copy(story, article),
+                Op::Merge {
+                    absorbed,
+                    survivor,
+                    absorbed_rep_wins,
+                } => self.index.merge(absorbed, survivor, absorbed_rep_wins),
+            }
         }
         self.index.evict(self.policy.window_secs);
     }
 
-    /// Restores one live story from the store at startup: its representative.
-    pub fn restore_representative(&mut self, story: i64, rep: Profile, fp: &Fingerprint) {
+    /// Restores one live story's copy from the store at startup: its representative, or
+    /// another copy (false, nothing restored, while its story's representative is not).
+    pub fn restore_copy(&mut self, story: i64, copy: Profile, fp: &Fingerprint, rep: bool) -> bool {
+        // As when it joined: a copy covered by one already indexed files only its title.
+        let covered = !rep
+            && self
+                .index
+                .copies(story)
+                .any(|other| index::covered_by(&copy, other));
+        if covered {
+            return match copy.title_hash {
+                Some(t) => self.index.add_title(story, t, copy.published),
+                None => self.index.representative(story).is_some(),
+            };
+        }
         self.index
-            .set_representative(story, rep, fp.index_key_vec().into_iter());
+            .add_copy(story, copy, fp.index_key_vec().into_iter(), rep)
     }
 
     /// Restores another copy's title at startup; false (nothing restored) when `story`

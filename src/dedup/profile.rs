@@ -12,13 +12,13 @@ pub struct Profile {
     pub article: i64,
     /// Store id of its feed.
     pub feed: i64,
+    /// Its site ([`super::fingerprint::site_key`]; 0 unknown).
+    pub site: u32,
     /// Publication time, Unix seconds.
     pub published: i64,
-    /// [`Profile::set`] then [`Profile::lede`], in one allocation (a profile is kept for
-    /// every live story: a quarter of a million of them at a million stored).
+    /// [`Profile::set`] (a profile is kept for several copies of every live story: a
+    /// third of a million of them at a million stored).
     shingles: Box<[u16]>,
-    /// Length of the set in `shingles`.
-    set_len: u32,
     /// [`Profile::title_words`] then [`Profile::numbers`], in one allocation.
     title_and_numbers: Box<[u32]>,
     /// Length of the title words in `title_and_numbers`.
@@ -105,11 +105,8 @@ impl Profile {
         preferred: bool,
         fp: &Fingerprint,
     ) -> Profile {
-        let lede = &fp.shingles[..(fp.lede_len as usize).min(fp.shingles.len())];
-        let mut shingles = Vec::with_capacity(fp.shingles.len() + lede.len());
+        let mut shingles = Vec::with_capacity(fp.shingles.len());
         push_short_set(&fp.shingles, &mut shingles);
-        let set_len = shingles.len() as u32;
-        push_short_set(lede, &mut shingles);
         let mut title_and_numbers = Vec::with_capacity(fp.title_words.len() + fp.numbers.len());
         title_and_numbers.extend_from_slice(&fp.title_words);
         title_and_numbers.extend_from_slice(&fp.numbers);
@@ -118,9 +115,9 @@ impl Profile {
             feed,
             published,
             shingles: shingles.into_boxed_slice(),
-            set_len,
             title_and_numbers: title_and_numbers.into_boxed_slice(),
             title_len: fp.title_words.len() as u32,
+            site: fp.site,
             words: fp.words,
             text_hash: fp.text_hash,
             title_hash: fp.title_hash,
@@ -142,12 +139,7 @@ impl Profile {
     /// Shingles, truncated to 16 bits, sorted, each once. Truncation merges unrelated
     /// shingles with odds |set|/65536 per shingle: under 0.5% of overlap for news lengths.
     pub fn set(&self) -> &[u16] {
-        &self.shingles[..self.set_len as usize]
-    }
-
-    /// The lede's shingles, the same way.
-    pub fn lede(&self) -> &[u16] {
-        &self.shingles[self.set_len as usize..]
+        &self.shingles
     }
 
     /// Significant title words, sorted.
@@ -204,27 +196,20 @@ pub fn number_conflicts(small: &[u32], big: &[u32]) -> usize {
         .count()
 }
 
-/// Shingles of the copy (`order`: its shingle hashes in document order) that lie in
-/// verbatim passages of at least `min_run` consecutive shingles found in `set` (a
-/// representative's [`Profile::set`]). Wire copies share whole sentences and paragraphs;
-/// templated or independent texts share only stretches between the words that differ.
-pub fn copied_shingles(order: &[u32], set: &[u16], min_run: usize) -> usize {
-    let mut total = 0;
-    let mut run = 0;
+/// The longest verbatim passage of the copy (`order`: its shingle hashes in document
+/// order) found in `set` (another copy's [`Profile::set`]), in consecutive shingles. Wire
+/// copies share whole sentences and paragraphs; independent reports only stock phrases.
+pub fn longest_run(order: &[u32], set: &[u16]) -> usize {
+    let (mut best, mut run) = (0, 0);
     for &h in order {
         if set.binary_search(&((h >> 16) as u16)).is_ok() {
             run += 1;
+            best = best.max(run);
         } else {
-            if run >= min_run {
-                total += run;
-            }
             run = 0;
         }
     }
-    if run >= min_run {
-        total += run;
-    }
-    total
+    best
 }
 
 /// Overlap coefficient: shared elements over the smaller set's size (0 when one is empty).
@@ -288,14 +273,13 @@ mod tests {
     }
 
     #[test]
-    fn copied_shingles_count_only_long_verbatim_passages() {
+    fn the_longest_run_is_the_longest_verbatim_passage() {
         let order: Vec<u32> = (1..=30).map(|i| i << 16).collect();
-        let mut set: Vec<u16> = (1..=20).chain(23..=25).map(|i| i as u16).collect();
+        let mut set: Vec<u16> = (3..=9).chain(12..=25).map(|i| i as u16).collect();
         set.sort_unstable();
-        // Shingles 1-20 form one passage; 23-25 is too short to count.
-        assert_eq!(copied_shingles(&order, &set, 15), 20);
-        assert_eq!(copied_shingles(&order, &set, 3), 23);
-        assert_eq!(copied_shingles(&order, &set, 21), 0);
+        // Shingles 12-25 form the longest passage; 3-9 a shorter one.
+        assert_eq!(longest_run(&order, &set), 14);
+        assert_eq!(longest_run(&order, &[]), 0);
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! other members, so A~B and B~C cannot chain A and C). Pure: same inputs, same answer.
 
 use super::policy::{
-    CONTENT_OC, CONTENT_OC_CORROBORATED, COPIED_MIN, COPIED_RUN, COPIED_SHARE, COPIED_TITLE_OC,
-    LEDE_OC, LONG_WORDS, NUMBER_CONFLICTS_MAX, Policy, Rule, SHORT_MIN_SHARED, SHORT_OC,
-    SHORT_OC_SAME_TITLE, SHORT_TITLE_OC, SHORT_WORDS, TITLE_HOURS,
+    CONTENT_OC, HEADLINE_OC, HEADLINE_RUN, HEADLINE_TEXT_OC, MIN_SHARED_SHINGLES,
+    NUMBER_CONFLICT_SHARE, PASSAGE_OC, PASSAGE_RUN, Policy, Rule, SAME_FEED_OC, SHORT_WORDS,
+    TITLE_HOURS,
 };
-use super::profile::{Profile, copied_shingles, number_conflicts, overlap, shared};
+use super::profile::{Profile, longest_run, number_conflicts, overlap, shared};
 
 /// The outcome of comparing a copy with a representative.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,36 +40,47 @@ fn yes(rule: Rule, score: f64, reason: String) -> Verdict {
 }
 
 /// Compares copy `a` (new; `order` is its shingle hashes in document order, the
-/// fingerprint's `shingles`) with representative `rep`.
-pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Verdict {
-    let apart = (a.published - rep.published).abs();
-    let oc = overlap(a.set(), rep.set());
+/// fingerprint's `shingles`) with `other`, a copy already placed. The rules are symmetric
+/// (up to the 16-bit truncation of `other`'s set), so which copy came first does not
+/// change the answer.
+pub fn compare(a: &Profile, order: &[u32], other: &Profile, policy: &Policy) -> Verdict {
+    let apart = (a.published - other.published).abs();
+    let oc = overlap(a.set(), other.set());
     if apart > policy.window_secs {
         return no(
-            Rule::Long,
+            Rule::Overlap,
             oc,
             format!("published {}h apart, beyond the window", apart / 3600),
         );
     }
-    let min_words = a.words.min(rep.words) as usize;
-    if a.feed == rep.feed {
-        let same = a.text_hash == rep.text_hash && min_words > 0;
+    let min_words = a.words.min(other.words) as usize;
+    if a.feed == other.feed || (a.site != 0 && a.site == other.site) {
+        // One outlet's two items (the same feed, or links to the same site): an item
+        // republished under a new GUID, with the same text or the earlier text with
+        // paragraphs added (containment of the smaller in the other). An outlet does not
+        // carry one wire story twice; its templated items (results, weather, the next
+        // day's story on the same subject, re-using the background) are not copies.
+        let same = min_words > 0 && (a.text_hash == other.text_hash || oc >= SAME_FEED_OC);
         return if same {
             yes(
                 Rule::SameFeed,
                 oc,
-                format!("same feed, the text is the same (oc {oc:.2})"),
+                format!(
+                    "same outlet, {oc:.2} of the smaller text is in the other (>= {SAME_FEED_OC})"
+                ),
             )
         } else {
             no(
                 Rule::SameFeed,
                 oc,
-                format!("same feed and the texts differ (oc {oc:.2} < 1.00)"),
+                format!(
+                    "same outlet and only {oc:.2} of the smaller text is in the other (needs {SAME_FEED_OC})"
+                ),
             )
         };
     }
     if min_words < SHORT_WORDS {
-        let same_title = a.title_hash.is_some() && a.title_hash == rep.title_hash;
+        let same_title = a.title_hash.is_some() && a.title_hash == other.title_hash;
         return if same_title && apart <= TITLE_HOURS * 3600 {
             yes(
                 Rule::Title,
@@ -93,80 +104,65 @@ pub fn compare(a: &Profile, order: &[u32], rep: &Profile, policy: &Policy) -> Ve
             )
         };
     }
-    let (small, big) = if a.set().len() <= rep.set().len() {
-        (a, rep)
+    let (small, big) = if a.set().len() <= other.set().len() {
+        (a, other)
     } else {
-        (rep, a)
+        (other, a)
     };
     let conflicts = number_conflicts(small.numbers(), big.numbers());
-    if conflicts > NUMBER_CONFLICTS_MAX {
+    let agreed = shared(a.numbers(), other.numbers());
+    if conflicts as f64 > NUMBER_CONFLICT_SHARE * agreed as f64 {
         return no(
             Rule::Numbers,
             oc,
             format!(
-                "overlap {oc:.2} but {conflicts} figures are stated differently in the same words (allowed {NUMBER_CONFLICTS_MAX})"
+                "overlap {oc:.2} but {conflicts} figures are stated differently in the same words and only {agreed} alike (at most {NUMBER_CONFLICT_SHARE} per figure alike)"
             ),
         );
     }
-    let title = overlap(a.title_words(), rep.title_words());
-    if min_words < LONG_WORDS {
-        let n = shared(a.set(), rep.set());
-        let contained = (oc >= SHORT_OC && title >= SHORT_TITLE_OC)
-            || (oc >= SHORT_OC_SAME_TITLE && title >= 1.0);
-        return if contained && n >= SHORT_MIN_SHARED {
-            yes(
-                Rule::Short,
-                oc,
-                format!("short text: containment {oc:.2}, title words {title:.2}, {n} shared"),
-            )
-        } else {
-            no(
-                Rule::Short,
-                oc,
-                format!(
-                    "short text: containment {oc:.2} with title words {title:.2} (needs {SHORT_OC} with {SHORT_TITLE_OC}, or {SHORT_OC_SAME_TITLE} with 1), {n} shared (needs {SHORT_MIN_SHARED})"
-                ),
-            )
-        };
+    let n = shared(a.set(), other.set());
+    let run = longest_run(order, other.set());
+    let title = overlap(a.title_words(), other.title_words());
+    let facts = format!(
+        "overlap {oc:.2} ({n} shingles), longest verbatim passage {run} shingles, headline words {title:.2}"
+    );
+    if n < MIN_SHARED_SHINGLES {
+        return no(
+            Rule::Overlap,
+            oc,
+            format!("{facts}: fewer than {MIN_SHARED_SHINGLES} shingles shared"),
+        );
     }
     if oc >= CONTENT_OC {
-        return yes(Rule::Long, oc, format!("overlap {oc:.2} >= {CONTENT_OC}"));
-    }
-    if oc < CONTENT_OC_CORROBORATED {
-        return no(
-            Rule::Long,
+        return yes(
+            Rule::Overlap,
             oc,
-            format!("overlap {oc:.2} < {CONTENT_OC_CORROBORATED}"),
+            format!("{facts}: overlap >= {CONTENT_OC}"),
         );
     }
-    let copied = copied_shingles(order, rep.set(), COPIED_RUN);
-    let smaller = a.set().len().min(rep.set().len()) as f64;
-    if copied >= COPIED_MIN || (copied as f64 >= COPIED_SHARE * smaller && title >= COPIED_TITLE_OC)
-    {
-        yes(
-            Rule::Corroborated,
+    if oc >= PASSAGE_OC && run >= PASSAGE_RUN {
+        return yes(
+            Rule::Passage,
             oc,
-            format!(
-                "overlap {oc:.2} >= {CONTENT_OC_CORROBORATED} with {copied} shingles in verbatim passages (>= {COPIED_MIN}, or >= {COPIED_SHARE} of the smaller text with title words {title:.2} >= {COPIED_TITLE_OC})"
-            ),
-        )
-    } else {
-        let lede_in = |x: &Profile, y: &Profile| {
-            if x.lede().is_empty() {
-                0.0
-            } else {
-                overlap(x.lede(), y.set())
-            }
-        };
-        let lede = lede_in(small, big).max(lede_in(big, small));
-        no(
-            Rule::Corroborated,
-            oc,
-            format!(
-                "overlap {oc:.2} < {CONTENT_OC} and {copied} shingles in verbatim passages (needs {COPIED_MIN}, or {COPIED_SHARE} of the smaller text with title words >= {COPIED_TITLE_OC}); lede {lede:.2} (of {LEDE_OC}), title words {title:.2}"
-            ),
-        )
+            format!("{facts}: overlap >= {PASSAGE_OC} with a passage >= {PASSAGE_RUN}"),
+        );
     }
+    if title >= HEADLINE_OC && oc >= HEADLINE_TEXT_OC && run >= HEADLINE_RUN {
+        return yes(
+            Rule::Headline,
+            oc,
+            format!(
+                "{facts}: headline words >= {HEADLINE_OC}, overlap >= {HEADLINE_TEXT_OC} and a passage >= {HEADLINE_RUN}"
+            ),
+        );
+    }
+    no(
+        Rule::Overlap,
+        oc,
+        format!(
+            "{facts}: needs overlap {CONTENT_OC}, or {PASSAGE_OC} with a passage of {PASSAGE_RUN}, or headline words {HEADLINE_OC} with overlap {HEADLINE_TEXT_OC} and a passage of {HEADLINE_RUN}"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -176,108 +172,139 @@ mod tests {
     use crate::dedup::fingerprint::{Fingerprint, fingerprint};
 
     fn copy(feed: i64, title: &str, text: &str) -> (Profile, Fingerprint) {
-        let fp = fingerprint(title, text, feed, &LearnedLines::default());
+        let mut fp = fingerprint(title, text, feed, &LearnedLines::default());
+        fp.site = feed as u32;
         (Profile::new(feed, feed, 1_750_000_000, false, &fp), fp)
     }
 
-    fn verdict(a: (&str, &str), rep: (&str, &str)) -> Verdict {
+    fn verdict(a: (&str, &str), other: (&str, &str)) -> Verdict {
         let (a, fp) = copy(1, a.0, a.1);
-        let (rep, _) = copy(2, rep.0, rep.1);
-        compare(&a, &fp.shingles, &rep, &Policy::default())
+        let (other, _) = copy(2, other.0, other.1);
+        compare(&a, &fp.shingles, &other, &Policy::default())
     }
 
-    /// A sentence of its own words, with `slot` as its third word.
-    fn sentence(i: usize, slot: &str) -> String {
-        format!(
-            "The regional {slot} approved plan{i} after a long debate on measure{i} in the capital on the evening of vote{i}."
-        )
+    /// Word `i` of a vocabulary where every word is distinct and none is a figure.
+    fn word(mut i: usize) -> String {
+        let mut w = String::from("q");
+        loop {
+            w.push(char::from(b'a' + (i % 26) as u8));
+            i /= 26;
+            if i == 0 {
+                return w;
+            }
+        }
     }
 
-    fn text(range: std::ops::Range<usize>, slot: &str) -> String {
-        range
-            .map(|i| sentence(i, slot))
+    /// The words `range` as a text, a line every 20 words.
+    fn words(range: std::ops::Range<usize>) -> String {
+        let w: Vec<String> = range.map(word).collect();
+        w.chunks(20)
+            .map(|c| c.join(" "))
             .collect::<Vec<_>>()
             .join("\n")
     }
 
     #[test]
-    fn a_different_figure_in_the_same_words_refuses_and_a_missing_one_does_not() {
-        let wire = format!(
-            "{}\nShares in Acme rose 4.1% on Tuesday after the company reported record results.",
-            text(0..4, "council")
+    fn overlap_alone_merges_from_the_content_threshold() {
+        let wire = words(0..300);
+        // The first 110 words, then the outlet's own background.
+        let copy = format!("{}\n{}", words(0..110), words(1000..1200));
+        let v = verdict(("Plan approved", &copy), ("Council approves plan", &wire));
+        assert!(v.merge && v.rule == Rule::Overlap, "{v:?}");
+        assert!(v.score >= CONTENT_OC && v.score < 0.5, "{v:?}");
+        // An independent text sharing a stock phrase of 8 words stays apart.
+        let other = format!("{}\n{}", words(40..48), words(2000..2300));
+        let v = verdict(("Plan approved", &other), ("Council approves plan", &wire));
+        assert!(!v.merge, "{v:?}");
+    }
+
+    #[test]
+    fn a_lower_overlap_merges_with_a_verbatim_passage_only() {
+        let wire = words(0..300);
+        // 80 consecutive words of the wire: overlap about 0.26, one passage of 76.
+        let copy = format!("{}\n{}", words(0..80), words(1000..1300));
+        let v = verdict(("Plan approved", &copy), ("Council approves plan", &wire));
+        assert!(v.merge && v.rule == Rule::Passage, "{v:?}");
+        // The same share of the wire in pieces of 16 words: no sentence is shared whole.
+        let pieces: Vec<String> = (0..5)
+            .map(|k| {
+                format!(
+                    "{}\n{}",
+                    words(k * 60..k * 60 + 16),
+                    words(1000 + k * 60..1060 + k * 60)
+                )
+            })
+            .collect();
+        let scattered = pieces.join("\n");
+        let v = verdict(
+            ("Plan approved", &scattered),
+            ("Council approves plan", &wire),
         );
-        let other = format!(
-            "{}\nShares in Acme rose 2.7% on Tuesday after the company reported record results.",
-            text(0..4, "council")
+        assert!(!v.merge, "{v:?}");
+    }
+
+    #[test]
+    fn the_same_headline_needs_only_a_short_passage() {
+        let wire = words(0..300);
+        // A caption, the wire's lede (30 words), the outlet's own text.
+        let copy = format!(
+            "{}\n{}\n{}",
+            words(5000..5030),
+            words(0..30),
+            words(1000..1300)
         );
+        let title = "Regional council approves flood plan after long debate";
+        let v = verdict((title, &copy), (title, &wire));
+        assert!(v.merge && v.rule == Rule::Headline, "{v:?}");
+        let v = verdict(
+            ("Storm closes schools across the north", &copy),
+            (title, &wire),
+        );
+        assert!(!v.merge, "{v:?}");
+    }
+
+    #[test]
+    fn one_outlets_two_items_merge_only_when_one_contains_the_other() {
+        let first = words(0..200);
+        let updated = format!("{first}\n{}", words(3000..3060));
+        let (a, fp) = copy(7, "Plan approved", &updated);
+        let (b, _) = copy(7, "Plan approved", &first);
+        let v = compare(&a, &fp.shingles, &b, &Policy::default());
+        assert!(v.merge && v.rule == Rule::SameFeed, "{v:?}");
+        // The next day's item of the same template shares its background only.
+        let next = format!("{}\n{}", words(100..200), words(4000..4100));
+        let (a, fp) = copy(7, "Plan approved", &next);
+        let v = compare(&a, &fp.shingles, &b, &Policy::default());
+        assert!(!v.merge && v.rule == Rule::SameFeed, "{v:?}");
+    }
+
+    #[test]
+    fn a_different_figure_in_the_same_words_refuses_unless_most_figures_agree() {
+        let body = words(0..120);
+        let wire = format!("{body}\nShares in Acme rose 4.1% on Tuesday after record results.");
+        let other = format!("{body}\nShares in Acme rose 2.7% on Tuesday after record results.");
         let v = verdict(("Acme shares rise", &other), ("Acme shares rise", &wire));
         assert!(!v.merge && v.rule == Rule::Numbers, "{v:?}");
         // A copy that adds a dated line and 300 jobs contradicts nothing.
         let dated = format!("{wire}\nPublished on 14 July 2025, the plan affects 300 jobs.");
         let v = verdict(("Acme shares rise", &dated), ("Acme shares rise", &wire));
         assert!(v.merge, "{v:?}");
-    }
-
-    #[test]
-    fn moderate_overlap_merges_only_with_long_verbatim_passages() {
-        // Four sentences verbatim, then the outlet's own background: a real copy pattern.
-        let wire = text(0..12, "council");
-        let copy = format!("{}\n{}", text(0..4, "council"), text(100..112, "board"));
-        let v = verdict(("Plan approved", &copy), ("Council approves plan", &wire));
-        assert!(v.merge && v.rule == Rule::Corroborated, "{v:?}");
-        assert!(v.score < CONTENT_OC);
-        // The same template about another body: every sentence differs in one word, so
-        // the shared stretches are short.
-        let templated = text(0..12, "assembly");
-        let v = verdict(
-            ("Plan approved", &templated),
-            ("Council approves plan", &wire),
-        );
-        assert!(!v.merge && v.rule == Rule::Corroborated, "{v:?}");
-        assert!(v.score >= CONTENT_OC_CORROBORATED, "{v:?}");
-    }
-
-    #[test]
-    fn a_description_mostly_in_one_verbatim_passage_merges_under_the_same_headline() {
-        let wire = text(0..12, "council");
-        // A 50-word blurb: a caption of its own, then the wire's first two sentences.
-        let blurb = format!(
-            "Crowds gathered outside the hall on a grey morning as members arrived for the session, some carrying banners and others waving flags at passing cars.\n{}",
-            text(0..2, "council")
-        );
-        let title = "Regional council approves plan after long debate";
-        let v = verdict((title, &blurb), (title, &wire));
-        assert!(v.merge && v.rule == Rule::Corroborated, "{v:?}");
-        assert!(v.score < CONTENT_OC);
-        // The same blurb under an unrelated headline is not enough.
-        let v = verdict(("Crowds gather for the session", &blurb), (title, &wire));
-        assert!(!v.merge, "{v:?}");
-    }
-
-    #[test]
-    fn a_short_text_needs_a_related_title_and_less_containment_with_the_same_one() {
-        let wire = text(0..6, "council");
-        // The first 28 words with one word edited: containment between 0.7 and 0.85.
-        let words: Vec<&str> = wire.split_whitespace().take(28).collect();
-        let mut edited = words.clone();
-        edited[10] = "lengthy";
-        let desc = edited.join(" ");
-        let title = "Regional council approves plan after long debate";
-        let v = verdict((title, &desc), (&format!("{title} - Reuters"), &wire));
-        assert!(v.merge && v.rule == Rule::Short, "{v:?}");
-        assert!(v.score < SHORT_OC);
-        let v = verdict(
-            ("Storm closes schools across the north", &desc),
-            (title, &wire),
-        );
-        assert!(!v.merge && v.rule == Rule::Short, "{v:?}");
-        // Contained entirely, it merges under a related headline but not an unrelated one.
-        let desc = words.join(" ");
-        let v = verdict(("Council approves plan", &desc), (title, &wire));
+        // A story written through: the toll changed, three other figures agree.
+        let facts = "The storm cut power to 120,000 homes, closed 45 schools and 9 hospitals.";
+        let first = format!("{body}\nAt least 27 people were killed, officials said.\n{facts}");
+        let later = format!("{body}\nAt least 39 people were killed, officials said.\n{facts}");
+        let v = verdict(("Storm toll rises", &later), ("Storm kills 27", &first));
         assert!(v.merge, "{v:?}");
+    }
+
+    #[test]
+    fn too_little_text_merges_only_under_the_same_title() {
+        let title = "Regional council approves flood plan after long debate";
+        let v = verdict((title, "Watch the video."), (title, &words(0..200)));
+        assert!(v.merge && v.rule == Rule::Title, "{v:?}");
         let v = verdict(
-            ("Storm closes schools across the north", &desc),
-            (title, &wire),
+            ("Council plan", "Watch the video."),
+            (title, &words(0..200)),
         );
         assert!(!v.merge, "{v:?}");
     }

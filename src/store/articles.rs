@@ -184,6 +184,39 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// Merges story `absorbed` into `survivor` (a copy showed them to be one story): its
+    /// copies move, the survivor's first publication is the earlier of the two, the
+    /// absorbed id is recorded with `reason` (and earlier merges into it now point at the
+    /// survivor) and its row goes. The representative stays the survivor's; the caller
+    /// sets another when the absorbed one ranks higher.
+    pub fn merge_stories(
+        &mut self,
+        absorbed: i64,
+        survivor: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tx = &self.tx;
+        tx.prepare_cached("UPDATE copies SET story_id = ?2 WHERE story_id = ?1")?
+            .execute(params![absorbed, survivor])?;
+        tx.prepare_cached(
+            "UPDATE stories SET last_changed = ?3, first_published = min(first_published, \
+                coalesce((SELECT first_published FROM stories WHERE id = ?1), first_published)) \
+             WHERE id = ?2",
+        )?
+        .execute(params![absorbed, survivor, secs(now)])?;
+        tx.prepare_cached("UPDATE story_merges SET survivor = ?2 WHERE survivor = ?1")?
+            .execute(params![absorbed, survivor])?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO story_merges (absorbed, survivor, merged, reason) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![absorbed, survivor, secs(now), reason])?;
+        tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
+            .execute(params![absorbed])?;
+        Ok(())
+    }
+
     /// Makes `article` the copy whose title, link and content represent `story`.
     pub fn set_representative(
         &mut self,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Batch, Hot, Store, time};
-use crate::dedup::{Dedup, Fingerprint};
+use crate::dedup::{Dedup, Fingerprint, Profile};
 use crate::model::MatchKind;
 
 /// A stored fingerprint with the facts the index keeps beside it.
@@ -25,9 +25,21 @@ pub struct StoredFingerprint {
     pub preferred: bool,
     /// Whether it represents its story.
     pub representative: bool,
-    /// The fingerprint (shingles, title words and numbers left empty for copies that do
-    /// not represent their story, when read by [`Store::for_each_live_fingerprint`]).
+    /// The fingerprint.
     pub fingerprint: Fingerprint,
+}
+
+impl StoredFingerprint {
+    /// The copy in the form dedup compares.
+    pub fn profile(&self) -> Profile {
+        Profile::new(
+            self.article,
+            self.feed,
+            self.published,
+            self.preferred,
+            &self.fingerprint,
+        )
+    }
 }
 
 /// One copy of a story as `stories` and `explain` show it.
@@ -93,16 +105,17 @@ fn fingerprint_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Fi
         credit: r.get(at + 3)?,
         lede_len: r.get(at + 4)?,
         dense_len: r.get(at + 5)?,
+        site: r.get(at + 6)?,
         shingles: r
-            .get::<_, Option<Vec<u8>>>(at + 6)?
-            .map(|b| unblob(&b))
-            .unwrap_or_default(),
-        title_words: r
             .get::<_, Option<Vec<u8>>>(at + 7)?
             .map(|b| unblob(&b))
             .unwrap_or_default(),
-        numbers: r
+        title_words: r
             .get::<_, Option<Vec<u8>>>(at + 8)?
+            .map(|b| unblob(&b))
+            .unwrap_or_default(),
+        numbers: r
+            .get::<_, Option<Vec<u8>>>(at + 9)?
             .map(|b| unblob(&b))
             .unwrap_or_default(),
     })
@@ -123,13 +136,14 @@ macro_rules! fingerprint_insert {
         concat!(
             $verb,
             " INTO fingerprints (article_id, feed_id, published, words, text_hash, title_hash, \
-             credit, preferred, lede_len, dense_len, shingles, title_words, numbers) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+             credit, preferred, lede_len, dense_len, shingles, title_words, numbers, site) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         )
     };
 }
 
-const FP_COLUMNS: &str = "f.words, f.text_hash, f.title_hash, f.credit, f.lede_len, f.dense_len";
+const FP_COLUMNS: &str =
+    "f.words, f.text_hash, f.title_hash, f.credit, f.lede_len, f.dense_len, f.site";
 
 impl Batch<'_> {
     /// Stores the fingerprint of a new copy, `article`. A plain insert: `OR REPLACE` makes
@@ -198,6 +212,7 @@ impl Batch<'_> {
             blob(&fp.shingles),
             blob(&fp.title_words),
             blob(&fp.numbers),
+            fp.site,
         ];
         match slot {
             Some(slot) => self.with_hot(slot, sql, |s| s.execute(row))?,
@@ -319,9 +334,8 @@ impl Store {
     }
 
     /// Calls `each` for every fingerprint published at or after `since` whose article is
-    /// in a story: representatives with their shingles, title words and numbers, other
-    /// copies without them (the index files only their title keys; most rows are not
-    /// representatives, and their blobs were read for nothing). In the order they were
+    /// in a story, with its shingles, title words and numbers (the index keeps several
+    /// copies of each story, not only its representative). In the order they were
     /// stored (article id), the order the index saw them in: the table is read in its own
     /// order from the first row of the period on, not row by row through the date index
     /// (half the time at a million stored).
@@ -333,9 +347,7 @@ impl Store {
         let sql = format!(
             "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, \
                 s.representative = f.article_id, {FP_COLUMNS}, \
-                CASE WHEN s.representative = f.article_id THEN f.shingles END, \
-                CASE WHEN s.representative = f.article_id THEN f.title_words END, \
-                CASE WHEN s.representative = f.article_id THEN f.numbers END \
+                f.shingles, f.title_words, f.numbers \
              FROM fingerprints f JOIN copies c ON c.article_id = f.article_id \
              JOIN stories s ON s.id = c.story_id \
              WHERE f.article_id >= (SELECT min(article_id) FROM fingerprints WHERE published >= ?1) \
@@ -398,6 +410,24 @@ impl Store {
             "SELECT id, representative, first_published FROM stories ORDER BY first_published DESC, id DESC LIMIT ?1",
             i64::try_from(limit).unwrap_or(i64::MAX),
         )
+    }
+
+    /// The stories merged into `story`: (absorbed id, when, why), oldest merge first.
+    pub fn merges_into(&self, story: i64) -> Result<Vec<(i64, DateTime<Utc>, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT absorbed, merged, reason FROM story_merges WHERE survivor = ?1 ORDER BY merged, absorbed",
+        )?;
+        let rows = stmt.query_map([story], |r| Ok((r.get(0)?, time(r.get(1)?), r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The story that absorbed `story`, when it was merged into another.
+    pub fn merged_into(&self, story: i64) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT survivor FROM story_merges WHERE absorbed = ?1")?
+            .query_row([story], |r| r.get(0))
+            .optional()?)
     }
 
     /// One story with its copies.

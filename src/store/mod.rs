@@ -61,6 +61,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v1.sql")),
         M::up(include_str!("schema_v2_dedup.sql")),
         M::up(include_str!("schema_v3_lean.sql")),
+        M::up(include_str!("schema_v4_merges.sql")),
     ])
 }
 

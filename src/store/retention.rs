@@ -30,6 +30,10 @@ impl Store {
                  SELECT c.article_id FROM copies c JOIN temp.prune_batch p ON p.id = c.story_id)",
             [],
         )?;
+        tx.execute(
+            "DELETE FROM story_merges WHERE survivor IN (SELECT id FROM temp.prune_batch)",
+            [],
+        )?;
         let n = tx.execute(
             "DELETE FROM stories WHERE id IN (SELECT id FROM temp.prune_batch)",
             [],
