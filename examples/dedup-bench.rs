@@ -401,7 +401,7 @@ fn stage(n: u64) {
                                 dedup.representative(o, &staged),
                                 dedup.representative(survivor, &staged),
                             ) {
-                                (Some(t), Some(s)) => t.rank > s.rank,
+                                (Some(t), Some(s)) => t.rank() > s.rank(),
                                 _ => false,
                             };
                             staged.merge(o, survivor, wins);
@@ -410,7 +410,7 @@ fn stage(n: u64) {
                     }
                     let better = dedup
                         .representative(survivor, &staged)
-                        .is_some_and(|r| profile.rank > r.rank);
+                        .is_some_and(|r| profile.rank() > r.rank());
                     if better {
                         staged.set_representative(survivor, profile, &fp);
                     } else if c.covered {

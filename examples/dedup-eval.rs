@@ -189,8 +189,8 @@ fn write_pairs(out: &str, truth: &[Truth], docs: &[(usize, Profile, Fingerprint)
     for (i, (da, pa, fa)) in docs.iter().enumerate() {
         for (db, pb, fb) in &docs[i + 1..] {
             let (ta, tb) = (&truth[*da], &truth[*db]);
-            let ab = compare(pa, &fa.shingles, pb, &policy);
-            let ba = compare(pb, &fb.shingles, pa, &policy);
+            let ab = compare(pa, pb, &policy);
+            let ba = compare(pb, pa, &policy);
             let (small, big) = if pa.set().len() <= pb.set().len() {
                 (pa, pb)
             } else {
@@ -204,7 +204,7 @@ fn write_pairs(out: &str, truth: &[Truth], docs: &[(usize, Profile, Fingerprint)
                 "oc": overlap(pa.set(), pb.set()), "shared": shared(pa.set(), pb.set()),
                 "title": overlap(pa.title_words(), pb.title_words()),
                 "title_n": pa.title_words().len().min(pb.title_words().len()),
-                "same_title": pa.title_hash.is_some() && pa.title_hash == pb.title_hash,
+                "same_title": pa.title_hash().is_some() && pa.title_hash() == pb.title_hash(),
                 "run_ab": longest_run(&fa.shingles, pb.set()), "run_ba": longest_run(&fb.shingles, pa.set()),
                 "numconf": number_conflicts(small.numbers(), big.numbers()),
                 "numshared": shared(pa.numbers(), pb.numbers()),

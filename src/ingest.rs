@@ -320,8 +320,8 @@ fn merge_stories(
 ) -> Result<()> {
     let theirs = dedup
         .representative(absorbed, staged)
-        .map(|p| (p.rank, p.article));
-    let ours = dedup.representative(survivor, staged).map(|p| p.rank);
+        .map(|p| (p.rank(), p.article));
+    let ours = dedup.representative(survivor, staged).map(|p| p.rank());
     let theirs_wins = match (theirs, ours) {
         (Some((t, _)), Some(o)) => t > o,
         (Some(_), None) => true,
@@ -350,7 +350,7 @@ fn promote(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let better = match dedup.representative(story, staged) {
-        Some(rep) => profile.rank > rep.rank,
+        Some(rep) => profile.rank() > rep.rank(),
         None => return Ok(()), // the story left the window: its index entry is gone
     };
     if better {
@@ -407,7 +407,7 @@ fn update(
     let best = others
         .iter()
         .map(|f| (f.profile(), f))
-        .max_by(|a, b| a.0.rank.cmp(&b.0.rank));
+        .max_by(|a, b| a.0.rank().cmp(&b.0.rank()));
     if let Some((p, f)) = best {
         batch.set_representative(story, p.article, now)?;
         staged.set_representative(story, p, &f.fingerprint);

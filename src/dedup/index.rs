@@ -9,7 +9,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::policy::{COVERED_OC, EVICT_FLOOR_STORIES, LONG_WORDS, MAX_POSTINGS, MAX_STORY_COPIES};
+use super::policy::{
+    COVERED_OC, EVICT_FLOOR_STORIES, LONG_WORDS, MAX_POSTINGS, MAX_STORY_COPIES, MIN_SHARED_KEYS,
+    SPARSE_MOD,
+};
 use super::profile::Profile;
 use super::profile::overlap;
 
@@ -365,25 +368,25 @@ pub struct IndexedCopy {
     pub profile: Profile,
 }
 
-/// A live story: its copies' slots.
-#[derive(Debug, Clone)]
+/// A live story: its representative's slot and when it was last filed, in 8 bytes (one
+/// per live story: a quarter of a million at a million stored); its other copies' slots
+/// are in [`StoryIndex::members`], for the stories that have any.
+#[derive(Debug, Clone, Copy)]
 struct StoryEntry {
     /// The representative's slot.
     rep: u32,
-    /// The other indexed copies' slots.
-    members: Vec<u32>,
     /// The latest day it was filed under (it lives until that day leaves the window).
-    day: i64,
+    day: i32,
 }
 
-/// A copy found for a new one.
+/// A story found for a new copy.
 #[derive(Debug, Clone, Copy)]
-pub struct Candidate<'a> {
-    /// The copy and its story.
-    pub copy: &'a IndexedCopy,
-    /// Sampled keys shared with the new copy.
+pub struct Candidate {
+    /// The story.
+    pub story: i64,
+    /// Distinct sampled keys it shares with the new copy.
     pub shared: usize,
-    /// Filed under the new copy's title key.
+    /// One of its copies is filed under the new copy's title key.
     pub title: bool,
 }
 
@@ -393,6 +396,8 @@ pub struct StoryIndex {
     slots: Vec<Option<IndexedCopy>>,
     free: Vec<u32>,
     stories: KeyMap<i64, StoryEntry>,
+    /// The slots of the other indexed copies of the stories that have any.
+    members: KeyMap<i64, Vec<u32>>,
     shards: BTreeMap<i64, Shard>,
     newest: i64,
 }
@@ -424,22 +429,41 @@ impl StoryIndex {
         self.stories
             .get(&story)
             .into_iter()
-            .flat_map(|e| std::iter::once(&e.rep).chain(&e.members))
+            .flat_map(move |e| std::iter::once(&e.rep).chain(self.members_of(story)))
             .filter_map(|&s| self.slots[s as usize].as_ref().map(|c| &c.profile))
+    }
+
+    fn members_of(&self, story: i64) -> &[u32] {
+        self.members.get(&story).map_or(&[], Vec::as_slice)
     }
 
     fn take_slot(&mut self) -> u32 {
         self.free.pop().unwrap_or_else(|| {
+            // Grown by a quarter, not doubled: at a quarter of a million slots of 120 bytes a
+            // doubling holds 30 MB it may never use (glibc moves a block this large with
+            // mremap, without copying it).
+            if self.slots.len() == self.slots.capacity() {
+                self.slots.reserve_exact(self.slots.len() / 4 + 1024);
+            }
             self.slots.push(None);
             self.slots.len() as u32 - 1
         })
     }
 
+    fn free_slot(&mut self, slot: u32) -> Option<IndexedCopy> {
+        let c = self.slots[slot as usize].take();
+        if c.is_some() {
+            self.free.push(slot);
+        }
+        c
+    }
+
     /// Files copy `profile` of `story` under `keys`: as its representative (a new story,
     /// or replacing the representative, which stays as an indexed copy unless it is the
-    /// same article), or as another copy while the story holds fewer than
-    /// [`MAX_STORY_COPIES`] (beyond that only its title is filed). A copy already indexed
-    /// is replaced. False (nothing filed) for another copy of a story that is not live.
+    /// same article or its text is all in the new one's), or as another copy while the
+    /// story holds fewer than [`MAX_STORY_COPIES`] (beyond that only its title is filed).
+    /// A copy already indexed is replaced. False (nothing filed) for another copy of a
+    /// story that is not live.
     pub fn add_copy(
         &mut self,
         story: i64,
@@ -448,18 +472,19 @@ impl StoryIndex {
         as_rep: bool,
     ) -> bool {
         let day = profile.published.div_euclid(DAY);
-        let title = profile.title_hash;
+        let title = profile.title_hash();
         let article = profile.article;
-        let existing = self.stories.get(&story).and_then(|e| {
+        let entry = self.stories.get(&story).copied();
+        let existing = entry.and_then(|e| {
             std::iter::once(e.rep)
-                .chain(e.members.iter().copied())
+                .chain(self.members_of(story).iter().copied())
                 .find(|&s| {
                     self.slots[s as usize].as_ref().map(|c| c.profile.article) == Some(article)
                 })
         });
-        let slot = match (self.stories.get(&story), existing) {
+        let slot = match (entry, existing) {
             (None, _) if !as_rep => return false,
-            (Some(e), None) if !as_rep && 1 + e.members.len() >= MAX_STORY_COPIES => {
+            (Some(_), None) if !as_rep && 1 + self.members_of(story).len() >= MAX_STORY_COPIES => {
                 if let Some(t) = title {
                     self.add_title(story, t, profile.published);
                 }
@@ -469,31 +494,41 @@ impl StoryIndex {
             _ => self.take_slot(),
         };
         self.slots[slot as usize] = Some(IndexedCopy { story, profile });
-        let mut demoted_title = None;
-        match self.stories.get_mut(&story) {
+        let day32 = i32::try_from(day).unwrap_or(i32::MAX);
+        match entry {
             Some(e) => {
-                e.day = e.day.max(day);
+                let rep = if as_rep { slot } else { e.rep };
+                self.stories.insert(
+                    story,
+                    StoryEntry {
+                        rep,
+                        day: e.day.max(day32),
+                    },
+                );
+                let members = self.members.entry(story).or_default();
+                members.retain(|&m| m != slot);
                 if as_rep && e.rep != slot {
-                    e.members.retain(|&m| m != slot);
-                    let old = std::mem::replace(&mut e.rep, slot);
                     // The representative it replaces stays to be compared with, unless its
                     // text is all in the new one's (then only its title stays).
-                    let covered = match (&self.slots[old as usize], &self.slots[slot as usize]) {
+                    let covered = match (&self.slots[e.rep as usize], &self.slots[slot as usize]) {
                         (Some(o), Some(n)) => covered_by(&o.profile, &n.profile),
                         _ => false,
                     };
-                    if covered {
-                        if let Some(o) = self.slots[old as usize].take() {
-                            self.free.push(old);
-                            if let Some(t) = o.profile.title_hash {
-                                demoted_title = Some((t, o.profile.published));
-                            }
-                        }
-                    } else {
-                        e.members.push(old);
+                    if !covered {
+                        members.push(e.rep);
+                    } else if let Some(t) = self
+                        .free_slot(e.rep)
+                        .and_then(|o| o.profile.title_hash().map(|t| (t, o.profile.published)))
+                    {
+                        let shard = self.shard(t.1.div_euclid(DAY));
+                        shard.slots.push(slot);
+                        shard.add_title(t.0, slot);
                     }
-                } else if !as_rep && e.rep != slot && !e.members.contains(&slot) {
-                    e.members.push(slot);
+                } else if !as_rep && e.rep != slot {
+                    members.push(slot);
+                }
+                if self.members.get(&story).is_some_and(Vec::is_empty) {
+                    self.members.remove(&story);
                 }
             }
             None => {
@@ -501,20 +536,32 @@ impl StoryIndex {
                     story,
                     StoryEntry {
                         rep: slot,
-                        members: Vec::new(),
-                        day,
+                        day: day32,
                     },
                 );
             }
         }
-        if let Some((t, published)) = demoted_title {
-            let shard = self.shard(published.div_euclid(DAY));
-            shard.slots.push(slot);
-            shard.add_title(t, slot);
+        // Another copy of a story is not filed again under the keys its indexed copies
+        // are filed under already: the story is found through any of them and then
+        // compared copy by copy. A key sampled everywhere in a text (sparse) that another
+        // copy's shingles hold is filed for it; a key sampled only in the lede is filed for
+        // the other copy only if it is in its lede too, which its set does not tell.
+        let mut keys: Vec<u32> = keys.collect();
+        if !as_rep {
+            let held: Vec<&[u16]> = self
+                .copies(story)
+                .filter(|p| p.article != article)
+                .map(Profile::set)
+                .collect();
+            keys.retain(|&k| {
+                k % SPARSE_MOD != 0
+                    || !held
+                        .iter()
+                        .any(|set| set.binary_search(&((k >> 16) as u16)).is_ok())
+            });
         }
         let shard = self.shard(day);
         shard.slots.push(slot);
-        let keys: Vec<u32> = keys.collect();
         for &k in &keys {
             shard.keys.prefetch_for_filing(k);
         }
@@ -535,7 +582,7 @@ impl StoryIndex {
             return false;
         };
         let day = published.div_euclid(DAY);
-        e.day = e.day.max(day);
+        e.day = e.day.max(i32::try_from(day).unwrap_or(i32::MAX));
         let slot = e.rep;
         let shard = self.shard(day);
         shard.slots.push(slot);
@@ -562,30 +609,32 @@ impl StoryIndex {
     /// go stale and are skipped.
     pub fn remove(&mut self, story: i64) {
         if let Some(e) = self.stories.remove(&story) {
-            for slot in std::iter::once(e.rep).chain(e.members) {
-                self.slots[slot as usize] = None;
-                self.free.push(slot);
+            let members = self.members.remove(&story).unwrap_or_default();
+            for slot in std::iter::once(e.rep).chain(members) {
+                self.free_slot(slot);
             }
         }
     }
 
     /// Forgets copy `article` of `story` (it left the story), unless it represents it.
     pub fn remove_copy(&mut self, story: i64, article: i64) {
-        let Some(e) = self.stories.get_mut(&story) else {
+        let Some(members) = self.members.remove(&story) else {
             return;
         };
-        let slots = &mut self.slots;
-        let free = &mut self.free;
-        e.members.retain(|&s| {
-            let gone = slots[s as usize]
+        let mut kept = Vec::with_capacity(members.len());
+        for s in members {
+            let gone = self.slots[s as usize]
                 .as_ref()
                 .is_some_and(|c| c.profile.article == article);
             if gone {
-                slots[s as usize] = None;
-                free.push(s);
+                self.free_slot(s);
+            } else {
+                kept.push(s);
             }
-            !gone
-        });
+        }
+        if !kept.is_empty() {
+            self.members.insert(story, kept);
+        }
     }
 
     /// Moves the copies of `absorbed` into `survivor` (two stories found to be one), the
@@ -595,7 +644,8 @@ impl StoryIndex {
         let Some(gone) = self.stories.remove(&absorbed) else {
             return;
         };
-        for &slot in std::iter::once(&gone.rep).chain(&gone.members) {
+        let mut moved = self.members.remove(&absorbed).unwrap_or_default();
+        for &slot in std::iter::once(&gone.rep).chain(&moved) {
             if let Some(c) = self.slots[slot as usize].as_mut() {
                 c.story = survivor;
             }
@@ -603,36 +653,40 @@ impl StoryIndex {
         match self.stories.get_mut(&survivor) {
             Some(e) => {
                 e.day = e.day.max(gone.day);
-                e.members.extend(gone.members);
                 if absorbed_rep_wins {
-                    let old = std::mem::replace(&mut e.rep, gone.rep);
-                    e.members.push(old);
+                    moved.push(std::mem::replace(&mut e.rep, gone.rep));
                 } else {
-                    e.members.push(gone.rep);
+                    moved.push(gone.rep);
                 }
+                self.members.entry(survivor).or_default().extend(moved);
             }
             None => {
                 self.stories.insert(survivor, gone);
+                if !moved.is_empty() {
+                    self.members.insert(survivor, moved);
+                }
             }
         }
     }
 
-    /// The indexed copies sharing at least `min_shared(their words)` sampled keys, or the
-    /// title key, with a copy published at `published`, within `window` seconds: title
-    /// matches first, then the most shared keys first, at most `limit`.
+    /// The stories sharing at least [`MIN_SHARED_KEYS`] distinct sampled keys, or the
+    /// title key, with a copy published at `published`, within
+    /// `window` seconds: title matches first, then the most shared keys first, at most
+    /// `limit`. The caller compares the copy with each of their indexed copies.
     pub fn candidates(
         &self,
         keys: &[u32],
         title: Option<u64>,
         published: i64,
         window: i64,
-        min_shared: impl Fn(u32) -> usize,
         limit: usize,
-    ) -> Vec<Candidate<'_>> {
+    ) -> Vec<Candidate> {
         let from = published.saturating_sub(window).div_euclid(DAY);
         let to = published.saturating_add(window).div_euclid(DAY);
-        let mut hits: Vec<u32> = Vec::new();
-        let mut title_hits: Vec<u32> = Vec::new();
+        // (story, key) for every posting found: a key filed under two copies of one story
+        // counts once.
+        let mut hits: Vec<(i64, u32)> = Vec::new();
+        let mut title_hits: Vec<i64> = Vec::new();
         let shards: Vec<&Shard> = self.shards.range(from..=to).map(|(_, s)| s).collect();
         // The probes the filters let through, each probe's first cache line asked for
         // before any is read.
@@ -648,22 +702,29 @@ impl StoryIndex {
                 shard.titles.prefetch(t);
             }
         }
+        let story_of = |slot: u32| self.slots[slot as usize].as_ref().map(|c| c.story);
         for (shard, k) in probes {
             let p = shard.postings(&shard.keys, k);
             if p.len() <= MAX_POSTINGS {
-                hits.extend_from_slice(p);
+                hits.extend(p.iter().filter_map(|&s| story_of(s)).map(|s| (s, k)));
             }
         }
         if let Some(t) = title {
             for shard in shards {
-                title_hits.extend_from_slice(shard.postings(&shard.titles, t));
+                title_hits.extend(
+                    shard
+                        .postings(&shard.titles, t)
+                        .iter()
+                        .filter_map(|&s| story_of(s)),
+                );
             }
         }
         hits.sort_unstable();
+        hits.dedup();
         title_hits.sort_unstable();
         title_hits.dedup();
-        let mut counted: Vec<(u32, usize, bool)> = Vec::new();
-        for s in hits {
+        let mut counted: Vec<(i64, usize, bool)> = Vec::new();
+        for (s, _) in hits {
             match counted.last_mut() {
                 Some((last, n, _)) if *last == s => *n += 1,
                 _ => counted.push((s, 1, false)),
@@ -678,20 +739,17 @@ impl StoryIndex {
                 counted.push((s, 0, true));
             }
         }
-        counted.retain(|&(_, n, t)| t || n >= 1);
         counted.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
-        let mut out: Vec<Candidate<'_>> = Vec::new();
-        for (slot, shared, title) in counted {
-            let Some(c) = self.slots[slot as usize].as_ref() else {
-                continue;
-            };
-            if (c.profile.published - published).abs() > window
-                || (!title && shared < min_shared(c.profile.words))
-            {
+        let mut out: Vec<Candidate> = Vec::new();
+        for (story, shared, title) in counted {
+            let near = self
+                .copies(story)
+                .any(|p| (p.published - published).abs() <= window);
+            if !near || (!title && shared < MIN_SHARED_KEYS) {
                 continue;
             }
             out.push(Candidate {
-                copy: c,
+                story,
                 shared,
                 title,
             });
@@ -721,7 +779,11 @@ impl StoryIndex {
                 let Some(story) = self.slots[slot as usize].as_ref().map(|c| c.story) else {
                     continue;
                 };
-                if self.stories.get(&story).is_some_and(|e| e.day <= day) {
+                if self
+                    .stories
+                    .get(&story)
+                    .is_some_and(|e| i64::from(e.day) <= day)
+                {
                     self.remove(story);
                 }
             }

@@ -28,7 +28,7 @@ pub use verify::Verdict;
 use crate::model::MatchKind;
 use boilerplate::LearnedLines;
 use index::{KeyMap, StoryIndex};
-use policy::{LONG_WORDS, MAX_CANDIDATES, MIN_SHARED_KEYS, MIN_SHARED_KEYS_SHORT};
+use policy::{MAX_CANDIDATES, MIN_SHARED_KEYS};
 
 /// Makes glibc's malloc give every allocation of 256 KiB or more its own mapping, returned
 /// to the system when freed. By default glibc raises that threshold to the size of each
@@ -219,7 +219,7 @@ impl Staged {
         for &k in &keys {
             self.by_key.add(k, at);
         }
-        if let Some(t) = profile.title_hash {
+        if let Some(t) = profile.title_hash() {
             self.by_title.add(t, at);
         }
         if as_rep {
@@ -402,15 +402,6 @@ impl Dedup {
         let keys = fp.index_key_vec();
         let mut sorted_keys = keys.clone();
         sorted_keys.sort_unstable();
-        // Both texts decide how many keys make a candidate, so the answer does not depend
-        // on which of the two came first.
-        let min_shared = |other_words: u32| {
-            if (fp.words.min(other_words) as usize) < LONG_WORDS {
-                MIN_SHARED_KEYS_SHORT
-            } else {
-                MIN_SHARED_KEYS
-            }
-        };
         let window = self.policy.window_secs;
         let mut compared: Vec<Comparison> = Vec::new();
         let better = |a: &Comparison, b: &Comparison| {
@@ -430,7 +421,7 @@ impl Dedup {
                 if other.article == profile.article {
                     return;
                 }
-                let verdict = verify::compare(profile, &fp.shingles, other, &self.policy);
+                let verdict = verify::compare(profile, other, &self.policy);
                 let c = Comparison {
                     story,
                     copy: other.article,
@@ -447,13 +438,13 @@ impl Dedup {
                     None => compared.push(c),
                 }
             };
-        for copy in staged.near(&sorted_keys, profile.title_hash) {
+        for copy in staged.near(&sorted_keys, profile.title_hash()) {
             let story = staged.resolve(copy.story);
             // Both sorted and each key once (shingles are unique).
             let shared = profile::shared(&sorted_keys, &copy.keys);
             let title =
-                profile.title_hash.is_some() && profile.title_hash == copy.profile.title_hash;
-            if (shared >= min_shared(copy.profile.words) || title)
+                profile.title_hash().is_some() && profile.title_hash() == copy.profile.title_hash();
+            if (shared >= MIN_SHARED_KEYS || title)
                 && (copy.profile.published - profile.published).abs() <= window
             {
                 consider(story, &copy.profile, shared, &mut compared);
@@ -461,28 +452,29 @@ impl Dedup {
         }
         for c in self.index.candidates(
             &keys,
-            profile.title_hash,
+            profile.title_hash(),
             profile.published,
             window,
-            min_shared,
             MAX_CANDIDATES,
         ) {
-            let story = staged.resolve(c.copy.story);
-            if staged.removed.contains(&story)
-                || staged
-                    .left
-                    .contains(&(c.copy.story, c.copy.profile.article))
-            {
+            let story = staged.resolve(c.story);
+            if staged.removed.contains(&story) {
                 continue;
             }
-            consider(story, &c.copy.profile, c.shared, &mut compared);
+            for copy in self.index.copies(c.story) {
+                if (copy.published - profile.published).abs() <= window
+                    && !staged.left.contains(&(c.story, copy.article))
+                {
+                    consider(story, copy, c.shared, &mut compared);
+                }
+            }
         }
         // One outlet's two items are one story only when one republishes the other: a
         // story that holds another item of this copy's outlet takes it only then, whatever
         // its other copies say.
         for c in compared.iter_mut().filter(|c| c.verdict.merge) {
             if let Some(own) = self.outlet_copy(c.story, profile, staged) {
-                let v = verify::compare(profile, &fp.shingles, own, &self.policy);
+                let v = verify::compare(profile, own, &self.policy);
                 if !v.merge {
                     c.copy = own.article;
                     c.covered = false;
@@ -513,38 +505,44 @@ impl Dedup {
         }
     }
 
-    /// An indexed copy of `story` (the batch's or the index's) from the same feed or site
-    /// as `copy`, other than `copy` itself.
-    fn outlet_copy<'a>(
+    /// The indexed copies of `story`: the batch's and the index's (its own, and those of
+    /// the stories the batch merged into it).
+    fn story_copies<'a>(
         &'a self,
         story: i64,
-        copy: &Profile,
         staged: &'a Staged,
-    ) -> Option<&'a Profile> {
-        let same = |p: &Profile| {
-            p.article != copy.article
-                && (p.feed == copy.feed || (p.site != 0 && p.site == copy.site))
-        };
+    ) -> impl Iterator<Item = &'a Profile> + 'a {
         staged
             .copies
             .iter()
             .flatten()
-            .filter(|c| staged.resolve(c.story) == story)
+            .filter(move |c| staged.resolve(c.story) == story)
             .map(|c| &c.profile)
             .chain(
-                // The story in the index, and the stories the batch merged into it.
                 std::iter::once(story)
                     .chain(
                         staged
                             .merged
                             .keys()
                             .copied()
-                            .filter(|&s| staged.resolve(s) == story),
+                            .filter(move |&s| staged.resolve(s) == story),
                     )
                     .flat_map(|s| self.index.copies(s))
                     .filter(|p| !staged.left.iter().any(|&(_, a)| a == p.article)),
             )
-            .find(|p| same(p))
+    }
+
+    /// An indexed copy of `story` from the same feed or site as `copy`, other than `copy`.
+    fn outlet_copy<'a>(
+        &'a self,
+        story: i64,
+        copy: &Profile,
+        staged: &'a Staged,
+    ) -> Option<&'a Profile> {
+        self.story_copies(story, staged).find(|p| {
+            p.article != copy.article
+                && (p.feed == copy.feed || (p.site != 0 && p.site == copy.site))
+        })
     }
 
     /// Applies a committed batch's changes to the index, in the order they were decided,
@@ -589,7 +587,7 @@ impl Dedup {
                 .copies(story)
                 .any(|other| index::covered_by(&copy, other));
         if covered {
-            return match copy.title_hash {
+            return match copy.title_hash() {
                 Some(t) => self.index.add_title(story, t, copy.published),
                 None => self.index.representative(story).is_some(),
             };

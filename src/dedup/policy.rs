@@ -30,13 +30,14 @@ pub const SPARSE_MOD: u32 = 16;
 /// rule.
 pub const LEDE_WORDS: usize = 40;
 
-/// A candidate story must share at least this many sampled keys with a long text...
-pub const MIN_SHARED_KEYS: usize = 2;
-/// ...or this many with a short one.
-pub const MIN_SHARED_KEYS_SHORT: usize = 1;
-/// At most this many candidate copies are verified per article (title matches and the
-/// best-sharing first): two or three stories' indexed copies.
-pub const MAX_CANDIDATES: usize = 12;
+/// A candidate story shares at least this many sampled keys with a copy. One: a copy under
+/// the same headline may share only a few sentences (overlap 0.08) and so a key or two,
+/// and a pair that would merge must be compared whichever of the two came first; the
+/// verification, not the count, decides.
+pub const MIN_SHARED_KEYS: usize = 1;
+/// At most this many candidate stories are verified per article (title matches and the
+/// best-sharing first), each against its indexed copies.
+pub const MAX_CANDIDATES: usize = 8;
 /// A copy that joins a story with at least this share of its shingles in the copy it
 /// matched (and no more of them) is not indexed itself: a later copy that matches it
 /// matches that copy too. Trimmed and chrome-wrapped copies, most copies of a wire story,
@@ -73,23 +74,24 @@ pub const SHORT_WORDS: usize = 15;
 /// Overlap coefficient of quote-stripped shingles that merges on its own. Real copies:
 /// median 0.53 on full texts, a quarter below 0.3; real different stories: at most 0.25.
 pub const CONTENT_OC: f64 = 0.3;
-/// A lower overlap merges when the texts also share one verbatim passage of at least
-/// [`PASSAGE_RUN`] consecutive shingles (a copy trimmed or written through keeps whole
-/// sentences; an independent report shares only stock phrases)...
+/// A lower overlap merges when the texts also share at least [`PASSAGE_SHARED`] shingles
+/// (a copy trimmed or written through keeps whole sentences)...
 pub const PASSAGE_OC: f64 = 0.25;
-/// ...this many consecutive shingles: 19 words, a whole sentence.
-pub const PASSAGE_RUN: usize = 15;
+/// ...this many: a sentence's worth.
+pub const PASSAGE_SHARED: usize = 15;
 /// A low overlap merges under the same headline (at least this share of the shorter
 /// title's significant words in the other)...
 pub const HEADLINE_OC: f64 = 0.85;
-/// ...with at least this overlap...
+/// ...with at least this overlap (and [`MIN_SHARED_SHINGLES`]): a copy whose outlet cut it
+/// to a caption and a lede, or rewrote most of it around the wire's lede.
 pub const HEADLINE_TEXT_OC: f64 = 0.08;
-/// ...and one verbatim passage of this many consecutive shingles (8 words): a copy whose
-/// outlet cut it to a caption and a lede, or rewrote most of it around the wire's lede.
-pub const HEADLINE_RUN: usize = 4;
 /// The least number of shared shingles for any content merge: two texts that share fewer
-/// share no sentence.
+/// share no phrase of eight words.
 pub const MIN_SHARED_SHINGLES: usize = 4;
+// Every content rule reads only what both copies give alike (sets, counts, titles,
+// figures), never the order of one of them, so the verdict is the same whichever came
+// first: the stories do not depend on arrival order. (A verbatim-run rule, read along the
+// new copy's order, merged a pair in one order and not in the other.)
 
 /// Figures: a content merge is refused when the two texts state more figures differently in
 /// the same words than this share of the figures they state alike. Templated stories
@@ -151,9 +153,9 @@ pub enum Rule {
     Exact,
     /// Overlap alone.
     Overlap,
-    /// Lower overlap with a verbatim passage in common.
+    /// Lower overlap with a sentence's worth of shingles in common.
     Passage,
-    /// Low overlap under the same headline, with a verbatim passage in common.
+    /// Low overlap under the same headline.
     Headline,
     /// Exact normalised title.
     Title,
@@ -174,11 +176,11 @@ impl Rule {
             Rule::Overlap => {
                 format!("overlap >= {CONTENT_OC}, >= {MIN_SHARED_SHINGLES} shingles shared")
             }
-            Rule::Passage => format!(
-                "overlap >= {PASSAGE_OC} with a verbatim passage of >= {PASSAGE_RUN} shingles"
-            ),
+            Rule::Passage => {
+                format!("overlap >= {PASSAGE_OC} with >= {PASSAGE_SHARED} shingles shared")
+            }
             Rule::Headline => format!(
-                "headline words >= {HEADLINE_OC} alike, overlap >= {HEADLINE_TEXT_OC} with a verbatim passage of >= {HEADLINE_RUN} shingles"
+                "headline words >= {HEADLINE_OC} alike, overlap >= {HEADLINE_TEXT_OC}, >= {MIN_SHARED_SHINGLES} shingles shared"
             ),
             Rule::Title => format!(
                 "title: exact normalised, >= {TITLE_MIN_WORDS} significant words, <= {TITLE_HOURS}h, other feed"

@@ -5,32 +5,35 @@
 use super::fingerprint::Fingerprint;
 use super::policy::LONG_WORDS;
 
-/// One copy, ready to compare.
+/// One copy, ready to compare. Kept for several copies of every live story (a third of
+/// a million of them at a million stored), so it is 80 bytes and one allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     /// Store id of the article.
     pub article: i64,
     /// Store id of its feed.
     pub feed: i64,
-    /// Its site ([`super::fingerprint::site_key`]; 0 unknown).
-    pub site: u32,
     /// Publication time, Unix seconds.
     pub published: i64,
-    /// [`Profile::set`] (a profile is kept for several copies of every live story: a
-    /// third of a million of them at a million stored).
-    shingles: Box<[u16]>,
-    /// [`Profile::title_words`] then [`Profile::numbers`], in one allocation.
-    title_and_numbers: Box<[u32]>,
-    /// Length of the title words in `title_and_numbers`.
+    /// Hash of the cleaned text.
+    pub text_hash: u64,
+    /// Title-rule key, 0 for none.
+    title: u64,
+    /// [`Profile::set`] (two 16-bit values a word), then [`Profile::title_words`], then
+    /// [`Profile::numbers`].
+    data: Box<[u32]>,
+    /// Its site ([`super::fingerprint::site_key`]; 0 unknown).
+    pub site: u32,
+    /// Length of the set at the start of `data`, in 16-bit values.
+    set_len: u32,
+    /// Length of the title words in `data`.
     title_len: u32,
     /// Words of the cleaned text.
     pub words: u32,
-    /// Hash of the cleaned text.
-    pub text_hash: u64,
-    /// Title-rule key.
-    pub title_hash: Option<u64>,
-    /// How well it would represent its story.
-    pub rank: Rank,
+    /// From a `[dedup].prefer` source.
+    preferred: bool,
+    /// The text credits a wire service.
+    credit: bool,
 }
 
 /// Representative priority, compared field by field (greater is better): a preferred
@@ -105,32 +108,34 @@ impl Profile {
         preferred: bool,
         fp: &Fingerprint,
     ) -> Profile {
-        let mut shingles = Vec::with_capacity(fp.shingles.len());
-        push_short_set(&fp.shingles, &mut shingles);
-        let mut title_and_numbers = Vec::with_capacity(fp.title_words.len() + fp.numbers.len());
-        title_and_numbers.extend_from_slice(&fp.title_words);
-        title_and_numbers.extend_from_slice(&fp.numbers);
+        let mut set = Vec::with_capacity(fp.shingles.len());
+        push_short_set(&fp.shingles, &mut set);
+        let mut data =
+            Vec::with_capacity(set.len().div_ceil(2) + fp.title_words.len() + fp.numbers.len());
+        // Two values a word, each in its own two bytes in memory order, so [`Profile::set`]
+        // reads them back as `u16`s on any platform.
+        data.extend(set.chunks(2).map(|pair| {
+            let (a, b) = (
+                pair[0].to_ne_bytes(),
+                pair.get(1).copied().unwrap_or(0).to_ne_bytes(),
+            );
+            u32::from_ne_bytes([a[0], a[1], b[0], b[1]])
+        }));
+        data.extend_from_slice(&fp.title_words);
+        data.extend_from_slice(&fp.numbers);
         Profile {
             article,
             feed,
             published,
-            shingles: shingles.into_boxed_slice(),
-            title_and_numbers: title_and_numbers.into_boxed_slice(),
-            title_len: fp.title_words.len() as u32,
-            site: fp.site,
-            words: fp.words,
             text_hash: fp.text_hash,
-            title_hash: fp.title_hash,
-            rank: Rank {
-                preferred,
-                credited_words: if fp.credit && fp.words as usize >= LONG_WORDS {
-                    fp.words
-                } else {
-                    0
-                },
-                earliness: -published,
-                words: fp.words,
-            },
+            title: fp.title_hash.unwrap_or(0),
+            data: data.into_boxed_slice(),
+            site: fp.site,
+            set_len: set.len() as u32,
+            title_len: fp.title_words.len() as u32,
+            words: fp.words,
+            preferred,
+            credit: fp.credit,
         }
     }
 }
@@ -139,18 +144,43 @@ impl Profile {
     /// Shingles, truncated to 16 bits, sorted, each once. Truncation merges unrelated
     /// shingles with odds |set|/65536 per shingle: under 0.5% of overlap for news lengths.
     pub fn set(&self) -> &[u16] {
-        &self.shingles
+        let words = self.set_len.div_ceil(2) as usize;
+        let packed = &self.data[..words];
+        // SAFETY: `packed` is `words` initialised u32s, so its memory holds `2 * words`
+        // initialised u16s, at least `set_len`; u16 needs no more alignment than u32; the
+        // slice borrows `self`, which owns the memory.
+        unsafe { std::slice::from_raw_parts(packed.as_ptr().cast::<u16>(), self.set_len as usize) }
     }
 
     /// Significant title words, sorted.
     pub fn title_words(&self) -> &[u32] {
-        &self.title_and_numbers[..self.title_len as usize]
+        let from = self.set_len.div_ceil(2) as usize;
+        &self.data[from..from + self.title_len as usize]
+    }
+
+    /// The title-rule key, when the title qualifies.
+    pub fn title_hash(&self) -> Option<u64> {
+        (self.title != 0).then_some(self.title)
+    }
+
+    /// How well it would represent its story.
+    pub fn rank(&self) -> Rank {
+        Rank {
+            preferred: self.preferred,
+            credited_words: if self.credit && self.words as usize >= LONG_WORDS {
+                self.words
+            } else {
+                0
+            },
+            earliness: -self.published,
+            words: self.words,
+        }
     }
 
     /// The numbers the text states with their contexts (see
     /// [`super::fingerprint::number_contexts`]).
     pub fn numbers(&self) -> &[u32] {
-        &self.title_and_numbers[self.title_len as usize..]
+        &self.data[self.set_len.div_ceil(2) as usize + self.title_len as usize..]
     }
 }
 
