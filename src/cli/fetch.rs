@@ -23,6 +23,7 @@ struct Tally {
     new_articles: usize,
     new_stories: usize,
     merged: usize,
+    story_merges: usize,
 }
 
 impl Tally {
@@ -35,6 +36,7 @@ impl Tally {
         self.new_articles += r.ingest.new_articles;
         self.new_stories += r.ingest.new_stories;
         self.merged += r.ingest.merged;
+        self.story_merges += r.ingest.story_merges;
     }
 }
 
@@ -130,14 +132,18 @@ pub fn run(config_path: &Path, names: &[String]) -> Result<ExitCode> {
         bar.finish_and_clear();
     }
     println!(
-        "{} feeds: {} ok, {} not modified, {} failed; {} new articles, {} new stories, {} merged copies",
+        "{} feeds: {} ok, {} not modified, {} failed; {} new articles, {} new stories, {} merged copies{}",
         tally.ok + tally.not_modified + tally.failed,
         tally.ok,
         tally.not_modified,
         tally.failed,
         tally.new_articles,
         tally.new_stories,
-        tally.merged
+        tally.merged,
+        match tally.story_merges {
+            0 => String::new(),
+            n => format!(", {n} stories merged into older ones"),
+        }
     );
     Ok(if tally.failed > 0 {
         ExitCode::from(1)

@@ -336,6 +336,7 @@ fn record(r: &PollReport) {
         .increment(r.ingest.updated_articles as u64);
     metrics::counter!("tributary_stories_new_total").increment(r.ingest.new_stories as u64);
     metrics::counter!("tributary_merges_total").increment(r.ingest.merged as u64);
+    metrics::counter!("tributary_story_merges_total").increment(r.ingest.story_merges as u64);
     let next = r.state.next_fetch.map(|t| t.to_rfc3339());
     let ms = r.elapsed.as_millis() as u64;
     match &r.error {
