@@ -21,9 +21,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use tributary::config::DedupConfig;
-use tributary::dedup::fingerprint::site_key;
 use tributary::dedup::policy::EVICT_FLOOR_STORIES;
-use tributary::dedup::{Dedup, FoldedText, Policy, Profile, Staged};
+use tributary::dedup::{Dedup, Fingerprint, Policy, Profile, Staged};
 use tributary::ingest::{ingest_with, open_dedup};
 use tributary::model::{Article, ParsedFeed};
 use tributary::store::{FeedSpec, Store};
@@ -312,10 +311,29 @@ fn thread_cpu() -> Duration {
     }
 }
 
+/// Learns from and fingerprints a batch's articles as a fetched document's are: each
+/// feed's articles of the batch together ([`tributary::dedup::FeedLines::learn_and_fingerprint`]),
+/// with the lines the stage learned for that feed. The fingerprints are in batch order.
+fn learn_and_fingerprint(dedup: &mut Dedup, batch: &[(u64, Article)]) -> Vec<Fingerprint> {
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| batch[i].0);
+    let mut prints = vec![Fingerprint::default(); batch.len()];
+    for at in order.chunk_by(|&a, &b| batch[a].0 == batch[b].0) {
+        let feed = batch[at[0]].0 as i64;
+        let articles: Vec<&Article> = at.iter().map(|&i| &batch[i].1).collect();
+        let mut lines = dedup.take_feed_lines(feed);
+        for (&i, fp) in at.iter().zip(lines.learn_and_fingerprint(&articles)) {
+            prints[i] = fp;
+        }
+        dedup.put_feed_lines(feed, lines);
+    }
+    prints
+}
+
 /// Time spent in each part of the stage.
 #[derive(Default, Clone, Copy)]
 struct Parts {
-    learn: Duration,
+    /// Learning the feeds' lines and fingerprinting.
     fingerprint: Duration,
     place: Duration,
     apply: Duration,
@@ -323,7 +341,7 @@ struct Parts {
 
 impl Parts {
     fn total(&self) -> Duration {
-        self.learn + self.fingerprint + self.place + self.apply
+        self.fingerprint + self.place + self.apply
     }
 }
 
@@ -364,24 +382,12 @@ fn stage(n: u64) {
         }
         let c0 = thread_cpu();
         let t = Instant::now();
-        // Each text folded once, learned from, then fingerprinted (as ingest does).
-        let folded: Vec<FoldedText> = batch
-            .iter()
-            .map(|(_, a)| FoldedText::new(&a.text))
-            .collect();
-        for ((feed, _), text) in batch.iter().zip(&folded) {
-            dedup.learn_folded(*feed as i64, text);
-        }
-        let t1 = Instant::now();
-        parts.learn += t1 - t;
+        let prints = learn_and_fingerprint(&mut dedup, &batch);
+        parts.fingerprint += t.elapsed();
         let mut staged = Staged::default();
-        for ((feed, a), text) in batch.iter().zip(&folded) {
+        for ((feed, a), fp) in batch.iter().zip(prints) {
             let id = a.key[1..].parse::<i64>().unwrap_or(0);
-            let tf = Instant::now();
-            let mut fp = dedup.fingerprint_folded(*feed as i64, &a.title, text);
-            fp.site = site_key(a.url.as_deref());
             let tp = Instant::now();
-            parts.fingerprint += tp - tf;
             words += u64::from(fp.words);
             let published = a.published.map_or(0, |p| p.timestamp());
             let profile = Profile::new(id, *feed as i64, published, false, &fp);
@@ -470,8 +476,7 @@ fn stage(n: u64) {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "  split: learn {:.0}%, fingerprint {:.0}%, place {:.0}%, apply {:.0}%; {:.0} words per article on average",
-        share(parts.learn),
+        "  split: learn + fingerprint {:.0}%, place {:.0}%, apply {:.0}%; {:.0} words per article on average",
         share(parts.fingerprint),
         share(parts.place),
         share(parts.apply),
@@ -605,22 +610,10 @@ fn fingerprint_only(n: u64) {
     }
     let mut dedup = Dedup::new(Policy::default());
     let mut sum = xxhash_rust::xxh3::Xxh3::new();
-    let (mut learn, mut print, mut profile) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut print, mut profile) = (Duration::ZERO, Duration::ZERO);
     for batch in articles.chunks(50) {
-        let c0 = thread_cpu();
-        let folded: Vec<FoldedText> = batch
-            .iter()
-            .map(|(_, a)| FoldedText::new(&a.text))
-            .collect();
-        for ((feed, _), text) in batch.iter().zip(&folded) {
-            dedup.learn_folded(*feed as i64, text);
-        }
         let c1 = thread_cpu();
-        let prints: Vec<_> = batch
-            .iter()
-            .zip(&folded)
-            .map(|((feed, a), text)| dedup.fingerprint_folded(*feed as i64, &a.title, text))
-            .collect();
+        let prints = learn_and_fingerprint(&mut dedup, batch);
         let c2 = thread_cpu();
         let profiles: Vec<_> = prints
             .iter()
@@ -631,7 +624,6 @@ fn fingerprint_only(n: u64) {
             })
             .collect();
         let c3 = thread_cpu();
-        learn += c1 - c0;
         print += c2 - c1;
         profile += c3 - c2;
         for (fp, p) in prints.iter().zip(&profiles) {
@@ -640,11 +632,10 @@ fn fingerprint_only(n: u64) {
     }
     let per = |d: Duration| d.as_secs_f64() * 1e6 / articles.len().max(1) as f64;
     println!(
-        "learn {:.2} + fingerprint {:.2} + profile {:.2} = {:.2} µs/article CPU over {} articles; checksum {:016x}",
-        per(learn),
+        "learn + fingerprint {:.2} + profile {:.2} = {:.2} µs/article CPU over {} articles; checksum {:016x}",
         per(print),
         per(profile),
-        per(learn + print + profile),
+        per(print + profile),
         articles.len(),
         sum.digest()
     );

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tributary::config::DedupConfig;
-use tributary::dedup::fingerprint::Fingerprint;
+use tributary::dedup::fingerprint::{Fingerprint, fingerprint};
 use tributary::dedup::profile::{Profile, longest_run, number_conflicts, overlap, shared};
 use tributary::dedup::verify::compare;
 use tributary::ingest::{ingest_with, open_dedup};
@@ -271,7 +271,7 @@ fn main() -> Result<()> {
         let parsed = parse(&d.bytes, &ctx).map_err(|e| anyhow::anyhow!("{}: {e}", d.feed))?;
         for a in &parsed.articles {
             if let Some(u) = &a.url {
-                let fp = dedup.fingerprint(0, &a.title, &a.text);
+                let fp = fingerprint(&a.title, &a.text);
                 words_of.insert(url_key(u), fp.words as usize);
                 if pairs_out.is_some() {
                     let published = a.published.unwrap_or(now).timestamp();

@@ -11,7 +11,6 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::config::DedupConfig;
-use crate::dedup::fingerprint::site_key;
 use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, global_guid};
 use crate::dedup::profile::overlap;
 use crate::dedup::{Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged};
@@ -203,13 +202,11 @@ pub fn ingest_into(
         let fp = match fingerprints.and_then(|f| f.get(i)) {
             Some(fp) => fp,
             None => {
-                made = {
-                    let mut fp = match folded.get(i) {
-                        Some(text) => dedup.fingerprint_folded(feed_id, &article.title, text),
-                        None => dedup.fingerprint(feed_id, &article.title, &article.text),
-                    };
-                    fp.site = site_key(article.url.as_deref());
-                    fp
+                made = match folded.get(i) {
+                    Some(text) => dedup.fingerprint_article(feed_id, article, text),
+                    None => {
+                        dedup.fingerprint_article(feed_id, article, &FoldedText::new(&article.text))
+                    }
                 };
                 &made
             }

@@ -4,14 +4,19 @@
 //! lede), plus the title's significant words and the facts the rules and the
 //! representative choice need.
 
-use super::boilerplate::{
-    FeedLines, LearnedLines, MONTHS, WordSet, classify_line, count_words, strip_prefixes,
-};
-use super::normalize::{fold, fold_append, for_each_plain_line, strip_quotes_into, tokenize};
+use std::borrow::Borrow;
+
+use super::chrome::classify_line;
+use super::dateline::{MONTHS, strip_prefixes};
+use super::folded::FoldedText;
+use super::learned::FeedLines;
+use super::normalize::{fold, strip_quotes_into, tokenize};
 use super::policy::{
     DENSE_MOD, DENSE_PREFIX_WORDS, HASH_SEED, LEDE_WORDS, MIN_UNQUOTED_WORDS, SHINGLE_CHARS,
-    SHINGLE_WORDS, SPARSE_MOD, TITLE_MIN_WORDS,
+    SHINGLE_WORDS, SPARSE_MOD, TITLE_MIN_WORDS, TITLE_SUFFIX_MAX_WORDS,
 };
+use super::words::{WordSet, hash64};
+use crate::model::Article;
 
 /// The fingerprint of one copy.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -106,7 +111,7 @@ pub fn normalise_title(title: &str) -> String {
     for sep in [" | ", " - ", " :: ", " — "] {
         if let Some(at) = t.rfind(sep) {
             let tail = &t[at + sep.len()..];
-            if at > 0 && tail.split_whitespace().count() <= 5 {
+            if at > 0 && tail.split_whitespace().count() <= TITLE_SUFFIX_MAX_WORDS {
                 t.truncate(at);
             }
         }
@@ -126,14 +131,9 @@ pub fn normalise_title(title: &str) -> String {
     t.trim().to_string()
 }
 
-/// 64-bit hash of a string with the dedup seed.
-pub fn hash64(s: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64_with_seed(s.as_bytes(), HASH_SEED)
-}
-
 /// The site of an article link, as dedup compares it: the host without `www.`, hashed
 /// (never 0); 0 for no link. Two links of one site are one outlet's two articles.
-pub fn site_key(url: Option<&str>) -> u32 {
+fn site_key(url: Option<&str>) -> u32 {
     let host = url.and_then(|u| url::Url::parse(u).ok()).and_then(|u| {
         u.host_str()
             .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
@@ -174,69 +174,6 @@ fn mix(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
-/// A text's plain lines, folded once: learning a feed's lines and fingerprinting a copy
-/// both start from it (a document's articles are learned from, then fingerprinted: each
-/// is folded and its lines hashed once for both).
-#[derive(Debug, Default, Clone)]
-pub struct FoldedText {
-    /// The folded lines one after another.
-    folded: String,
-    lines: Vec<FoldedLine>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct FoldedLine {
-    /// Where the line ends in `folded` (it starts where the one before ends).
-    end: usize,
-    /// Its whitespace-separated words ([`count_words`]).
-    words: usize,
-    /// [`hash64`] of it: learned lines are kept by this hash.
-    hash: u64,
-}
-
-impl FoldedText {
-    /// The plain lines of `text` (as [`crate::model::Article`] holds it), folded.
-    pub fn new(text: &str) -> FoldedText {
-        let mut folded = String::with_capacity(text.len() + text.len() / 8);
-        let mut lines = Vec::new();
-        for_each_plain_line(text, |line| {
-            let start = folded.len();
-            fold_append(line, &mut folded);
-            let l = &folded[start..];
-            lines.push(FoldedLine {
-                end: folded.len(),
-                words: count_words(l, usize::MAX),
-                hash: hash64(l),
-            });
-        });
-        FoldedText { folded, lines }
-    }
-
-    /// The hashes of the folded lines, for [`LearnedLines::observe`].
-    pub fn line_hashes(&self) -> impl Iterator<Item = u64> + '_ {
-        self.lines.iter().map(|l| l.hash)
-    }
-
-    /// The folded lines with their facts.
-    fn lines(&self) -> impl Iterator<Item = (&str, &FoldedLine)> + '_ {
-        let mut start = 0;
-        self.lines.iter().map(move |l| {
-            let line = &self.folded[start..l.end];
-            start = l.end;
-            (line, l)
-        })
-    }
-}
-
-/// The cleaned lines of a text: plain, folded, without chrome, the feed's learned
-/// boilerplate, datelines and caption prefixes. Also says whether a wire is credited.
-pub fn clean_lines(text: &str, feed: i64, learned: &LearnedLines) -> (Vec<String>, bool) {
-    let mut kept = Vec::new();
-    let folded = FoldedText::new(text);
-    let credit = for_each_clean_line(&folded, learned.feed(feed), |l| kept.push(l.to_string()));
-    (kept, credit)
-}
-
 /// Calls `each` with every cleaned line of `text` in order (a slice of its folded
 /// lines) and returns whether a wire is credited. `learned` are the lines learned for the
 /// copy's feed.
@@ -259,11 +196,6 @@ fn for_each_clean_line<'a>(
         }
     }
     credit
-}
-
-/// Hashes of a text's folded lines, for [`LearnedLines::observe`].
-pub fn line_hashes(text: &str) -> Vec<u64> {
-    FoldedText::new(text).line_hashes().collect()
 }
 
 /// A set of shingle hashes for one text: open addressing in a table of at least twice the
@@ -325,30 +257,62 @@ impl FirstSeen {
     }
 }
 
-/// Fingerprints one copy of feed `feed`. The cleaned lines are slices of the folded text
-/// and each is tokenised once (its quote-stripped form too, only when it holds a quote);
-/// the tokens are slices of the text, not copies.
-pub fn fingerprint(title: &str, text: &str, feed: i64, learned: &LearnedLines) -> Fingerprint {
-    fingerprint_with(title, text, learned.feed(feed))
+impl FeedLines {
+    /// **How a fetched document's articles are fingerprinted**: learns the lines of every
+    /// article (lines the feed repeats across its articles become its boilerplate), then
+    /// fingerprints each with the lines learned, its site taken from its link. Each text
+    /// is folded once for both. Use one [`FeedLines`] per feed, kept from document to
+    /// document ([`crate::dedup::Dedup::take_feed_lines`] lends out the stage's).
+    pub fn learn_and_fingerprint<A: Borrow<Article>>(
+        &mut self,
+        articles: &[A],
+    ) -> Vec<Fingerprint> {
+        let folded: Vec<FoldedText> = articles
+            .iter()
+            .map(|a| FoldedText::new(&a.borrow().text))
+            .collect();
+        for text in &folded {
+            self.learn_folded(text);
+        }
+        articles
+            .iter()
+            .zip(&folded)
+            .map(|(a, text)| fingerprint_article(a.borrow(), text, Some(self)))
+            .collect()
+    }
 }
 
-/// [`fingerprint`] with the lines learned for the copy's feed, if any.
-pub fn fingerprint_with(title: &str, text: &str, learned: Option<&FeedLines>) -> Fingerprint {
-    fingerprint_folded(title, &FoldedText::new(text), learned)
+/// The fingerprint of one text alone (`title` and `text` as [`Article`] holds them), with
+/// no feed's lines learned and no site: for tests and benchmarks of single texts. A
+/// document's articles are fingerprinted with [`FeedLines::learn_and_fingerprint`].
+pub fn fingerprint(title: &str, text: &str) -> Fingerprint {
+    fingerprint_folded(title, &FoldedText::new(text), None)
 }
 
-/// [`fingerprint_with`] of a text folded already.
-pub fn fingerprint_folded(
-    title: &str,
+/// The fingerprint of `article` (its text folded already) with its feed's `learned` lines,
+/// its site from its link: what [`FeedLines::learn_and_fingerprint`] gives for each
+/// article, for the stage's own learning and fingerprinting in `ingest`.
+pub(super) fn fingerprint_article(
+    article: &Article,
     text: &FoldedText,
     learned: Option<&FeedLines>,
 ) -> Fingerprint {
+    let mut fp = fingerprint_folded(&article.title, text, learned);
+    fp.site = site_key(article.url.as_deref());
+    fp
+}
+
+/// Fingerprints one copy, its text folded already, with the lines learned for its feed.
+/// The cleaned lines are slices of the folded text and each is tokenised once (its
+/// quote-stripped form too, only when it holds a quote); the tokens are slices of the
+/// text, not copies. The site is left 0.
+fn fingerprint_folded(title: &str, text: &FoldedText, learned: Option<&FeedLines>) -> Fingerprint {
     // The lines holding quoted speech once more without it, one after another: their
     // quote-stripped tokens are slices of this.
     let mut unquoted_text = String::new();
     let mut stripped = String::new();
     // Per cleaned line: the line, and its range in `unquoted_text` when it holds a quote.
-    let mut lines: Vec<(&str, Option<(usize, usize)>)> = Vec::with_capacity(text.lines.len());
+    let mut lines: Vec<(&str, Option<(usize, usize)>)> = Vec::with_capacity(text.line_count());
     let credit = for_each_clean_line(text, learned, |line| {
         let unquoted = memchr::memchr(b'"', line.as_bytes()).is_some().then(|| {
             strip_quotes_into(line, &mut stripped);
@@ -359,7 +323,7 @@ pub fn fingerprint_folded(
         lines.push((line, unquoted));
     });
     let quoted = lines.iter().any(|l| l.1.is_some());
-    let mut all: Vec<&str> = Vec::with_capacity(text.folded.len() / 5);
+    let mut all: Vec<&str> = Vec::with_capacity(text.folded_len() / 5);
     // Without quoted speech the quote-stripped tokens are `all`: not copied then.
     let mut unquoted: Vec<&str> = Vec::with_capacity(if quoted { all.capacity() } else { 0 });
     let (mut unspaced, mut unquoted_unspaced) = (0, 0);
@@ -382,7 +346,7 @@ pub fn fingerprint_folded(
     drop_percent_words(&mut all);
     // The tokens joined, each followed by a space, hashed at once: XXH3 gives the same
     // hash as streaming them into its hasher one by one, at a fraction of the cost.
-    let mut joined: Vec<u8> = Vec::with_capacity(text.folded.len() + all.len());
+    let mut joined: Vec<u8> = Vec::with_capacity(text.folded_len() + all.len());
     for t in &all {
         joined.extend_from_slice(t.as_bytes());
         joined.push(b' ');
@@ -552,7 +516,7 @@ mod tests {
     use super::*;
 
     fn fp(text: &str) -> Fingerprint {
-        fingerprint("t", text, 1, &LearnedLines::default())
+        fingerprint("t", text)
     }
 
     #[test]
@@ -613,8 +577,9 @@ mod tests {
     /// lists searched in one pass: the fast path must give the same fingerprints.
     mod reference {
         use super::super::*;
-        use crate::dedup::boilerplate::{credits_wire, is_chrome_counted};
-        use crate::dedup::normalize::fold_into;
+        use crate::dedup::chrome::{credits_wire, is_chrome_counted};
+        use crate::dedup::normalize::{fold_into, for_each_plain_line};
+        use crate::dedup::words::count_words;
 
         fn for_each_clean_line(
             text: &str,
@@ -866,19 +831,37 @@ mod tests {
             let mut lines = FeedLines::default();
             let mut plain = FeedLines::default();
             for _ in 0..6 {
-                lines.learn("Our desk thanks every reader today\nMore from the desk");
+                lines.learn_folded(&FoldedText::new("Our desk thanks every reader today\nMore from the desk"));
                 plain.observe(&reference::line_hashes("Our desk thanks every reader today\nMore from the desk"));
             }
+            // The document door, from the same learned lines, gives the same fingerprints
+            // with each article's site.
+            let mut door = lines.clone();
+            let articles: Vec<Article> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Article {
+                    title: title.clone(),
+                    text: t.clone(),
+                    url: (i % 2 == 0).then(|| format!("https://www.site{i}.example/news/{i}")),
+                    ..Article::default()
+                })
+                .collect();
+            let from_door = door.learn_and_fingerprint(&articles);
             let folded: Vec<FoldedText> = texts.iter().map(|t| FoldedText::new(t)).collect();
             for (t, f) in texts.iter().zip(&folded) {
                 lines.learn_folded(f);
                 plain.observe(&reference::line_hashes(t));
-                proptest::prop_assert_eq!(line_hashes(t), reference::line_hashes(t));
+                proptest::prop_assert_eq!(f.line_hashes().collect::<Vec<_>>(), reference::line_hashes(t));
             }
-            for (t, f) in texts.iter().zip(&folded) {
+            for (i, (t, f)) in texts.iter().zip(&folded).enumerate() {
                 let want = reference::fingerprint_with(&title, t, Some(&plain));
-                proptest::prop_assert_eq!(&lines.fingerprint_folded(&title, f), &want);
-                proptest::prop_assert_eq!(&fingerprint_with(&title, t, None), &reference::fingerprint_with(&title, t, None));
+                let mut with_site = want.clone();
+                with_site.site = site_key(articles[i].url.as_deref());
+                proptest::prop_assert_eq!(&from_door[i], &with_site);
+                proptest::prop_assert_eq!(with_site.site != 0, i % 2 == 0);
+                proptest::prop_assert_eq!(&fingerprint_folded(&title, f, Some(&lines)), &want);
+                proptest::prop_assert_eq!(&fingerprint(&title, t), &reference::fingerprint_with(&title, t, None));
             }
         }
     }

@@ -10,24 +10,34 @@
 //! verified against its **representative** only ([`verify::compare`]: overlap coefficient
 //! of quote-stripped shingles, with the short-text, title and same-feed rules); else it
 //! founds its own story. The numbers are in [`policy`].
+//!
+//! A fetched document's articles are fingerprinted through one door,
+//! [`FeedLines::learn_and_fingerprint`] (the feed's recurring lines learned first, each
+//! fingerprint's site set from its link); [`fingerprint::fingerprint`] fingerprints a single
+//! text for tests and benchmarks.
 
-pub mod boilerplate;
+mod chrome;
+mod dateline;
 pub mod fingerprint;
+mod folded;
 pub mod index;
+mod learned;
 pub mod normalize;
 pub mod policy;
 pub mod profile;
 pub mod verify;
+mod words;
 
-pub use boilerplate::FeedLines;
-pub use fingerprint::{Fingerprint, FoldedText};
+pub use fingerprint::Fingerprint;
+pub(crate) use folded::FoldedText;
+pub use learned::FeedLines;
 pub use policy::{Policy, Rule};
 pub use profile::{Profile, Rank};
 pub use verify::Verdict;
 
-use crate::model::MatchKind;
-use boilerplate::LearnedLines;
+use crate::model::{Article, MatchKind};
 use index::{KeyMap, StoryIndex};
+use learned::LearnedLines;
 use policy::{MAX_CANDIDATES, MIN_SHARED_KEYS};
 
 /// Makes glibc's malloc give every allocation of 256 KiB or more its own mapping, returned
@@ -346,24 +356,30 @@ impl Dedup {
         self.index.len()
     }
 
-    /// Counts the lines of one of `feed`'s articles, so lines the feed repeats in every
-    /// article become its boilerplate. Call it for every article of a fetched document
-    /// before fingerprinting them.
-    pub fn learn(&mut self, feed: i64, text: &str) {
-        self.learned.observe(feed, &fingerprint::line_hashes(text));
-    }
-
-    /// [`Dedup::learn`] for a text folded already: fold each article once
-    /// ([`FoldedText::new`]), learn from all of a document's, then fingerprint each with
-    /// [`Dedup::fingerprint_folded`].
-    pub fn learn_folded(&mut self, feed: i64, text: &FoldedText) {
+    /// Counts the lines of one of `feed`'s articles, folded, so lines the feed repeats in
+    /// every article become its boilerplate: `ingest` learns from every article of a
+    /// fetched document, then fingerprints the new and changed ones with
+    /// [`Dedup::fingerprint_article`] (what [`FeedLines::learn_and_fingerprint`] does for
+    /// all of them).
+    pub(crate) fn learn_folded(&mut self, feed: i64, text: &FoldedText) {
         self.learned.learn_folded(feed, text);
     }
 
+    /// The fingerprint of `article` of `feed`, its text folded already, with the lines
+    /// learned for the feed and its site from its link.
+    pub(crate) fn fingerprint_article(
+        &self,
+        feed: i64,
+        article: &Article,
+        text: &FoldedText,
+    ) -> Fingerprint {
+        fingerprint::fingerprint_article(article, text, self.learned.feed(feed))
+    }
+
     /// Takes the lines learned for `feed` out of the stage (empty when none were), so that
-    /// feed's copies can be learned from and fingerprinted apart from the index (another
-    /// thread, before the store's writer is taken) with [`FeedLines::learn`] and
-    /// [`FeedLines::fingerprint`]; give them back with [`Dedup::put_feed_lines`].
+    /// feed's documents can be learned from and fingerprinted apart from the index (another
+    /// thread, before the store's writer is taken) with
+    /// [`FeedLines::learn_and_fingerprint`]; give them back with [`Dedup::put_feed_lines`].
     pub fn take_feed_lines(&mut self, feed: i64) -> FeedLines {
         self.learned.take(feed)
     }
@@ -371,16 +387,6 @@ impl Dedup {
     /// Gives back the lines learned for `feed` (see [`Dedup::take_feed_lines`]).
     pub fn put_feed_lines(&mut self, feed: i64, lines: FeedLines) {
         self.learned.put(feed, lines);
-    }
-
-    /// The fingerprint of a copy of `feed`.
-    pub fn fingerprint(&self, feed: i64, title: &str, text: &str) -> Fingerprint {
-        fingerprint::fingerprint(title, text, feed, &self.learned)
-    }
-
-    /// [`Dedup::fingerprint`] of a text folded already.
-    pub fn fingerprint_folded(&self, feed: i64, title: &str, text: &FoldedText) -> Fingerprint {
-        fingerprint::fingerprint_folded(title, text, self.learned.feed(feed))
     }
 
     /// The current representative of `story` (followed through the batch's merges): the

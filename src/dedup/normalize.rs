@@ -612,12 +612,12 @@ mod tests {
             let unspaced = tokenize(&folded, &mut tokens);
             proptest::prop_assert_eq!((tokens, unspaced), reference::tokenize(&folded));
             proptest::prop_assert_eq!(
-                crate::dedup::boilerplate::count_words(&folded, usize::MAX),
+                crate::dedup::words::count_words(&folded, usize::MAX),
                 folded.split_whitespace().count()
             );
             for limit in 0..12 {
                 proptest::prop_assert_eq!(
-                    crate::dedup::boilerplate::count_words(&folded, limit),
+                    crate::dedup::words::count_words(&folded, limit),
                     folded.split_whitespace().take(limit).count()
                 );
             }

@@ -105,6 +105,9 @@ pub const SAME_FEED_OC: f64 = 0.8;
 
 /// Title rule: the least number of significant words of the normalised title.
 pub const TITLE_MIN_WORDS: usize = 5;
+/// A title's last part after " - ", " | ", " :: " or " — " of at most this many words is
+/// the outlet's name (" - Reuters", " | The Hindu"), not the headline's.
+pub const TITLE_SUFFIX_MAX_WORDS: usize = 5;
 /// Title rule: the most hours between the two copies.
 pub const TITLE_HOURS: i64 = 48;
 
@@ -115,6 +118,48 @@ pub const UPDATE_STAY_OC: f64 = 0.2;
 /// A GUID shorter than this, or all digits, is not trusted to be unique across outlets.
 pub const MIN_GLOBAL_GUID_LEN: usize = 12;
 
+// Chrome (`chrome.rs`): which short lines are the outlet's, not the story's. Word counts
+// are of the folded line, as split by whitespace.
+
+/// Chrome is short: a line of more words is news (and no phrase search is needed).
+pub const CHROME_MAX_WORDS: usize = 30;
+/// A line opening like chrome ("Read more", "Reporting by") is chrome up to this many
+/// words; longer, the opening starts a sentence of news.
+pub const CHROME_START_MAX_WORDS: usize = 12;
+/// A line starting "by " is a byline up to this many words ("By Jane Doe and John Roe").
+pub const BYLINE_MAX_WORDS: usize = 6;
+/// A line starting "par " is a (French) byline up to this many words.
+pub const BYLINE_PAR_MAX_WORDS: usize = 5;
+/// A line in parentheses is an editor's note ("(Adds details, background)") up to this
+/// many words.
+pub const EDITOR_NOTE_MAX_WORDS: usize = 15;
+/// A line of dates and times is a date line ("Published: 12:16, 14 July 2025") up to this
+/// many words.
+pub const DATE_LINE_MAX_WORDS: usize = 14;
+
+// Dates and datelines (`dateline.rs`).
+
+/// A date line holds at most this many words that are neither numbers nor date words (a
+/// place or a label beside the date).
+pub const DATE_LINE_OTHER_WORDS: usize = 1;
+/// A date word dates a line only when it is at least this long ("july", "mon"; not "am",
+/// "on", "st").
+pub const DATE_WORD_MIN_LEN: usize = 3;
+/// A dateline's parenthesis opens within this many bytes of the line's start ("lagos, nov
+/// 25 (reuters) -")...
+pub const DATELINE_MAX_OFFSET: usize = 60;
+/// ...after at most this many words (the place and the date).
+pub const DATELINE_PLACE_WORDS: usize = 6;
+/// The name in a dateline's parenthesis ("reuters", "gna") is at most this many bytes.
+pub const DATELINE_NAME_MAX_BYTES: usize = 24;
+/// A parenthesis further into a line is a dateline when a date (a month or a number) is
+/// among the this many words before it (or it names a known wire).
+pub const LATE_DATELINE_DATE_WORDS: usize = 3;
+/// A photo credit ("lima. photo: yusuf barros") is a caption prefix when it starts within
+/// this many bytes of the line's start...
+pub const CAPTION_MAX_OFFSET: usize = 40;
+/// ...and the photographer's name after it is this many words.
+pub const CAPTION_NAME_WORDS: usize = 2;
 /// A dateline ("abuja, march 26 (reuters) -") is looked for this many words into a line:
 /// a description flattens the outlet's headline, byline and caption in front of it.
 pub const LATE_DATELINE_WORDS: usize = 60;

@@ -160,11 +160,10 @@ pub fn compare(a: &Profile, other: &Profile, policy: &Policy) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedup::boilerplate::LearnedLines;
     use crate::dedup::fingerprint::{Fingerprint, fingerprint};
 
     fn copy(feed: i64, title: &str, text: &str) -> (Profile, Fingerprint) {
-        let mut fp = fingerprint(title, text, feed, &LearnedLines::default());
+        let mut fp = fingerprint(title, text);
         fp.site = feed as u32;
         (Profile::new(feed, feed, 1_750_000_000, false, &fp), fp)
     }
