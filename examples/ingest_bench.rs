@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tributary::config::DedupConfig;
-use tributary::dedup::Fingerprint;
+use tributary::dedup::{Dedup, Fingerprint};
 use tributary::model::ParsedFeed;
 use tributary::parse::{FeedContext, parse};
 use tributary::store::{FeedSpec, Store};
@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let ids = store.sync_feeds(&specs)?;
-    tributary::ingest::prepare(&mut store, &DedupConfig::default())?;
+    let mut dedup = tributary::ingest::open_dedup(&store, &DedupConfig::default())?;
     let docs: Vec<String> = (0..feeds).map(|i| document(i, entries)).collect();
     let now = chrono::Utc::now();
 
@@ -87,7 +87,7 @@ fn main() -> anyhow::Result<()> {
                 .map(|((s, p), f)| (ids[&s.url], p, f.as_slice()))
                 .collect();
             for chunk in feeds.chunks(group) {
-                new += ingest_group(&mut store, chunk, now)?;
+                new += ingest_group(&mut store, &mut dedup, chunk, now)?;
             }
             Ok(new)
         });
@@ -105,17 +105,17 @@ fn main() -> anyhow::Result<()> {
 /// Ingests `feeds` in one transaction, as the daemon's writer does.
 fn ingest_group(
     store: &mut Store,
+    dedup: &mut Dedup,
     feeds: &[(i64, &ParsedFeed, &[Fingerprint])],
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<usize> {
-    let mut dedup = store.take_dedup().context("no dedup index prepared")?;
     let mut new = 0;
     let mut batch = store.begin_ingest()?;
     let mut staged = tributary::dedup::Staged::default();
     for (id, feed, prints) in feeds {
         let report = tributary::ingest::ingest_into(
             &mut batch,
-            &mut dedup,
+            dedup,
             &mut staged,
             *id,
             feed,
@@ -126,7 +126,6 @@ fn ingest_group(
     }
     batch.commit()?;
     dedup.apply(staged);
-    store.attach_dedup(dedup);
     Ok(new)
 }
 

@@ -114,38 +114,9 @@ fn restore_row(dedup: &mut Dedup, row: StoredFingerprint, later: &mut Vec<Stored
 /// Rows of stored fingerprints handed at once from the restart's reader to its builder.
 const RESTORE_BATCH_ROWS: usize = 1024;
 
-/// Makes `store` carry a dedup index for `config`: loads it from the stored fingerprints
-/// the first time, and afterwards only applies a changed `[dedup]` policy.
-pub fn prepare(store: &mut Store, config: &DedupConfig) -> Result<()> {
-    match store.dedup_mut() {
-        Some(d) => d.set_policy(Policy::from_config(config)),
-        None => {
-            let d = open_dedup(store, config)?;
-            store.attach_dedup(d);
-        }
-    }
-    Ok(())
-}
-
 /// Stores the articles of `parsed` for feed `feed_id`, all or nothing, placing each new
-/// copy in its story with the dedup index the store carries ([`prepare`]; the default
-/// `[dedup]` policy when none was prepared).
-pub fn ingest(
-    store: &mut Store,
-    feed_id: i64,
-    parsed: &ParsedFeed,
-    now: DateTime<Utc>,
-) -> Result<IngestReport> {
-    let mut dedup = match store.take_dedup() {
-        Some(d) => d,
-        None => open_dedup(store, &DedupConfig::default())?,
-    };
-    let result = ingest_with(store, &mut dedup, feed_id, parsed, now);
-    store.attach_dedup(dedup);
-    result
-}
-
-/// [`ingest`] with an explicit dedup index.
+/// copy in its story with `dedup` (the caller's: [`open_dedup`] loads one), which learns
+/// of the new stories once the transaction has committed.
 pub fn ingest_with(
     store: &mut Store,
     dedup: &mut Dedup,
@@ -161,13 +132,14 @@ pub fn ingest_with(
     Ok(report)
 }
 
-/// The writes of [`ingest`] inside `batch`, which the caller commits. Index changes are
+/// The writes of [`ingest_with`] inside `batch`, which the caller commits. Index changes are
 /// added to `staged`, for the caller to apply to `dedup` once the batch has landed; several
 /// feeds may share one batch and one `staged` (the later ones see the earlier ones' stories).
 ///
 /// `fingerprints`, when given, are those of `parsed.articles` in order, made beforehand
-/// with the feed's learned lines ([`crate::dedup::FeedLines`]) off the writer; else the
-/// copies are learned from and fingerprinted here.
+/// with the feed's learned lines ([`crate::dedup::FeedLines`], taken out of `dedup`'s
+/// [`Dedup::learned_lines`]) off the writer; else the copies are learned from and
+/// fingerprinted here, with the same lines.
 pub fn ingest_into(
     batch: &mut Batch<'_>,
     dedup: &mut Dedup,

@@ -101,7 +101,9 @@ impl Scheduler {
     ) -> Result<Setup> {
         let feeds = {
             let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            crate::ingest::prepare(&mut guard, &config.dedup)?;
+            // The dedup index is loaded now, before polling, so the first poll does not
+            // wait for it; on a reload this applies the new `[dedup]` policy.
+            writer.prepare_dedup(&guard, &config.dedup)?;
             scheduled_feeds(config, &mut guard)?
         };
         Ok(Setup {

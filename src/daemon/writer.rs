@@ -13,10 +13,14 @@
 //! The thread is the process's own priority, and the threads that prepare documents for it
 //! ([`Preparers`]) a lower one: the writer is the serial stage and should never wait for a
 //! core.
+//!
+//! The writer owns the dedup stage ([`Dedup`]): its index, loaded from the store before the
+//! first poll ([`Writer::prepare_dedup`], which also takes a reloaded `[dedup]` policy), and
+//! its learned lines, which the preparing threads share through
+//! [`Dedup::learned_lines`] to fingerprint documents while the writer writes.
 
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use anyhow::{Result, anyhow};
@@ -26,8 +30,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use super::SharedStore;
 use super::preparers::Preparers;
 use crate::config::DedupConfig;
-use crate::dedup::{Dedup, FeedLines, Fingerprint, Staged};
-use crate::ingest::{IngestReport, ingest_into, open_dedup};
+use crate::dedup::{Dedup, Fingerprint, LearnedLines, Policy, Staged};
+use crate::ingest::{IngestReport, ingest_into, open_dedup_with};
 use crate::model::ParsedFeed;
 use crate::schedule::policy;
 use crate::store::{FetchState, Store};
@@ -73,9 +77,37 @@ struct Queue {
     closed: bool,
 }
 
+/// The writer's dedup stage: loaded from the store on first use, then kept for the life
+/// of the writer.
+#[derive(Default)]
+struct DedupStage {
+    /// The stage; locked by whoever holds the store (the writer's thread for each group,
+    /// [`Writer::prepare_dedup`]), taken out while a group is written.
+    dedup: Mutex<Option<Dedup>>,
+    /// The stage's learned lines, for the preparing threads: reached without the lock
+    /// above, which the writer holds while it writes.
+    lines: OnceLock<Arc<LearnedLines>>,
+}
+
+impl DedupStage {
+    /// The stage's learned lines (shared with the stage once it is loaded).
+    fn lines(&self) -> &Arc<LearnedLines> {
+        self.lines.get_or_init(Arc::default)
+    }
+
+    /// Loads the stage from `store` with `policy`, keeping the lines learned so far.
+    fn open(&self, store: &Store, policy: Policy) -> Result<Dedup> {
+        let mut dedup = open_dedup_with(store, policy)?;
+        let lines = self.lines.get_or_init(|| dedup.learned_lines());
+        dedup.share_learned_lines(lines.clone());
+        Ok(dedup)
+    }
+}
+
 /// What the writer's thread shares with the polls.
 struct Shared {
     store: SharedStore,
+    dedup: DedupStage,
     queue: Mutex<Queue>,
     work: Condvar,
 }
@@ -85,10 +117,6 @@ pub(crate) struct Writer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     room: Arc<Semaphore>,
-    /// The lines each feed repeats (boilerplate), learned from its documents: kept here
-    /// rather than in the store's dedup index, so that polls fingerprint their articles in
-    /// parallel before they queue for the one writer.
-    lines: Mutex<HashMap<i64, FeedLines>>,
     preparers: Preparers,
 }
 
@@ -97,6 +125,7 @@ impl Writer {
     pub fn new(store: SharedStore) -> Writer {
         let shared = Arc::new(Shared {
             store,
+            dedup: DedupStage::default(),
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
         });
@@ -110,17 +139,31 @@ impl Writer {
             shared,
             thread,
             room: Arc::new(Semaphore::new(policy::WRITE_QUEUE_FEEDS)),
-            lines: Mutex::new(HashMap::new()),
             preparers: Preparers::new(),
         }
     }
 
+    /// Loads the dedup stage from `store` if it is not loaded yet (at startup, so the
+    /// first poll does not wait for it), else gives it `config`'s policy (a reload).
+    /// `store` is the writer's (locked by the caller).
+    pub fn prepare_dedup(&self, store: &Store, config: &DedupConfig) -> Result<()> {
+        let policy = Policy::from_config(config);
+        let mut dedup = lock(&self.shared.dedup.dedup);
+        match dedup.as_mut() {
+            Some(d) => d.set_policy(policy),
+            None => *dedup = Some(self.shared.dedup.open(store, policy)?),
+        }
+        Ok(())
+    }
+
     /// Learns the lines of every article of `feed`'s document, then fingerprints each
-    /// (blocking, CPU; call it before [`Writer::write`], on a preparing thread).
+    /// (blocking, CPU; call it before [`Writer::write`], on a preparing thread). The lines
+    /// are the dedup stage's, taken out for the feed meanwhile: the writer can write.
     pub fn fingerprints(&self, feed: i64, parsed: &ParsedFeed) -> Vec<Fingerprint> {
-        let mut lines = lock(&self.lines).remove(&feed).unwrap_or_default();
+        let learned = self.shared.dedup.lines();
+        let mut lines = learned.take(feed);
         let prints = lines.learn_and_fingerprint(&parsed.articles);
-        lock(&self.lines).insert(feed, lines);
+        learned.put(feed, lines);
         prints
     }
 
@@ -145,7 +188,11 @@ impl Writer {
     pub async fn write(&self, job: Job) -> Option<Written> {
         let (done, answer) = oneshot::channel();
         if self.thread.is_none() {
-            write_group(&mut lock(&self.shared.store), vec![Pending { job, done }]);
+            write_group(
+                &mut lock(&self.shared.store),
+                &self.shared.dedup,
+                vec![Pending { job, done }],
+            );
         } else {
             lock(&self.shared.queue).pending.push(Pending { job, done });
             self.shared.work.notify_one();
@@ -187,31 +234,33 @@ fn write_loop(shared: &Shared) {
         let mut store = lock(&shared.store);
         // A panic outside an ingest (which is caught on its own) drops the group's
         // answers — their polls record an internal error — and the thread goes on.
-        if catch_unwind(AssertUnwindSafe(|| write_group(&mut store, group))).is_err() {
+        let dedup = &shared.dedup;
+        if catch_unwind(AssertUnwindSafe(|| write_group(&mut store, dedup, group))).is_err() {
             tracing::error!("internal error: writing a group of polls panicked");
         }
     }
 }
 
-/// Writes a group and answers each poll in it.
-fn write_group(store: &mut Store, group: Vec<Pending>) {
+/// Writes a group and answers each poll in it. The dedup stage is taken out meanwhile (a
+/// panic drops it, and the next group loads it again from the store); when it is not
+/// loaded yet, it is loaded with the default policy.
+fn write_group(store: &mut Store, stage: &DedupStage, group: Vec<Pending>) {
     let (jobs, answers): (Vec<Job>, Vec<oneshot::Sender<Answer>>) =
         group.into_iter().map(|p| (p.job, p.done)).unzip();
-    let written = match store.take_dedup() {
-        Some(mut dedup) => {
+    let mut slot = lock(&stage.dedup);
+    let dedup = match slot.take() {
+        Some(dedup) => Ok(dedup),
+        None => stage.open(store, Policy::from_config(&DedupConfig::default())),
+    };
+    let written = match dedup {
+        Ok(mut dedup) => {
             let written = write_or_isolate(store, &mut dedup, &jobs);
-            store.attach_dedup(dedup);
+            *slot = Some(dedup);
             written
         }
-        None => match open_dedup(store, &DedupConfig::default()) {
-            Ok(mut dedup) => {
-                let written = write_or_isolate(store, &mut dedup, &jobs);
-                store.attach_dedup(dedup);
-                written
-            }
-            Err(e) => jobs.iter().map(|j| give_up(store, j, &e)).collect(),
-        },
+        Err(e) => jobs.iter().map(|j| give_up(store, j, &e)).collect(),
     };
+    drop(slot);
     // Each job goes back to its poll with the answer, to be freed off this thread.
     for ((answer, w), job) in answers.into_iter().zip(written).zip(jobs) {
         // A poll abandoned at shutdown no longer listens; its writes landed anyway.
@@ -352,7 +401,7 @@ mod tests {
             Pending { job, done }
         })
         .collect();
-        write_group(&mut lock(&store), group);
+        write_group(&mut lock(&store), &DedupStage::default(), group);
         let written: Vec<Written> = answers
             .into_iter()
             .map(|a| a.blocking_recv().unwrap().0)
@@ -415,6 +464,23 @@ mod tests {
         open.send(()).unwrap();
         done.recv_timeout(std::time::Duration::from_secs(30))
             .expect("dropping the writer on its preparing thread hung");
+    }
+
+    /// The lines the preparing threads learn with are the writer's dedup stage's, whether
+    /// it was loaded before or after the first document was fingerprinted.
+    #[test]
+    fn the_preparing_threads_learn_into_the_dedup_stages_lines() {
+        let (_dir, store, feed) = crate::store::test_store_with_feed();
+        let writer = Writer::new(Arc::new(Mutex::new(store)));
+        let doc = document("first");
+        writer.fingerprints(feed, &doc.parsed);
+        writer
+            .prepare_dedup(&lock(&writer.shared.store), &DedupConfig::default())
+            .unwrap();
+        let stage = &writer.shared.dedup;
+        let dedup = lock(&stage.dedup);
+        let lines = dedup.as_ref().unwrap().learned_lines();
+        assert!(Arc::ptr_eq(&lines, stage.lines()));
     }
 
     /// The public path: `write` answers with what was stored.

@@ -2,10 +2,14 @@
 //! promotion) are its boilerplate, found by counting in how many of the feed's articles
 //! each line appears. Chrome lists cannot know every outlet's; counting finds them as
 //! they recur. The counts are bounded per feed, and a feed's lines can be taken out to
-//! learn from and fingerprint its documents on another thread. This module reads folded
+//! learn from and fingerprint its documents on another thread: the stage's
+//! [`LearnedLines`] are shared through an `Arc` with the threads that do (the daemon's
+//! preparing threads), each feed's lines behind one lock held only to take them out or
+//! put them back (or, in `ingest`, for one article). This module reads folded
 //! texts and knows nothing of fingerprints (fingerprinting reads the lines learned here).
 
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
 use super::folded::FoldedText;
 use super::policy::{
@@ -15,9 +19,11 @@ use super::policy::{
 /// Per feed, how many of its articles each line appeared in: lines an outlet repeats
 /// across its articles (a sign-off, a promotion) are its boilerplate. One [`FeedLines`]
 /// per feed, which can be taken out to fingerprint a feed's copies apart from the rest.
+/// Owned by the [`super::Dedup`] stage and shared with the threads that fingerprint
+/// documents ([`super::Dedup::learned_lines`]); the lock is held only briefly.
 #[derive(Debug, Default)]
 pub struct LearnedLines {
-    feeds: HashMap<i64, FeedLines>,
+    feeds: Mutex<HashMap<i64, FeedLines>>,
 }
 
 /// One feed's learned lines. Bounded: when [`LEARNED_LINES_PER_FEED`] lines are counted,
@@ -129,39 +135,44 @@ impl LineCounts {
 }
 
 impl LearnedLines {
+    /// The feeds' lines, locked (a poisoned lock still holds counts worth keeping).
+    fn feeds(&self) -> MutexGuard<'_, HashMap<i64, FeedLines>> {
+        self.feeds.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Counts the distinct lines of one article of `feed` (hashes of folded lines).
     #[cfg(test)]
-    pub(super) fn observe(&mut self, feed: i64, line_hashes: &[u64]) {
-        self.feeds.entry(feed).or_default().observe(line_hashes);
+    pub(super) fn observe(&self, feed: i64, line_hashes: &[u64]) {
+        self.feeds().entry(feed).or_default().observe(line_hashes);
     }
 
     /// Counts the distinct lines of one article of `feed`, folded.
-    pub(super) fn learn_folded(&mut self, feed: i64, text: &FoldedText) {
-        self.feeds.entry(feed).or_default().learn_folded(text);
+    pub(super) fn learn_folded(&self, feed: i64, text: &FoldedText) {
+        self.feeds().entry(feed).or_default().learn_folded(text);
     }
 
     /// Whether a line is `feed`'s boilerplate (see [`FeedLines::is_learned`]).
     #[cfg(test)]
     pub(super) fn is_learned(&self, feed: i64, line_hash: u64, words: usize) -> bool {
-        self.feeds
+        self.feeds()
             .get(&feed)
             .is_some_and(|l| l.is_learned(line_hash, words))
     }
 
-    /// The lines learned for `feed`, if any.
-    pub(super) fn feed(&self, feed: i64) -> Option<&FeedLines> {
-        self.feeds.get(&feed)
+    /// Calls `f` with the lines learned for `feed`, if any (under the lock).
+    pub(super) fn with_feed<T>(&self, feed: i64, f: impl FnOnce(Option<&FeedLines>) -> T) -> T {
+        f(self.feeds().get(&feed))
     }
 
     /// Takes `feed`'s lines out (empty when none were learned), to learn and fingerprint
     /// that feed's copies elsewhere; give them back with [`LearnedLines::put`].
-    pub(super) fn take(&mut self, feed: i64) -> FeedLines {
-        self.feeds.remove(&feed).unwrap_or_default()
+    pub fn take(&self, feed: i64) -> FeedLines {
+        self.feeds().remove(&feed).unwrap_or_default()
     }
 
     /// Puts `feed`'s lines (back) in.
-    pub(super) fn put(&mut self, feed: i64, lines: FeedLines) {
-        self.feeds.insert(feed, lines);
+    pub fn put(&self, feed: i64, lines: FeedLines) {
+        self.feeds().insert(feed, lines);
     }
 }
 
@@ -241,7 +252,7 @@ mod tests {
 
     #[test]
     fn recurring_feed_lines_are_learned_per_feed() {
-        let mut l = LearnedLines::default();
+        let l = LearnedLines::default();
         for _ in 0..5 {
             l.observe(1, &[7, 8]);
         }

@@ -30,14 +30,15 @@ mod words;
 
 pub use fingerprint::Fingerprint;
 pub(crate) use folded::FoldedText;
-pub use learned::FeedLines;
+pub use learned::{FeedLines, LearnedLines};
 pub use policy::{Policy, Rule};
 pub use profile::{Profile, Rank};
 pub use verify::Verdict;
 
+use std::sync::Arc;
+
 use crate::model::{Article, MatchKind};
 use index::{KeyMap, StoryIndex};
-use learned::LearnedLines;
 use policy::{MAX_CANDIDATES, MIN_SHARED_KEYS};
 
 /// Makes glibc's malloc give every allocation of 256 KiB or more its own mapping, returned
@@ -54,11 +55,13 @@ pub fn keep_large_allocations_mapped() {
     }
 }
 
-/// The dedup stage's state: the policy, the index of live stories, the learned boilerplate.
+/// The dedup stage's state: the policy, the index of live stories, the learned boilerplate
+/// (each feed's recurring lines: the one home of them, shared with the threads that
+/// fingerprint documents through [`Dedup::learned_lines`]).
 pub struct Dedup {
     policy: Policy,
     index: StoryIndex,
-    learned: LearnedLines,
+    learned: Arc<LearnedLines>,
 }
 
 /// A story a copy was compared with, and the outcome.
@@ -332,7 +335,7 @@ impl Dedup {
         Dedup {
             policy,
             index: StoryIndex::default(),
-            learned: LearnedLines::default(),
+            learned: Arc::default(),
         }
     }
 
@@ -373,7 +376,23 @@ impl Dedup {
         article: &Article,
         text: &FoldedText,
     ) -> Fingerprint {
-        fingerprint::fingerprint_article(article, text, self.learned.feed(feed))
+        self.learned.with_feed(feed, |lines| {
+            fingerprint::fingerprint_article(article, text, lines)
+        })
+    }
+
+    /// The stage's learned lines, shared: threads that fingerprint documents apart from
+    /// the index (the daemon's preparing threads, while the writer writes) take a feed's
+    /// lines out with [`LearnedLines::take`], learn from and fingerprint its document with
+    /// [`FeedLines::learn_and_fingerprint`], and put them back with [`LearnedLines::put`].
+    pub fn learned_lines(&self) -> Arc<LearnedLines> {
+        self.learned.clone()
+    }
+
+    /// Makes the stage keep its learned lines in `lines` (those of a stage it replaces,
+    /// such as one reloaded from the store, so the lines learned so far stay).
+    pub fn share_learned_lines(&mut self, lines: Arc<LearnedLines>) {
+        self.learned = lines;
     }
 
     /// Takes the lines learned for `feed` out of the stage (empty when none were), so that

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Batch, Hot, Store, time};
-use crate::dedup::{Dedup, Fingerprint, Profile};
+use crate::dedup::{Fingerprint, Profile};
 use crate::model::MatchKind;
 
 /// A stored fingerprint with the facts the index keeps beside it.
@@ -299,21 +299,6 @@ impl Batch<'_> {
 }
 
 impl Store {
-    /// Keeps `dedup` with this database for the next ingests.
-    pub fn attach_dedup(&mut self, dedup: Dedup) {
-        self.dedup = Some(dedup);
-    }
-
-    /// Takes the attached dedup index out (to use it beside a transaction), if any.
-    pub fn take_dedup(&mut self) -> Option<Dedup> {
-        self.dedup.take()
-    }
-
-    /// The attached dedup index, if any.
-    pub fn dedup_mut(&mut self) -> Option<&mut Dedup> {
-        self.dedup.as_mut()
-    }
-
     /// The newest publication time among stored fingerprints.
     pub fn newest_fingerprint(&self) -> Result<Option<i64>> {
         Ok(self
@@ -484,6 +469,8 @@ impl Store {
 mod tests {
     use chrono::Utc;
 
+    use crate::config::DedupConfig;
+    use crate::ingest::{ingest_with, open_dedup};
     use crate::model::{Article, ParsedFeed};
 
     fn document(key: &str, text: &str) -> ParsedFeed {
@@ -505,8 +492,9 @@ mod tests {
     fn a_fingerprint_left_by_a_deletion_without_cascades_does_not_block_new_articles() {
         let (_dir, mut store, feed) = crate::store::test_store_with_feed();
         let now = Utc::now();
+        let mut dedup = open_dedup(&store, &DedupConfig::default()).unwrap();
         let first = document("a", "The council approved the budget for the new bridge.");
-        crate::ingest::ingest(&mut store, feed, &first, now).unwrap();
+        ingest_with(&mut store, &mut dedup, feed, &first, now).unwrap();
         store
             .conn
             .execute_batch(
@@ -514,7 +502,7 @@ mod tests {
             )
             .unwrap();
         let second = document("b", "Heavy rain closed three schools in the valley today.");
-        let report = crate::ingest::ingest(&mut store, feed, &second, now).unwrap();
+        let report = ingest_with(&mut store, &mut dedup, feed, &second, now).unwrap();
         assert_eq!(report.new_articles, 1);
         let (_, articles, _) = store.counts().unwrap();
         assert_eq!(articles, 1);

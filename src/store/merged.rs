@@ -165,7 +165,6 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
-            dedup: None,
             foreign_keys: false, // SQLite's default; a reader writes nothing
             _checkpointer: None,
         })

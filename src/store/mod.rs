@@ -92,9 +92,6 @@ fn retry_while_contended<T, E>(mut step: impl FnMut() -> Result<T, E>) -> Result
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// The dedup stage's index for this database, kept with the connection so every
-    /// ingest through this `Store` sees the stories the previous ones made.
-    dedup: Option<crate::dedup::Dedup>,
     /// Whether the connection enforces foreign keys now ([`Store::begin_ingest`] turns it
     /// off): setting the pragma invalidates every prepared statement, so it is set only
     /// when it changes.
@@ -164,7 +161,6 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
-            dedup: None,
             foreign_keys: true,
             _checkpointer: Some(Checkpointer::spawn(path)?),
         };
