@@ -222,3 +222,37 @@ fn a_copy_matching_two_stories_merges_them_and_explain_shows_the_merge() {
         "{text}"
     );
 }
+
+/// `tributary stories | head -1`: the reader goes away before the listing is written; the
+/// command stops quietly, as `ls` does, instead of panicking on the closed pipe.
+#[test]
+fn a_listing_piped_into_a_reader_that_quits_stops_quietly() {
+    let mut w = World::new(&["wire"]);
+    w.ingest(
+        "wire",
+        &rss(
+            "Rates rise",
+            "https://wire.example/a/1",
+            "wire-article-0001",
+            WIRE,
+        ),
+    );
+    let (_dir, config) = (w.dir, w.config);
+    drop(w.store);
+    for args in [&["stories"][..], &["export"], &["feeds", "list"]] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tributary"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader quits before the first line.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+    }
+}
