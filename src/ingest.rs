@@ -552,6 +552,26 @@ mod tests {
     }
 
     #[test]
+    fn the_absorbed_storys_better_representative_represents_the_merged_story() {
+        let mut w = World::new();
+        // The older story (id) founded by a later copy; the newer story by the earliest.
+        w.add(0, art("c", "Second half", &text(10..20), 5));
+        w.add(1, art("a", "First half", &text(0..10), 1));
+        // Matches both: they merge into the older id, represented by the earliest copy,
+        // which the bridging copy (published between them) does not displace.
+        w.add(2, art("b", "Both halves", &text(0..20), 3));
+        let s = w.store.recent_stories(10).unwrap();
+        assert_eq!(s.len(), 1);
+        let rep = s[0].copies.iter().find(|c| c.representative).unwrap();
+        assert!(
+            rep.url.as_deref().unwrap().ends_with("/a"),
+            "{:?}",
+            s[0].copies
+        );
+        assert!(w.store.check().unwrap().is_empty());
+    }
+
+    #[test]
     fn a_copy_matching_a_non_representative_copy_joins_its_story() {
         let mut w = World::new();
         // b contains a: joins a's story, where a represents it (earlier).

@@ -87,6 +87,9 @@ struct DedupStage {
     /// The stage's learned lines, for the preparing threads: reached without the lock
     /// above, which the writer holds while it writes.
     lines: OnceLock<Arc<LearnedLines>>,
+    /// The `[dedup]` policy last given ([`Writer::prepare_dedup`]): a stage reloaded after a
+    /// panic dropped it keeps the operator's window and preferred sources.
+    policy: Mutex<Option<Policy>>,
 }
 
 impl DedupStage {
@@ -148,6 +151,7 @@ impl Writer {
     /// `store` is the writer's (locked by the caller).
     pub fn prepare_dedup(&self, store: &Store, config: &DedupConfig) -> Result<()> {
         let policy = Policy::from_config(config);
+        *lock(&self.shared.dedup.policy) = Some(policy.clone());
         let mut dedup = lock(&self.shared.dedup.dedup);
         match dedup.as_mut() {
             Some(d) => d.set_policy(policy),
@@ -250,7 +254,12 @@ fn write_group(store: &mut Store, stage: &DedupStage, group: Vec<Pending>) {
     let mut slot = lock(&stage.dedup);
     let dedup = match slot.take() {
         Some(dedup) => Ok(dedup),
-        None => stage.open(store, Policy::from_config(&DedupConfig::default())),
+        None => {
+            let policy = lock(&stage.policy)
+                .clone()
+                .unwrap_or_else(|| Policy::from_config(&DedupConfig::default()));
+            stage.open(store, policy)
+        }
     };
     let written = match dedup {
         Ok(mut dedup) => {

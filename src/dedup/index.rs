@@ -307,8 +307,6 @@ struct Shard {
     keys: KeyTable<u32>,
     titles: KeyTable<u64>,
     overflow: Vec<Vec<u32>>,
-    /// Slots filed here, to free when the shard is dropped.
-    slots: Vec<u32>,
 }
 
 impl Shard {
@@ -521,7 +519,6 @@ impl StoryIndex {
                         .and_then(|o| o.profile.title_hash().map(|t| (t, o.profile.published)))
                     {
                         let shard = self.shard(t.1.div_euclid(DAY));
-                        shard.slots.push(slot);
                         shard.add_title(t.0, slot);
                     }
                 } else if !as_rep && e.rep != slot {
@@ -561,7 +558,6 @@ impl StoryIndex {
             });
         }
         let shard = self.shard(day);
-        shard.slots.push(slot);
         for &k in &keys {
             shard.keys.prefetch_for_filing(k);
         }
@@ -585,7 +581,6 @@ impl StoryIndex {
         e.day = e.day.max(i32::try_from(day).unwrap_or(i32::MAX));
         let slot = e.rep;
         let shard = self.shard(day);
-        shard.slots.push(slot);
         shard.add_title(title, slot);
         true
     }
@@ -768,24 +763,25 @@ impl StoryIndex {
             return;
         }
         let keep_from = self.newest - window.div_euclid(DAY) - 1;
+        let mut dropped = false;
         while let Some((&day, _)) = self.shards.first_key_value() {
             if day >= keep_from {
                 break;
             }
-            let Some(shard) = self.shards.remove(&day) else {
-                break;
-            };
-            for slot in shard.slots {
-                let Some(story) = self.slots[slot as usize].as_ref().map(|c| c.story) else {
-                    continue;
-                };
-                if self
-                    .stories
-                    .get(&story)
-                    .is_some_and(|e| i64::from(e.day) <= day)
-                {
-                    self.remove(story);
-                }
+            self.shards.remove(&day);
+            dropped = true;
+        }
+        if dropped {
+            // Every story last filed before the days kept goes, found from the stories
+            // (not from the dropped days' slots, which may have been freed or reused).
+            let old: Vec<i64> = self
+                .stories
+                .iter()
+                .filter(|(_, e)| i64::from(e.day) < keep_from)
+                .map(|(&s, _)| s)
+                .collect();
+            for story in old {
+                self.remove(story);
             }
         }
     }

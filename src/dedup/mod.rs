@@ -138,6 +138,9 @@ pub struct Staged {
     copies: Vec<Option<StagedCopy>>,
     /// Story → its staged representative's entry in `copies`.
     rep: KeyMap<i64, usize>,
+    /// Story → the story (in the index) whose representative represents it now: it
+    /// absorbed that story in this batch and the absorbed representative ranked higher.
+    rep_from: KeyMap<i64, i64>,
     /// Article → its latest entry in `copies`.
     by_article: KeyMap<i64, usize>,
     /// Index key (or title key) → the entries of `copies` that carry it, so [`Dedup::place`]
@@ -237,6 +240,7 @@ impl Staged {
         }
         if as_rep {
             self.rep.insert(story, at);
+            self.rep_from.remove(&story);
         }
         self.ops.push(Op::Copy {
             entry: at,
@@ -291,10 +295,19 @@ impl Staged {
                 c.story = survivor;
             }
         }
-        if let Some(at) = self.rep.remove(&absorbed)
-            && absorbed_rep_wins
-        {
-            self.rep.insert(survivor, at);
+        let staged_rep = self.rep.remove(&absorbed);
+        let index_rep = self.rep_from.remove(&absorbed).unwrap_or(absorbed);
+        if absorbed_rep_wins {
+            match staged_rep {
+                Some(at) => {
+                    self.rep.insert(survivor, at);
+                    self.rep_from.remove(&survivor);
+                }
+                None => {
+                    self.rep.remove(&survivor);
+                    self.rep_from.insert(survivor, index_rep);
+                }
+            }
         }
         self.merged.insert(absorbed, survivor);
         self.ops.push(Op::Merge {
@@ -415,9 +428,10 @@ impl Dedup {
         if staged.removed.contains(&story) {
             return None;
         }
-        staged
-            .representative(story)
-            .or_else(|| self.index.representative(story))
+        staged.representative(story).or_else(|| {
+            let from = staged.rep_from.get(&story).copied().unwrap_or(story);
+            self.index.representative(from)
+        })
     }
 
     /// Decides where copy `profile` (fingerprint `fp`) goes, comparing it with the indexed
@@ -488,7 +502,7 @@ impl Dedup {
             }
             for copy in self.index.copies(c.story) {
                 if (copy.published - profile.published).abs() <= window
-                    && !staged.left.contains(&(c.story, copy.article))
+                    && !staged.left.iter().any(|&(_, a)| a == copy.article)
                 {
                     consider(story, copy, c.shared, &mut compared);
                 }
