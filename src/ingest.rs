@@ -572,6 +572,23 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_matching_two_items_of_one_outlet_does_not_merge_their_stories() {
+        let mut w = World::new();
+        // One outlet's two different items (its own site in two feeds), a day apart.
+        let mut a = art("a", "First half", &text(0..10), 0);
+        a.url = Some("https://outlet.example/news/1".into());
+        w.add(0, a);
+        let mut c = art("c", "Second half", &text(10..20), 20);
+        c.url = Some("https://outlet.example/news/2".into());
+        w.add(1, c);
+        // A roundup elsewhere holding both: it joins one, the two stay apart.
+        w.add(2, art("b", "Both halves", &text(0..20), 21));
+        let s = w.store.recent_stories(10).unwrap();
+        assert_eq!(s.len(), 2, "{:?}", w.stories());
+        assert!(w.store.check().unwrap().is_empty());
+    }
+
+    #[test]
     fn a_copy_matching_a_non_representative_copy_joins_its_story() {
         let mut w = World::new();
         // b contains a: joins a's story, where a represents it (earlier).

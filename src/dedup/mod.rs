@@ -537,6 +537,26 @@ impl Dedup {
         } else {
             Some(also.remove(0))
         };
+        // Stories that each hold a different item of one outlet stay apart.
+        if let Some(j) = &join {
+            let mut kept: Vec<i64> = vec![j.story];
+            let mut merging = Vec::with_capacity(also.len());
+            for mut c in also {
+                if kept.iter().any(|&s| self.stories_clash(s, c.story, staged)) {
+                    c.verdict.merge = false;
+                    c.covered = false;
+                    c.verdict.reason = format!(
+                        "{}; but it and the joined story each hold a different item of one outlet: not merged",
+                        c.verdict.reason
+                    );
+                    compared.insert(0, c);
+                } else {
+                    kept.push(c.story);
+                    merging.push(c);
+                }
+            }
+            also = merging;
+        }
         Placement {
             join,
             also,
@@ -581,6 +601,20 @@ impl Dedup {
         self.story_copies(story, staged).find(|p| {
             p.article != copy.article
                 && (p.feed == copy.feed || (p.site != 0 && p.site == copy.site))
+        })
+    }
+
+    /// Whether stories `a` and `b` each hold an item of one outlet (same feed or site) and
+    /// the two are not one item republished: one story would then carry an outlet's two
+    /// different items, which no copy of a third outlet can make one.
+    fn stories_clash(&self, a: i64, b: i64, staged: &Staged) -> bool {
+        let theirs: Vec<&Profile> = self.story_copies(b, staged).collect();
+        self.story_copies(a, staged).any(|x| {
+            theirs.iter().any(|y| {
+                x.article != y.article
+                    && (x.feed == y.feed || (x.site != 0 && x.site == y.site))
+                    && !verify::compare(x, y, &self.policy).merge
+            })
         })
     }
 
