@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use tributary::config::DedupConfig;
-use tributary::dedup::fingerprint::{Fingerprint, fingerprint};
-use tributary::dedup::profile::{Profile, longest_run, number_conflicts, overlap, shared};
+use tributary::dedup::fingerprint::fingerprint;
+use tributary::dedup::profile::{Profile, number_conflicts, overlap, shared};
 use tributary::dedup::verify::compare;
 use tributary::ingest::{ingest_with, open_dedup};
 use tributary::model::MatchKind;
@@ -101,12 +101,8 @@ fn generated(dir: &Path) -> Result<(Vec<Truth>, Vec<Doc>)> {
     Ok((truth, docs))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+#[path = "../tests/support/real_set.rs"]
+mod real_set;
 
 /// One one-item RSS feed per document, as shared/tools/make_case.py builds them.
 fn real(file: &Path, lede: bool) -> Result<(Vec<Truth>, Vec<Doc>)> {
@@ -115,57 +111,12 @@ fn real(file: &Path, lede: bool) -> Result<(Vec<Truth>, Vec<Doc>)> {
     let mut out = Vec::new();
     for (i, d) in docs.iter().enumerate() {
         let s = |k: &str| d[k].as_str().unwrap_or("").to_string();
-        let mut day = s("date").chars().take(10).collect::<String>();
-        if day.len() == 7 {
-            day.push_str("-15");
-        }
-        let when = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-            .ok()
-            .map(|d| {
-                Utc.from_utc_datetime(&d.and_hms_opt(8, 0, 0).unwrap_or_default())
-                    + Duration::minutes(7 * (i as i64 % 60))
-            });
-        let text = s("text");
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let n = if lede { 45 } else { 40 };
-        let mut desc = words[..n.min(words.len())].join(" ");
-        if words.len() > n {
-            desc.push('…');
-        }
-        let content: String = text
-            .split('\n')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| format!("<p>{}</p>", esc(p)))
-            .collect();
-        let mut item = format!(
-            "<title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}-{}</guid><description>{}</description>",
-            esc(&s("title")),
-            esc(&s("url")),
-            s("id"),
-            i,
-            esc(&desc)
-        );
-        if let Some(w) = when {
-            item.push_str(&format!("<pubDate>{}</pubDate>", w.to_rfc2822()));
-        }
-        if !lede {
-            item.push_str(&format!(
-                "<content:encoded><![CDATA[{content}]]></content:encoded>"
-            ));
-        }
         let outlet = s("outlet");
-        let rss = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>{}</title><link>https://{}/</link><description>news</description><language>{}</language><item>{item}</item></channel></rss>\n",
-            esc(&outlet),
-            esc(&outlet),
-            esc(&s("language"))
-        );
         let feed = format!("{outlet} ({})", s("id"));
         out.push(Doc {
             url: format!("http://127.0.0.1:8765/{}.xml", s("id")),
             feed: feed.clone(),
-            bytes: rss.into_bytes(),
+            bytes: real_set::real_item_feed(d, i, lede, None),
         });
         truth.push(Truth {
             key: url_key(&s("url")),
@@ -182,12 +133,12 @@ fn real(file: &Path, lede: bool) -> Result<(Vec<Truth>, Vec<Doc>)> {
 
 /// `--pairs FILE`: every pair of labelled documents with what the rules see of it, one JSON
 /// object a line, for calibrating thresholds on real copies.
-fn write_pairs(out: &str, truth: &[Truth], docs: &[(usize, Profile, Fingerprint)]) -> Result<()> {
+fn write_pairs(out: &str, truth: &[Truth], docs: &[(usize, Profile)]) -> Result<()> {
     use std::io::Write;
     let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
     let policy = tributary::dedup::Policy::default();
-    for (i, (da, pa, fa)) in docs.iter().enumerate() {
-        for (db, pb, fb) in &docs[i + 1..] {
+    for (i, (da, pa)) in docs.iter().enumerate() {
+        for (db, pb) in &docs[i + 1..] {
             let (ta, tb) = (&truth[*da], &truth[*db]);
             let ab = compare(pa, pb, &policy);
             let ba = compare(pb, pa, &policy);
@@ -205,7 +156,6 @@ fn write_pairs(out: &str, truth: &[Truth], docs: &[(usize, Profile, Fingerprint)
                 "title": overlap(pa.title_words(), pb.title_words()),
                 "title_n": pa.title_words().len().min(pb.title_words().len()),
                 "same_title": pa.title_hash().is_some() && pa.title_hash() == pb.title_hash(),
-                "run_ab": longest_run(&fa.shingles, pb.set()), "run_ba": longest_run(&fb.shingles, pa.set()),
                 "numconf": number_conflicts(small.numbers(), big.numbers()),
                 "numshared": shared(pa.numbers(), pb.numbers()),
                 "merge_ab": ab.merge, "merge_ba": ba.merge,
@@ -261,7 +211,7 @@ fn main() -> Result<()> {
     let mut words_of: HashMap<String, usize> = HashMap::new();
     let mut desc_only: HashSet<String> = HashSet::new();
     let mut dedup_time = std::time::Duration::ZERO;
-    let mut for_pairs: Vec<(usize, Profile, Fingerprint)> = Vec::new();
+    let mut for_pairs: Vec<(usize, Profile)> = Vec::new();
     for (doc_no, d) in docs.iter().enumerate() {
         let ctx = FeedContext {
             url: &d.url,
@@ -276,7 +226,7 @@ fn main() -> Result<()> {
                 if pairs_out.is_some() {
                     let published = a.published.unwrap_or(now).timestamp();
                     let profile = Profile::new(doc_no as i64, doc_no as i64, published, false, &fp);
-                    for_pairs.push((doc_no, profile, fp.clone()));
+                    for_pairs.push((doc_no, profile));
                 }
                 if a.content_html.is_none() {
                     desc_only.insert(url_key(u));

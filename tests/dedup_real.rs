@@ -9,12 +9,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use tributary::config::DedupConfig;
 use tributary::dedup::Staged;
 use tributary::ingest::{ingest_into, open_dedup};
 use tributary::parse::{FeedContext, parse};
 use tributary::store::{FeedSpec, Store};
+
+#[path = "support/real_set.rs"]
+mod real_set;
 
 /// One labelled document as a feed.
 struct Doc {
@@ -27,15 +30,8 @@ struct Doc {
     bytes: Vec<u8>,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// The documents of `file` as one-item RSS feeds: a 40-word description plus the full text
-/// (`lede` false), or a 45-word description alone (`lede` true), dated as `make_case.py`
-/// dates them. `day` overrides every date (to put templated items on successive days).
+/// The documents of `file` as one-item RSS feeds (see `support/real_set.rs`); `day`
+/// overrides every date (to put templated items on successive days).
 fn load(file: &str, lede: bool, day: Option<&dyn Fn(usize) -> String>) -> Vec<Doc> {
     let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
     let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -44,56 +40,14 @@ fn load(file: &str, lede: bool, day: Option<&dyn Fn(usize) -> String>) -> Vec<Do
         .enumerate()
         .map(|(i, d)| {
             let s = |k: &str| d[k].as_str().unwrap_or("").to_string();
-            let mut date = match day {
-                Some(f) => f(i),
-                None => s("date").chars().take(10).collect(),
-            };
-            if date.len() == 7 {
-                date.push_str("-15");
-            }
-            let when = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok().map(|d| {
-                Utc.from_utc_datetime(&d.and_hms_opt(8, 0, 0).unwrap())
-                    + Duration::minutes(7 * (i as i64 % 60))
-            });
-            let text = s("text");
-            let words: Vec<&str> = text.split_whitespace().collect();
-            let n = if lede { 45 } else { 40 };
-            let mut desc = words[..n.min(words.len())].join(" ");
-            if words.len() > n {
-                desc.push('…');
-            }
-            let mut item = format!(
-                "<title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}</guid><description>{}</description>",
-                esc(&s("title")),
-                esc(&s("url")),
-                s("id"),
-                esc(&desc)
-            );
-            if let Some(w) = when {
-                item.push_str(&format!("<pubDate>{}</pubDate>", w.to_rfc2822()));
-            }
-            if !lede {
-                let content: String = text
-                    .split('\n')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| format!("<p>{}</p>", esc(p)))
-                    .collect();
-                item.push_str(&format!(
-                    "<content:encoded><![CDATA[{content}]]></content:encoded>"
-                ));
-            }
-            let outlet = esc(&s("outlet"));
-            let rss = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>{outlet}</title><link>https://{outlet}/</link><description>news</description><item>{item}</item></channel></rss>\n"
-            );
+            let date = day.map(|f| f(i));
             Doc {
                 id: s("id"),
                 story: s("story_id"),
                 soft: s("role") == "rewrite-crediting-wire"
                     || d["borderline"].as_bool().unwrap_or(false),
                 feed_url: format!("http://127.0.0.1:9/{}.xml", s("id")),
-                bytes: rss.into_bytes(),
+                bytes: real_set::real_item_feed(d, i, lede, date.as_deref()),
             }
         })
         .collect()

@@ -152,8 +152,8 @@ pub struct Staged {
     /// Absorbed story → the story that absorbed it.
     merged: KeyMap<i64, i64>,
     removed: Vec<i64>,
-    /// (story, article): copies that left their story in this batch.
-    left: Vec<(i64, i64)>,
+    /// Articles that left their story in this batch.
+    left: Vec<i64>,
 }
 
 /// Key → entries of [`Staged::copies`], as linked lists in one vector: staging a copy
@@ -283,7 +283,7 @@ impl Staged {
                 *c = None;
             }
         }
-        self.left.push((story, article));
+        self.left.push(article);
         self.ops.push(Op::RemoveCopy(story, article));
     }
 
@@ -502,7 +502,7 @@ impl Dedup {
             }
             for copy in self.index.copies(c.story) {
                 if (copy.published - profile.published).abs() <= window
-                    && !staged.left.iter().any(|&(_, a)| a == copy.article)
+                    && !staged.left.contains(&copy.article)
                 {
                     consider(story, copy, c.shared, &mut compared);
                 }
@@ -587,7 +587,7 @@ impl Dedup {
                             .filter(move |&s| staged.resolve(s) == story),
                     )
                     .flat_map(|s| self.index.copies(s))
-                    .filter(|p| !staged.left.iter().any(|&(_, a)| a == p.article)),
+                    .filter(|p| !staged.left.contains(&p.article)),
             )
     }
 

@@ -226,22 +226,6 @@ pub fn number_conflicts(small: &[u32], big: &[u32]) -> usize {
         .count()
 }
 
-/// The longest verbatim passage of the copy (`order`: its shingle hashes in document
-/// order) found in `set` (another copy's [`Profile::set`]), in consecutive shingles. Wire
-/// copies share whole sentences and paragraphs; independent reports only stock phrases.
-pub fn longest_run(order: &[u32], set: &[u16]) -> usize {
-    let (mut best, mut run) = (0, 0);
-    for &h in order {
-        if set.binary_search(&((h >> 16) as u16)).is_ok() {
-            run += 1;
-            best = best.max(run);
-        } else {
-            run = 0;
-        }
-    }
-    best
-}
-
 /// Overlap coefficient: shared elements over the smaller set's size (0 when one is empty).
 pub fn overlap<T: Ord>(a: &[T], b: &[T]) -> f64 {
     let min = a.len().min(b.len());
@@ -300,16 +284,6 @@ mod tests {
         // A figure the other text does not state at all is no evidence.
         let extra = numbers("shares in acme rose 4.1% on tuesday as 300 staff left the plant");
         assert_eq!(number_conflicts(&extra, &wire), 0);
-    }
-
-    #[test]
-    fn the_longest_run_is_the_longest_verbatim_passage() {
-        let order: Vec<u32> = (1..=30).map(|i| i << 16).collect();
-        let mut set: Vec<u16> = (3..=9).chain(12..=25).map(|i| i as u16).collect();
-        set.sort_unstable();
-        // Shingles 12-25 form the longest passage; 3-9 a shorter one.
-        assert_eq!(longest_run(&order, &set), 14);
-        assert_eq!(longest_run(&order, &[]), 0);
     }
 
     #[test]
