@@ -119,6 +119,67 @@ pub struct FetchConfig {
     pub per_host: usize,
     /// The User-Agent header sent with every request.
     pub user_agent: String,
+    /// Whether an item's article page is fetched for its full text (`[[feeds]]` may
+    /// override it per feed).
+    pub full_text: FullText,
+    /// Networks (CIDR, e.g. `10.0.0.0/8`) an article page may be fetched from although
+    /// they are not public. A page on the host of the feed that linked it is always
+    /// allowed.
+    pub private_networks: Vec<IpNet>,
+}
+
+/// When to fetch an item's article page for its full text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FullText {
+    /// Never: the feed's own text is all there is (the default: each page is one more
+    /// request to someone else's server).
+    #[default]
+    Never,
+    /// For items whose feed text is a summary (shorter than
+    /// [`crate::fetch::policy::FULL_TEXT_BELOW_WORDS`] words).
+    Auto,
+    /// For every new item.
+    Always,
+}
+
+impl FullText {
+    /// The word used in feeds.toml and shown by the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FullText::Never => "never",
+            FullText::Auto => "auto",
+            FullText::Always => "always",
+        }
+    }
+
+    /// Reads [`FullText::as_str`] back (a stored value); unknown words read as `Never`.
+    pub fn from_word(word: &str) -> FullText {
+        match word {
+            "auto" => FullText::Auto,
+            "always" => FullText::Always,
+            _ => FullText::Never,
+        }
+    }
+}
+
+/// An IP network in CIDR notation (`192.168.0.0/16`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet(pub ipnet::IpNet);
+
+impl<'de> Deserialize<'de> for IpNet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.trim()
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| text.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(IpNet)
+            .map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a network in CIDR notation (like 10.0.0.0/8)"
+                ))
+            })
+    }
 }
 
 impl Default for FetchConfig {
@@ -135,6 +196,8 @@ impl Default for FetchConfig {
                 " (+https://example.org/about)"
             )
             .into(),
+            full_text: FullText::Never,
+            private_networks: Vec::new(),
         }
     }
 }
@@ -175,6 +238,9 @@ pub struct FeedConfig {
     /// A disabled feed is kept in the file but not polled.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Overrides `[fetch].full_text` for this feed.
+    #[serde(default)]
+    pub full_text: Option<FullText>,
 }
 
 fn yes() -> bool {
@@ -284,6 +350,11 @@ impl Config {
         self.feeds.iter().find(|f| {
             f.name() == name_or_url || as_url.as_deref() == Some(&normalize_feed_url(f.url()))
         })
+    }
+
+    /// Whether `feed`'s article pages are fetched.
+    pub fn full_text_of(&self, feed: &FeedConfig) -> FullText {
+        feed.full_text.unwrap_or(self.fetch.full_text)
     }
 
     /// The schedule in force for `feed`.

@@ -11,3 +11,22 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle keep-alive connections are closed after this, so a daemon polling hundreds of
 /// hosts every 15 minutes does not hold hundreds of sockets open between cycles.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `full_text = "auto"` fetches the page of an item whose feed text has fewer words than
+/// this: a summary. Real summary-only feeds carry a title and 20–60 words
+/// (`../shared/dedup/README.md`: descriptions cut at 200–400 characters); a full article
+/// is hundreds.
+pub const FULL_TEXT_BELOW_WORDS: usize = 120;
+
+/// Article pages requested from one host per minute, on top of the per-host limit on
+/// requests in flight that pages share with feed polls: a feed of 50 new items costs its
+/// outlet 50 page requests, spread over a few minutes rather than at once.
+pub const PAGES_PER_HOST_PER_MINUTE: u32 = 60;
+
+/// A page that failed (timeout, HTTP error, refused connection) is tried again no sooner
+/// than this, and at most [`PAGE_ATTEMPTS`] times in all; a page that answered but yielded
+/// no article (paywall, consent wall, a page of links) is not tried again.
+pub const PAGE_RETRY_AFTER: Duration = Duration::from_secs(30 * 60);
+
+/// Attempts at one article's page before its summary is final.
+pub const PAGE_ATTEMPTS: u32 = 3;
