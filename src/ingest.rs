@@ -10,12 +10,13 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
-use crate::config::DedupConfig;
+use crate::config::{DedupConfig, FullText};
+use crate::fetch::policy::FULL_TEXT_BELOW_WORDS;
 use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, global_guid};
 use crate::dedup::profile::overlap;
 use crate::dedup::{Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged};
-use crate::model::{Article, MatchKind, ParsedFeed};
-use crate::store::{Batch, Store, StoredFingerprint, Upsert};
+use crate::model::{Article, MatchKind, PageState, ParsedFeed};
+use crate::store::{Batch, PageWrite, Store, StoredFingerprint, Upsert};
 
 /// What ingesting one feed's document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -163,11 +164,15 @@ pub fn ingest_into(
     }
     let mut report = IngestReport::default();
     let feed_name = batch.feed_name(feed_id)?;
+    let full_text = batch.feed_full_text(feed_id)?;
     for (i, article) in parsed.articles.iter().enumerate() {
         let upsert = batch.upsert_article(feed_id, article, now)?;
         let (Upsert::New { article: id } | Upsert::Updated { article: id, .. }) = upsert else {
             continue;
         };
+        if let Some(page) = page_wanted(full_text, article) {
+            batch.want_page(id, page, now)?;
+        }
         let published = article.published.unwrap_or(now).timestamp();
         let preferred = dedup.policy().prefers(&feed_name, article.url.as_deref());
         let made;
@@ -244,6 +249,125 @@ pub fn ingest_into(
                 staged.set_representative(story, profile, fp);
                 report.new_stories += 1;
             }
+        }
+    }
+    Ok(report)
+}
+
+/// The page to fetch for `article` under its feed's `full_text` setting: its link, when
+/// the setting asks for it (`auto`: only when the feed's text is a summary).
+fn page_wanted(full_text: FullText, article: &Article) -> Option<&str> {
+    let wanted = match full_text {
+        FullText::Never => false,
+        FullText::Always => true,
+        FullText::Auto => article.text.split_whitespace().count() < FULL_TEXT_BELOW_WORDS,
+    };
+    article
+        .url
+        .as_deref()
+        .filter(|u| wanted && (u.starts_with("http://") || u.starts_with("https://")))
+}
+
+/// What recording one page attempt changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageReport {
+    /// The copy's text is now its page's article.
+    pub completed: bool,
+    /// With its full text, the copy left its story for a story of its own.
+    pub left: bool,
+    /// Stories merged because the copy, with its full text, matched them.
+    pub story_merges: usize,
+}
+
+/// An attempt at a copy's article page, to record: `text` (the article's plain text) is
+/// given when `write` is a `Done` page.
+#[derive(Debug, Clone)]
+pub struct PageResult {
+    /// The copy.
+    pub article: i64,
+    /// What to record.
+    pub write: PageWrite,
+    /// The article's plain text (paragraphs as lines), when the page gave one.
+    pub text: Option<String>,
+    /// When the attempt ended.
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// Records `page` inside `batch`. A page that gave an article replaces the copy's text for
+/// dedup: the copy is fingerprinted again and placed again with the same rules as a new
+/// copy — it stays in its story while it still matches it (or leaves), and every other
+/// story it now matches merges with its own, the oldest id surviving. Index changes go to
+/// `staged`, for the caller to apply after the commit.
+pub fn record_page(
+    batch: &mut Batch<'_>,
+    dedup: &mut Dedup,
+    staged: &mut Staged,
+    page: &PageResult,
+    now: DateTime<Utc>,
+) -> Result<PageReport> {
+    let mut report = PageReport::default();
+    batch.record_page(page.article, &page.write, now)?;
+    if page.write.state != Some(PageState::Done) {
+        return Ok(report);
+    }
+    // A page that did not change (304) gives its stored article again.
+    let stored_text;
+    let text = match page.text.as_deref() {
+        Some(text) => text,
+        None => match batch.page_content(page.article)? {
+            Some(html) => {
+                stored_text = crate::parse::page::text_of(&html);
+                &stored_text
+            }
+            None => return Ok(report),
+        },
+    };
+    let Some(stored) = batch.article(page.article)? else {
+        return Ok(report); // pruned meanwhile
+    };
+    batch.fill_from_page(page.article, page.write.title.as_deref(), page.write.byline.as_deref())?;
+    let feed_id = stored.feed_id;
+    let mut article = stored.article;
+    if article.title.trim().is_empty() {
+        article.title = page.write.title.clone().unwrap_or_default();
+    }
+    article.text = text.to_string();
+    let fp = dedup.fingerprint_article(feed_id, &article, &FoldedText::new(&article.text));
+    let published = article.published.unwrap_or(now).timestamp();
+    let feed_name = batch.feed_name(feed_id)?;
+    let preferred = dedup.policy().prefers(&feed_name, article.url.as_deref());
+    batch.replace_fingerprint(page.article, feed_id, published, preferred, &fp)?;
+    report.completed = true;
+    let profile = Profile::new(page.article, feed_id, published, preferred, &fp);
+    report.left = update(batch, dedup, staged, profile.clone(), &fp, now)?;
+    let Some((story, _)) = batch.copy_of(page.article)? else {
+        return Ok(report);
+    };
+    let placement = dedup.place(&profile, &fp, staged);
+    let mut matched = Vec::new();
+    for c in placement.join.into_iter().chain(placement.also) {
+        let other = staged.resolve(c.story);
+        if other != story
+            && !matched.iter().any(|(s, _)| *s == other)
+            && batch.story_exists(other)?
+            && !dedup.stories_clash(story, other, staged)
+        {
+            matched.push((other, c.verdict.reason));
+        }
+    }
+    let Some(survivor) = matched.iter().map(|(s, _)| *s).chain([story]).min() else {
+        return Ok(report);
+    };
+    let evidence: Vec<&str> = matched.iter().map(|(_, r)| r.as_str()).collect();
+    let reason = format!(
+        "{} (feed {feed_name}), with the full text of its page, matched both stories: {}",
+        article.url.as_deref().unwrap_or(&article.title),
+        evidence.join("; ")
+    );
+    for other in matched.iter().map(|(s, _)| *s).chain([story]) {
+        if other != survivor {
+            merge_stories(batch, dedup, staged, other, survivor, &reason, now)?;
+            report.story_merges += 1;
         }
     }
     Ok(report)
@@ -432,6 +556,7 @@ mod tests {
                     url: format!("https://f{i}.example/rss"),
                     name: format!("F{i}"),
                     tags: vec![],
+                    full_text: Default::default(),
                 })
                 .collect();
             let ids = store.sync_feeds(&specs).unwrap();

@@ -168,3 +168,44 @@ impl FetchStatus {
         })
     }
 }
+
+/// Where fetching a copy's article page stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PageState {
+    /// To be fetched (again) when due.
+    Wanted,
+    /// Fetched and extracted: the copy's text is the page's article.
+    Done,
+    /// The page answered but held no article (a paywall, a consent wall, a page of links):
+    /// the summary stays, and the page is not asked for again.
+    Empty,
+    /// Every attempt failed (timeout, HTTP error, too large, not HTML): the summary stays.
+    Failed,
+    /// Not fetched: the link leads to a network the daemon must not reach.
+    Refused,
+}
+
+impl PageState {
+    /// The word stored in the database and shown by the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageState::Wanted => "wanted",
+            PageState::Done => "done",
+            PageState::Empty => "empty",
+            PageState::Failed => "failed",
+            PageState::Refused => "refused",
+        }
+    }
+
+    /// Reads the stored word back; unknown words are `None`.
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "wanted" => PageState::Wanted,
+            "done" => PageState::Done,
+            "empty" => PageState::Empty,
+            "failed" => PageState::Failed,
+            "refused" => PageState::Refused,
+            _ => return None,
+        })
+    }
+}

@@ -30,6 +30,7 @@ fn crash_writer_child() {
             url: "https://w.example/rss".into(),
             name: "W".into(),
             tags: vec![],
+            full_text: Default::default(),
         }])
         .unwrap();
     let feed = ids["https://w.example/rss"];

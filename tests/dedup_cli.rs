@@ -55,6 +55,7 @@ impl World {
                 url: format!("https://{n}.example/rss"),
                 name: n.to_string(),
                 tags: vec![],
+                full_text: Default::default(),
             })
             .collect();
         let ids = store.sync_feeds(&specs).unwrap();

@@ -8,6 +8,8 @@ use anyhow::Result;
 
 use super::{load_config, open_store};
 use crate::ingest::open_dedup;
+use crate::model::PageState;
+use crate::store::PageRecord;
 
 /// Prints the explanation for the article at `url`.
 pub fn run(config_path: &Path, url: &str) -> Result<ExitCode> {
@@ -37,8 +39,13 @@ pub fn run(config_path: &Path, url: &str) -> Result<ExitCode> {
         story.title(),
         story.copies.len()
     );
+    let page = store.page(article)?;
+    let source = match &page {
+        Some(p) if p.state == PageState::Done => "the article on its page",
+        _ => "the feed's",
+    };
     println!(
-        "  text: {} words after boilerplate removal, {} shingles{}",
+        "  text: {source}, {} words after boilerplate removal, {} shingles{}",
         fp.fingerprint.words,
         fp.fingerprint.shingles.len(),
         if fp.fingerprint.credit {
@@ -47,6 +54,9 @@ pub fn run(config_path: &Path, url: &str) -> Result<ExitCode> {
             ""
         }
     );
+    if let Some(p) = &page {
+        println!("  page: {}", page_line(p));
+    }
     for c in &story.copies {
         let me = if c.article == article {
             "  <- this article"
@@ -105,4 +115,38 @@ pub fn run(config_path: &Path, url: &str) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line on a copy's article page: where it stands and why.
+fn page_line(p: &PageRecord) -> String {
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    };
+    let url = p.final_url.as_deref().unwrap_or(&p.url);
+    let why = p.reason.as_deref().unwrap_or("no reason recorded");
+    match p.state {
+        PageState::Done => format!(
+            "{url}: full text fetched at {}, {} words",
+            when(p.fetched),
+            p.words.unwrap_or(0)
+        ),
+        PageState::Wanted if p.attempts == 0 => format!("{}: to be fetched", p.url),
+        PageState::Wanted => format!(
+            "{}: attempt {} failed ({why}); tried again at {}",
+            p.url,
+            p.attempts,
+            when(p.due)
+        ),
+        PageState::Empty => format!("{url}: fetched, but no article on it ({why}); the feed's text is kept"),
+        PageState::Failed => format!(
+            "{}: failed {} times, last: {why}; the feed's text is kept",
+            p.url, p.attempts
+        ),
+        PageState::Refused => format!(
+            "{}: not fetched: {}",
+            p.url,
+            why.trim_start_matches("refused: ")
+        ),
+    }
 }

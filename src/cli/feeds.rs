@@ -1,5 +1,6 @@
 //! `feeds add | remove | list | import | export | enable`: managing sources.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -10,7 +11,9 @@ use serde_json::json;
 use super::feeds_file::{LockedFile, NewFeed};
 use super::{AddArgs, FeedsCommand, load_config, open_store};
 use crate::config::{Config, CronSchedule, HttpUrl, normalize_feed_url};
-use crate::store::{FeedRow, FeedSpec};
+use crate::config::FullText;
+use crate::model::PageState;
+use crate::store::{FeedRow, FeedSpec, PageCounts};
 
 /// Runs one `feeds` subcommand.
 pub fn run(config_path: &Path, cmd: &FeedsCommand) -> Result<ExitCode> {
@@ -159,28 +162,40 @@ fn parse_probe(url: &url::Url, fetched: &crate::fetch::Fetched) -> Result<Probe>
 }
 
 /// Each configured feed paired with its stored state (if it was ever synced).
-fn rows_for(config: &Config) -> Result<Vec<(&crate::config::FeedConfig, Option<FeedRow>)>> {
+type Rows<'a> = Vec<(&'a crate::config::FeedConfig, Option<FeedRow>)>;
+
+/// [`Rows`] and, per feed id, how its article pages went.
+fn rows_for(config: &Config) -> Result<(Rows<'_>, HashMap<i64, PageCounts>)> {
     let mut store = open_store(config)?;
-    let specs: Vec<FeedSpec> = config.feeds.iter().map(spec).collect();
+    let specs: Vec<FeedSpec> = config
+        .feeds
+        .iter()
+        .map(|f| FeedSpec::of(config, f))
+        .collect();
     store.sync_feeds(&specs)?;
     let rows = store.feed_rows()?;
-    Ok(config
+    let pages = store.page_counts()?;
+    let rows = config
         .feeds
         .iter()
         .map(|f| {
             let key = normalize_feed_url(f.url());
             (f, rows.iter().find(|r| r.url == key).cloned())
         })
-        .collect())
+        .collect();
+    Ok((rows, pages))
 }
 
-/// The store's view of a configured feed.
-pub(crate) fn spec(f: &crate::config::FeedConfig) -> FeedSpec {
-    FeedSpec::from(f)
+/// How many of a feed's article pages ended in `state`.
+fn pages_in(pages: &HashMap<i64, PageCounts>, feed: Option<&FeedRow>, state: PageState) -> u64 {
+    feed.and_then(|r| pages.get(&r.id))
+        .and_then(|c| c.get(&state).copied())
+        .unwrap_or(0)
 }
 
 fn list(config: &Config, as_json: bool) -> Result<ExitCode> {
-    let rows = rows_for(config)?;
+    let (rows, pages) = rows_for(config)?;
+    let count = |r: Option<&FeedRow>, state| pages_in(&pages, r, state);
     if as_json {
         let out: Vec<_> = rows
             .iter()
@@ -202,6 +217,14 @@ fn list(config: &Config, as_json: bool) -> Result<ExitCode> {
                     "redirect_url": r.and_then(|r| r.redirect_url.clone()),
                     "gone": r.is_some_and(|r| r.gone),
                     "articles": r.map_or(0, |r| r.articles),
+                    "full_text": config.full_text_of(f).as_str(),
+                    "pages": {
+                        "completed": count(r, PageState::Done),
+                        "no_article": count(r, PageState::Empty),
+                        "failed": count(r, PageState::Failed),
+                        "refused": count(r, PageState::Refused),
+                        "waiting": count(r, PageState::Wanted),
+                    },
                 })
             })
             .collect();
@@ -235,6 +258,19 @@ fn list(config: &Config, as_json: bool) -> Result<ExitCode> {
             },
             r.articles
         );
+        let full_text = config.full_text_of(f);
+        if full_text != FullText::Never || pages.contains_key(&r.id) {
+            let r = Some(r);
+            println!(
+                "  full text ({}): {} pages completed, {} without an article, {} failed, {} refused, {} waiting",
+                full_text.as_str(),
+                count(r, PageState::Done),
+                count(r, PageState::Empty),
+                count(r, PageState::Failed),
+                count(r, PageState::Refused),
+                count(r, PageState::Wanted),
+            );
+        }
         if r.error_count > 0 || r.last_error.is_some() {
             println!(
                 "  errors: {} in a row, last: {}",
@@ -315,7 +351,7 @@ fn enable(config: &Config, feed: &str) -> Result<ExitCode> {
         );
     }
     let mut store = open_store(config)?;
-    store.sync_feeds(&[spec(f)])?;
+    store.sync_feeds(&[FeedSpec::of(config, f)])?;
     store.reenable_feed(&normalize_feed_url(f.url()))?;
     println!(
         "{:?} will be polled again at its next scheduled time",

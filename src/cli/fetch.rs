@@ -145,6 +145,22 @@ pub fn run(config_path: &Path, names: &[String]) -> Result<ExitCode> {
             n => format!(", {n} stories merged into older ones"),
         }
     );
+    // The pages of the items just stored, so `export` and `stories` see their full text.
+    let pages = runtime.block_on(scheduler.fetch_pages())?;
+    if pages.total() > 0 {
+        println!(
+            "{} article pages: {} full texts, {} without an article, {} failed, {} refused{}",
+            pages.total(),
+            pages.completed,
+            pages.no_article,
+            pages.failed,
+            pages.refused,
+            match pages.story_merges {
+                0 => String::new(),
+                n => format!("; {n} stories merged by full texts"),
+            }
+        );
+    }
     Ok(if tally.failed > 0 {
         ExitCode::from(1)
     } else {

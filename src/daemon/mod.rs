@@ -6,11 +6,13 @@
 //! [`policy::SHUTDOWN_GRACE`] to commit, and exit 0. SIGHUP or a change of feeds.toml
 //! reloads the sources; a broken edit is logged and the config in force stays.
 
+mod pages;
 mod poll;
 mod preparers;
 mod scheduler;
 mod writer;
 
+pub use pages::PagesReport;
 pub use poll::{PollReport, ScheduledFeed};
 pub use scheduler::{ReloadSummary, Scheduler, SharedStore};
 

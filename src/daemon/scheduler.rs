@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
+use super::pages::{Pages, PagesReport};
 use super::poll::{self, PollEnv, PollReport, ScheduledFeed};
 use super::writer::Writer;
 use crate::schedule::limits::Limits;
@@ -55,11 +56,17 @@ pub struct Scheduler {
     writer: Arc<Writer>,
     /// Wakes the run loop when the setup changed.
     nudge: tokio::sync::Notify,
+    /// Article pages being fetched (`[fetch] full_text`).
+    pages: Arc<Pages>,
 }
 
 /// The feeds.toml entries to schedule, as store specs and scheduled feeds.
 fn scheduled_feeds(config: &Config, store: &mut Store) -> Result<HashMap<i64, Arc<ScheduledFeed>>> {
-    let specs: Vec<FeedSpec> = config.feeds.iter().map(FeedSpec::from).collect();
+    let specs: Vec<FeedSpec> = config
+        .feeds
+        .iter()
+        .map(|f| FeedSpec::of(config, f))
+        .collect();
     let ids = store.sync_feeds(&specs)?;
     let mut feeds = HashMap::new();
     for f in config.feeds.iter().filter(|f| f.enabled) {
@@ -90,6 +97,7 @@ impl Scheduler {
             setup: RwLock::new(Arc::new(setup)),
             writer,
             nudge: tokio::sync::Notify::new(),
+            pages: Arc::new(Pages::default()),
         })
     }
 
@@ -253,7 +261,60 @@ impl Scheduler {
     /// The daemon's loop: polls each feed when due until `stop` turns true, then lets
     /// in-flight polls finish for up to [`policy::SHUTDOWN_GRACE`] and abandons the rest
     /// (an abandoned poll's transaction is rolled back, never half-written).
-    pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(&self, stop: tokio::sync::watch::Receiver<bool>) {
+        tokio::join!(self.run_feeds(stop.clone()), self.run_pages(stop));
+    }
+
+    /// Fetches every article page due now and those that become due meanwhile, until none
+    /// is due (`tributary fetch`, after its polls).
+    pub async fn fetch_pages(&self) -> Result<PagesReport> {
+        self.pages.fetch_all_due(&self.setup().env).await
+    }
+
+    /// The daemon's page loop: fetches the pages due, then waits for the next one due, a
+    /// poll that stored new copies, or `stop`.
+    async fn run_pages(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let env = self.setup().env.clone();
+            tokio::select! {
+                round = self.pages.fetch_due(&env) => match round {
+                    Ok(r) if r.total() > 0 => {
+                        tracing::info!(
+                            completed = r.completed, no_article = r.no_article, failed = r.failed,
+                            refused = r.refused, story_merges = r.story_merges,
+                            "article pages fetched"
+                        );
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot fetch article pages"),
+                },
+                _ = stop.changed() => return,
+            }
+            let store = self.store.clone();
+            let next = tokio::task::spawn_blocking(move || {
+                store.lock().unwrap_or_else(|p| p.into_inner()).next_page_due()
+            })
+            .await;
+            let refresh = self.clock.now()
+                + chrono::Duration::from_std(policy::REFRESH_EVERY).unwrap_or_default();
+            let wake = match next {
+                Ok(Ok(Some(t))) => t.min(refresh),
+                _ => refresh,
+            };
+            tokio::select! {
+                _ = self.clock.sleep_until(wake) => {}
+                _ = self.pages.wake.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// The feed loop of [`Scheduler::run`].
+    async fn run_feeds(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut inflight: JoinSet<PollReport> = JoinSet::new();
         let mut running: HashMap<tokio::task::Id, i64> = HashMap::new();
         let mut busy: HashSet<i64> = HashSet::new();
@@ -313,7 +374,12 @@ impl Scheduler {
                     if let Some(id) = running.remove(&task) {
                         busy.remove(&id);
                         match report {
-                            Some(r) => { states.insert(id, r.state); }
+                            Some(r) => {
+                                if r.ingest.new_articles + r.ingest.updated_articles > 0 {
+                                    self.pages.wake.notify_one();
+                                }
+                                states.insert(id, r.state);
+                            }
                             // Re-read from the store at once rather than trusting a stale state.
                             None => refresh_at = self.clock.now(),
                         }

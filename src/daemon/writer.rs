@@ -31,7 +31,7 @@ use super::SharedStore;
 use super::preparers::Preparers;
 use crate::config::DedupConfig;
 use crate::dedup::{Dedup, Fingerprint, LearnedLines, Policy, Staged};
-use crate::ingest::{IngestReport, ingest_into, open_dedup_with};
+use crate::ingest::{IngestReport, PageReport, PageResult, ingest_into, open_dedup_with, record_page};
 use crate::model::ParsedFeed;
 use crate::schedule::policy;
 use crate::store::{FetchState, Store};
@@ -69,10 +69,18 @@ struct Pending {
     done: oneshot::Sender<Answer>,
 }
 
+/// A page result waiting for the writer, with the channel its fetch waits on.
+struct PendingPage {
+    page: PageResult,
+    done: oneshot::Sender<PageReport>,
+}
+
 /// The jobs waiting for the writer's thread.
 #[derive(Default)]
 struct Queue {
     pending: Vec<Pending>,
+    /// Article pages fetched, to record (written after the polls queued with them).
+    pages: Vec<PendingPage>,
     /// The [`Writer`] is gone: the thread ends once the queue is empty.
     closed: bool,
 }
@@ -204,6 +212,23 @@ impl Writer {
         // The job itself is freed here, off the writer's thread.
         answer.await.ok().map(|(written, _job)| written)
     }
+
+    /// Records what fetching an article page gave (in a group with whatever other pages are
+    /// queued) and returns what it changed. `None` when the writing crashed.
+    pub async fn write_page(&self, page: PageResult) -> Option<PageReport> {
+        let (done, answer) = oneshot::channel();
+        if self.thread.is_none() {
+            write_pages(
+                &mut lock(&self.shared.store),
+                &self.shared.dedup,
+                vec![PendingPage { page, done }],
+            );
+        } else {
+            lock(&self.shared.queue).pages.push(PendingPage { page, done });
+            self.shared.work.notify_one();
+        }
+        answer.await.ok()
+    }
 }
 
 impl Drop for Writer {
@@ -224,25 +249,102 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// dropped and the queue is empty.
 fn write_loop(shared: &Shared) {
     loop {
-        let group: Vec<Pending> = {
+        let (group, pages): (Vec<Pending>, Vec<PendingPage>) = {
             let mut queue = lock(&shared.queue);
-            while queue.pending.is_empty() {
+            while queue.pending.is_empty() && queue.pages.is_empty() {
                 if queue.closed {
                     return;
                 }
                 queue = shared.work.wait(queue).unwrap_or_else(|p| p.into_inner());
             }
             let n = queue.pending.len().min(policy::WRITE_GROUP_FEEDS);
-            queue.pending.drain(..n).collect()
+            let p = queue.pages.len().min(policy::WRITE_GROUP_PAGES);
+            (
+                queue.pending.drain(..n).collect(),
+                queue.pages.drain(..p).collect(),
+            )
         };
         let mut store = lock(&shared.store);
         // A panic outside an ingest (which is caught on its own) drops the group's
         // answers — their polls record an internal error — and the thread goes on.
         let dedup = &shared.dedup;
-        if catch_unwind(AssertUnwindSafe(|| write_group(&mut store, dedup, group))).is_err() {
+        if !group.is_empty()
+            && catch_unwind(AssertUnwindSafe(|| write_group(&mut store, dedup, group))).is_err()
+        {
             tracing::error!("internal error: writing a group of polls panicked");
         }
+        if !pages.is_empty()
+            && catch_unwind(AssertUnwindSafe(|| write_pages(&mut store, dedup, pages))).is_err()
+        {
+            tracing::error!("internal error: recording a group of pages panicked");
+        }
     }
+}
+
+/// Records a group of pages in one transaction (each alone if that fails) and answers each.
+fn write_pages(store: &mut Store, stage: &DedupStage, group: Vec<PendingPage>) {
+    let (pages, answers): (Vec<PageResult>, Vec<oneshot::Sender<PageReport>>) =
+        group.into_iter().map(|p| (p.page, p.done)).unzip();
+    let mut slot = lock(&stage.dedup);
+    let mut dedup = match slot.take() {
+        Some(dedup) => dedup,
+        None => {
+            let policy = lock(&stage.policy)
+                .clone()
+                .unwrap_or_else(|| Policy::from_config(&DedupConfig::default()));
+            match stage.open(store, policy) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "cannot load the dedup stage to record pages");
+                    return;
+                }
+            }
+        }
+    };
+    let reports = match record_together(store, &mut dedup, &pages) {
+        Ok(reports) => reports,
+        Err(e) => {
+            tracing::debug!(error = %format!("{e:#}"), "page group failed; recording pages one by one");
+            pages
+                .iter()
+                .map(|page| {
+                    record_together(store, &mut dedup, std::slice::from_ref(page))
+                        .map(|mut r| r.remove(0))
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(article = page.article, error = %format!("{e:#}"), "cannot record a page");
+                            PageReport::default()
+                        })
+                })
+                .collect()
+        }
+    };
+    *slot = Some(dedup);
+    drop(slot);
+    for (answer, report) in answers.into_iter().zip(reports) {
+        let _ = answer.send(report);
+    }
+}
+
+/// Records `pages` in one transaction, all or nothing; the index learns of the changes
+/// once they are committed.
+fn record_together(
+    store: &mut Store,
+    dedup: &mut Dedup,
+    pages: &[PageResult],
+) -> Result<Vec<PageReport>> {
+    let mut batch = store.begin_ingest()?;
+    let mut staged = Staged::default();
+    let mut reports = Vec::with_capacity(pages.len());
+    for page in pages {
+        let report = catch_unwind(AssertUnwindSafe(|| {
+            record_page(&mut batch, dedup, &mut staged, page, page.fetched_at)
+        }))
+        .map_err(|_| anyhow!("internal error: recording a page panicked"))??;
+        reports.push(report);
+    }
+    batch.commit()?;
+    dedup.apply(staged);
+    Ok(reports)
 }
 
 /// Writes a group and answers each poll in it. The dedup stage is taken out meanwhile (a

@@ -607,7 +607,7 @@ impl Dedup {
     /// Whether stories `a` and `b` each hold an item of one outlet (same feed or site) and
     /// the two are not one item republished: one story would then carry an outlet's two
     /// different items, which no copy of a third outlet can make one.
-    fn stories_clash(&self, a: i64, b: i64, staged: &Staged) -> bool {
+    pub fn stories_clash(&self, a: i64, b: i64, staged: &Staged) -> bool {
         let theirs: Vec<&Profile> = self.story_copies(b, staged).collect();
         self.story_copies(a, staged).any(|x| {
             theirs.iter().any(|y| {

@@ -6,11 +6,19 @@
 //! body as a stream cut at `[fetch].max_body`, and gives up at `[fetch].timeout` however
 //! slowly the server drips bytes. It never fails: every way a poll can end is a
 //! [`FetchOutcome`] the schedule stage turns into fetch state.
+//!
+//! Article pages ([`Fetcher::fetch_page`]) go the same way with one difference: their
+//! URLs come from feeds, not from the operator, so each hop is checked by [`guard`] and a
+//! page client whose resolver refuses non-public addresses (the feed's own host excepted).
 
 pub mod discover;
+pub mod guard;
 mod headers;
 pub mod policy;
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -100,12 +108,118 @@ pub struct FetchReport {
     pub elapsed: Duration,
 }
 
-/// The shared HTTP client with the fetch settings in force.
+/// An item's article page to fetch, and the feed that linked it.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest<'a> {
+    /// The item's link.
+    pub url: &'a url::Url,
+    /// The host of the feed that carried the link: pages there are fetched wherever it
+    /// is (a feed served from a private network may link its own pages).
+    pub feed_host: Option<&'a str>,
+    /// Sent as `If-None-Match`.
+    pub etag: Option<&'a str>,
+    /// Sent as `If-Modified-Since`.
+    pub last_modified: Option<&'a str>,
+}
+
+/// How one page fetch ended.
+#[derive(Debug, Clone)]
+pub enum PageOutcome {
+    /// The page.
+    Fetched {
+        /// The body, at most `max_body` bytes, decompressed.
+        body: Vec<u8>,
+        /// The `Content-Type` header.
+        content_type: Option<String>,
+        /// Validators and freshness to store.
+        validators: Validators,
+    },
+    /// 304: unchanged since the validators were issued.
+    NotModified {
+        /// Updated validators, when the 304 carried any.
+        validators: Validators,
+    },
+    /// Not fetched because it is not on a public network (or not http/https): no
+    /// connection was made to it.
+    Refused {
+        /// One sentence for the log, naming the address and its kind.
+        reason: String,
+    },
+    /// 429 or 503 with a `Retry-After` the server wants honoured.
+    RateLimited {
+        /// How long the server asked us to wait (not yet bounded).
+        retry_after: Duration,
+    },
+    /// Anything else: transport, timeout, size, redirect or HTTP failure, 410 included.
+    Failed {
+        /// One sentence for the log.
+        error: String,
+    },
+}
+
+/// A page fetch's outcome with what was observed on the way.
+#[derive(Debug, Clone)]
+pub struct PageReport {
+    /// How it ended.
+    pub outcome: PageOutcome,
+    /// The URL that gave the final answer (or was refused), after redirects.
+    pub url: url::Url,
+    /// The last HTTP status received, when a response arrived.
+    pub http: Option<u16>,
+    /// Body bytes received (after decompression).
+    pub bytes: u64,
+    /// Wall time of the whole fetch.
+    pub elapsed: Duration,
+}
+
+/// The shared HTTP clients with the fetch settings in force.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
+    /// Feeds (and pages on the linking feed's own host).
     client: reqwest::Client,
+    /// Article pages: resolves through a [`guard::GuardedResolver`], no proxy.
+    pages: reqwest::Client,
+    guard: guard::Guard,
+    settings: FetchConfig,
+    /// Test hook: names resolved to fixed addresses by both clients.
+    resolved: HashMap<String, Vec<SocketAddr>>,
     timeout: Duration,
     max_body: u64,
+}
+
+/// Which client a hop goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// The feed client: any address.
+    Plain,
+    /// The page client: public addresses and `private_networks` only.
+    Guarded,
+}
+
+/// How a chain of hops ended, before [`Fetcher::fetch`] or [`Fetcher::fetch_page`]
+/// names it.
+enum Ending {
+    Body {
+        body: Vec<u8>,
+        content_type: Option<String>,
+        validators: Validators,
+    },
+    NotModified {
+        validators: Validators,
+    },
+    Gone,
+    RateLimited {
+        retry_after: Duration,
+    },
+    Refused(String),
+    Failed(String),
+}
+
+/// The validators a request sends.
+#[derive(Clone, Copy)]
+struct Conditional<'a> {
+    etag: Option<&'a str>,
+    last_modified: Option<&'a str>,
 }
 
 /// What the request loop has seen so far, kept outside the timed future so a timeout
@@ -118,19 +232,52 @@ struct Progress {
 }
 
 impl Fetcher {
-    /// Builds the client from `[fetch]`: User-Agent, connect and total timeouts, body limit.
-    /// Redirects are not followed by the client; [`Fetcher::fetch`] follows them itself.
+    /// Builds the clients from `[fetch]`: User-Agent, connect and total timeouts, body
+    /// limit, and for pages the guard over `private_networks`. Redirects are not followed
+    /// by the clients; [`Fetcher::fetch`] and [`Fetcher::fetch_page`] follow them.
     pub fn new(settings: &FetchConfig) -> Result<Fetcher> {
+        Fetcher::build(settings, HashMap::new())
+    }
+
+    /// Test hook (like curl's `--resolve`): both clients resolve `host` to `addr` (the
+    /// port in a URL wins over `addr`'s). The page client still checks `addr`.
+    pub fn with_resolved(mut self, host: &str, addr: SocketAddr) -> Fetcher {
+        self.resolved.insert(host.to_ascii_lowercase(), vec![addr]);
+        Fetcher::build(&self.settings, self.resolved)
+            .expect("the same settings built the clients before")
+    }
+
+    fn build(
+        settings: &FetchConfig,
+        resolved: HashMap<String, Vec<SocketAddr>>,
+    ) -> Result<Fetcher> {
         let timeout = settings.timeout.0.max(Duration::from_millis(1));
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.as_str())
-            .connect_timeout(timeout.min(policy::CONNECT_TIMEOUT))
-            .pool_idle_timeout(policy::POOL_IDLE_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(settings.user_agent.as_str())
+                .connect_timeout(timeout.min(policy::CONNECT_TIMEOUT))
+                .pool_idle_timeout(policy::POOL_IDLE_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let mut plain = builder();
+        for (host, addrs) in &resolved {
+            plain = plain.resolve_to_addrs(host, addrs);
+        }
+        let client = plain.build().context("cannot set up the HTTP client")?;
+        let guard = guard::Guard::new(settings.private_networks.iter().map(|n| n.0).collect());
+        let resolver = guard::GuardedResolver::new(guard.clone(), resolved.clone());
+        // A proxy would resolve and connect in our place, past the guard.
+        let pages = builder()
+            .dns_resolver(Arc::new(resolver))
+            .no_proxy()
             .build()
-            .context("cannot set up the HTTP client")?;
+            .context("cannot set up the HTTP client for article pages")?;
         Ok(Fetcher {
             client,
+            pages,
+            guard,
+            settings: settings.clone(),
+            resolved,
             timeout,
             max_body: settings.max_body.0,
         })
@@ -138,24 +285,28 @@ impl Fetcher {
 
     /// Polls one feed. Never fails: failures are a [`FetchOutcome::Failed`].
     pub async fn fetch(&self, req: &FetchRequest<'_>) -> FetchReport {
-        let started = Instant::now();
-        let mut progress = Progress {
-            url: req.url.clone(),
-            moved_to: None,
-            http: None,
-            bytes: 0,
+        let conditional = Conditional {
+            etag: req.etag,
+            last_modified: req.last_modified,
         };
-        let outcome =
-            match tokio::time::timeout(self.timeout, self.exchange(req, &mut progress)).await {
-                Ok(outcome) => outcome,
-                Err(_) => FetchOutcome::Failed {
-                    error: format!(
-                        "{} gave no complete answer within {} s (the fetch timeout)",
-                        progress.url,
-                        self.timeout.as_secs_f64()
-                    ),
-                },
-            };
+        let (ending, progress, elapsed) = self
+            .timed(req.url, conditional, |_: &url::Url| Ok(Via::Plain))
+            .await;
+        let outcome = match ending {
+            Ending::Body {
+                body,
+                content_type,
+                validators,
+            } => FetchOutcome::Modified {
+                body,
+                content_type,
+                validators,
+            },
+            Ending::NotModified { validators } => FetchOutcome::NotModified { validators },
+            Ending::Gone => FetchOutcome::Gone,
+            Ending::RateLimited { retry_after } => FetchOutcome::RateLimited { retry_after },
+            Ending::Refused(error) | Ending::Failed(error) => FetchOutcome::Failed { error },
+        };
         // A move is only worth recording when the new place actually answered.
         let keep_move = matches!(
             outcome,
@@ -167,8 +318,96 @@ impl Fetcher {
             moved_to: progress.moved_to.filter(|_| keep_move),
             http: progress.http,
             bytes: progress.bytes,
-            elapsed: started.elapsed(),
+            elapsed,
         }
+    }
+
+    /// Fetches an item's article page. Every hop (the link and each redirect target) is
+    /// checked before anything connects to it: on the linking feed's own host it goes
+    /// through the feed client; an IP literal must pass the guard; a name goes through the
+    /// page client, whose resolver keeps only addresses the guard lets through. Never
+    /// fails: failures are a [`PageOutcome::Failed`], refusals a [`PageOutcome::Refused`].
+    pub async fn fetch_page(&self, req: &PageRequest<'_>) -> PageReport {
+        let conditional = Conditional {
+            etag: req.etag,
+            last_modified: req.last_modified,
+        };
+        let route = |url: &url::Url| self.page_route(req.feed_host, url);
+        let (ending, progress, elapsed) = self.timed(req.url, conditional, route).await;
+        let outcome = match ending {
+            Ending::Body {
+                body,
+                content_type,
+                validators,
+            } => PageOutcome::Fetched {
+                body,
+                content_type,
+                validators,
+            },
+            Ending::NotModified { validators } => PageOutcome::NotModified { validators },
+            Ending::Gone => PageOutcome::Failed {
+                error: format!("{} answered 410 Gone", progress.url),
+            },
+            Ending::RateLimited { retry_after } => PageOutcome::RateLimited { retry_after },
+            Ending::Refused(reason) => PageOutcome::Refused { reason },
+            Ending::Failed(error) => PageOutcome::Failed { error },
+        };
+        PageReport {
+            outcome,
+            url: progress.url,
+            http: progress.http,
+            bytes: progress.bytes,
+            elapsed,
+        }
+    }
+
+    /// Which client a page hop to `url` may use, or why it may not be requested at all.
+    fn page_route(&self, feed_host: Option<&str>, url: &url::Url) -> Result<Via, String> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("refused: {url} is not an http or https URL"));
+        }
+        let Some(host) = url.host() else {
+            return Err(format!("refused: {url} names no host"));
+        };
+        if feed_host.is_some_and(|feed| same_host(feed, &host)) {
+            return Ok(Via::Plain);
+        }
+        // IP literals never reach a resolver: check them here.
+        let checked = match host {
+            url::Host::Domain(_) => return Ok(Via::Guarded),
+            url::Host::Ipv4(ip) => self.guard.check(IpAddr::V4(ip)),
+            url::Host::Ipv6(ip) => self.guard.check(IpAddr::V6(ip)),
+        };
+        checked
+            .map(|()| Via::Guarded)
+            .map_err(|why| format!("refused: {url}: {why} ({})", guard::PUBLIC_ONLY))
+    }
+
+    /// Runs the hops from `start` under the total timeout; returns how they ended, what was
+    /// seen on the way and the wall time.
+    async fn timed(
+        &self,
+        start: &url::Url,
+        conditional: Conditional<'_>,
+        route: impl Fn(&url::Url) -> Result<Via, String>,
+    ) -> (Ending, Progress, Duration) {
+        let started = Instant::now();
+        let mut progress = Progress {
+            url: start.clone(),
+            moved_to: None,
+            http: None,
+            bytes: 0,
+        };
+        let hops = self.exchange(start, conditional, &route, &mut progress);
+        let ending = match tokio::time::timeout(self.timeout, hops).await {
+            Ok(ending) => ending,
+            Err(_) => Ending::Failed(format!(
+                "{} gave no complete answer within {} s (the fetch timeout)",
+                progress.url,
+                self.timeout.as_secs_f64()
+            )),
+        };
+        (ending, progress, started.elapsed())
     }
 
     /// A plain GET (redirects followed, no validators) that must end in a document: what
@@ -201,22 +440,40 @@ impl Fetcher {
         }
     }
 
-    async fn exchange(&self, req: &FetchRequest<'_>, progress: &mut Progress) -> FetchOutcome {
-        let failed = |error: String| FetchOutcome::Failed { error };
-        let mut visited = vec![req.url.clone()];
+    /// The redirect loop: requests `progress.url`, through the client `route` picks for
+    /// it, until an answer that is not a redirect.
+    async fn exchange(
+        &self,
+        start: &url::Url,
+        conditional: Conditional<'_>,
+        route: &impl Fn(&url::Url) -> Result<Via, String>,
+        progress: &mut Progress,
+    ) -> Ending {
+        let failed = Ending::Failed;
+        let mut visited = vec![start.clone()];
         let mut all_permanent = true;
         loop {
             let url = progress.url.clone();
-            let mut request = self.client.get(url.clone());
-            if let Some(etag) = req.etag {
+            let client = match route(&url) {
+                Ok(Via::Plain) => &self.client,
+                Ok(Via::Guarded) => &self.pages,
+                Err(reason) => return Ending::Refused(reason),
+            };
+            let mut request = client.get(url.clone());
+            if let Some(etag) = conditional.etag {
                 request = request.header(reqwest::header::IF_NONE_MATCH, etag);
             }
-            if let Some(lm) = req.last_modified {
+            if let Some(lm) = conditional.last_modified {
                 request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
             }
             let resp = match request.send().await {
                 Ok(r) => r,
-                Err(e) => return failed(describe(&url, &e)),
+                Err(e) => {
+                    return match guard_refusal(&e) {
+                        Some(refused) => Ending::Refused(refused.to_string()),
+                        None => failed(describe(&url, &e)),
+                    };
+                }
             };
             let status = resp.status();
             progress.http = Some(status.as_u16());
@@ -239,7 +496,7 @@ impl Fetcher {
                     return failed(format!(
                         "more than {} redirects starting at {}",
                         policy::MAX_REDIRECTS,
-                        req.url
+                        start
                     ));
                 }
                 all_permanent &= matches!(
@@ -260,19 +517,19 @@ impl Fetcher {
                 fresh_for: headers::fresh_for(headers),
             };
             return match status {
-                StatusCode::NOT_MODIFIED => FetchOutcome::NotModified { validators },
-                StatusCode::GONE => FetchOutcome::Gone,
+                StatusCode::NOT_MODIFIED => Ending::NotModified { validators },
+                StatusCode::GONE => Ending::Gone,
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
                     if headers::retry_after(headers).is_some() =>
                 {
-                    FetchOutcome::RateLimited {
+                    Ending::RateLimited {
                         retry_after: headers::retry_after(headers).unwrap_or_default(),
                     }
                 }
                 s if s.is_success() => {
                     let content_type = header_string(headers, CONTENT_TYPE);
                     match self.read_body(resp, progress).await {
-                        Ok(body) => FetchOutcome::Modified {
+                        Ok(body) => Ending::Body {
                             body,
                             content_type,
                             validators,
@@ -321,6 +578,37 @@ impl Fetcher {
     }
 }
 
+/// The guard's refusal behind a failed request, when that is why it failed (the page
+/// client's resolver found only refused addresses).
+fn guard_refusal(e: &reqwest::Error) -> Option<&guard::GuardRefused> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(refused) = err.downcast_ref::<guard::GuardRefused>() {
+            return Some(refused);
+        }
+        next = err.source();
+    }
+    None
+}
+
+/// Whether a URL's host is the feed's host (`feed_host` as `Url::host_str` gives it, or
+/// without the brackets of an IPv6 literal): case-insensitive, trailing dot ignored.
+fn same_host(feed_host: &str, host: &url::Host<&str>) -> bool {
+    let norm = |h: &str| {
+        h.trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+    };
+    let feed = norm(feed_host);
+    match host {
+        url::Host::Domain(d) => !feed.is_empty() && norm(d) == feed,
+        url::Host::Ipv4(ip) => feed.parse::<IpAddr>() == Ok(IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => feed.parse::<IpAddr>() == Ok(IpAddr::V6(*ip)),
+    }
+}
+
 fn header_string(
     headers: &reqwest::header::HeaderMap,
     name: reqwest::header::HeaderName,
@@ -354,5 +642,266 @@ fn describe(url: &url::Url, e: &reqwest::Error) -> String {
         what
     } else {
         format!("{what}: {why}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::IpNet;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    fn ok(body: &str) -> String {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    fn status(head: &str) -> String {
+        format!("HTTP/1.1 {head}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    }
+
+    fn redirect(to: &str) -> String {
+        status(&format!("302 Found\r\nLocation: {to}"))
+    }
+
+    /// Serves `routes` (path → raw response) on `ip`, a free port; 404 elsewhere.
+    async fn serve(ip: &str, routes: Vec<(&str, String)>) -> SocketAddr {
+        let routes: HashMap<String, String> = routes
+            .into_iter()
+            .map(|(p, r)| (p.to_string(), r))
+            .collect();
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let routes = Arc::new(routes);
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let routes = routes.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head);
+                    let path = head.split(' ').nth(1).unwrap_or("/");
+                    let reply = routes
+                        .get(path)
+                        .cloned()
+                        .unwrap_or_else(|| status("404 Not Found"));
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                    let _ = conn.shutdown().await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// A listener on 127.0.0.2 that never answers: the tests assert nothing connected.
+    async fn trap() -> TcpListener {
+        TcpListener::bind("127.0.0.2:0").await.unwrap()
+    }
+
+    /// Whether anything connected to the trap (a connect completes in the kernel's
+    /// backlog whether or not we accept).
+    async fn sprung(trap: &TcpListener) -> bool {
+        tokio::time::timeout(Duration::from_millis(200), trap.accept())
+            .await
+            .is_ok()
+    }
+
+    fn settings(private: &[&str]) -> FetchConfig {
+        FetchConfig {
+            timeout: crate::config::HumanDuration(Duration::from_secs(10)),
+            private_networks: private.iter().map(|n| IpNet(n.parse().unwrap())).collect(),
+            ..FetchConfig::default()
+        }
+    }
+
+    fn url(text: &str) -> url::Url {
+        url::Url::parse(text).unwrap()
+    }
+
+    async fn page(fetcher: &Fetcher, link: &str, feed_host: Option<&str>) -> PageReport {
+        fetcher
+            .fetch_page(&PageRequest {
+                url: &url(link),
+                feed_host,
+                etag: None,
+                last_modified: None,
+            })
+            .await
+    }
+
+    fn body(report: &PageReport) -> &[u8] {
+        match &report.outcome {
+            PageOutcome::Fetched { body, .. } => body,
+            other => panic!("expected a page, got {other:?}"),
+        }
+    }
+
+    fn reason(report: &PageReport) -> &str {
+        match &report.outcome {
+            PageOutcome::Refused { reason } => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_on_the_feeds_own_host_is_fetched() {
+        let addr = serve("127.0.0.1", vec![("/a", ok("<p>article</p>"))]).await;
+        let fetcher = Fetcher::new(&settings(&[])).unwrap();
+        let link = format!("http://{addr}/a");
+        let report = page(&fetcher, &link, Some("127.0.0.1")).await;
+        assert_eq!(body(&report), b"<p>article</p>");
+        assert_eq!(report.http, Some(200));
+        // The same link from a feed elsewhere is refused.
+        let report = page(&fetcher, &link, Some("news.example")).await;
+        assert!(reason(&report).contains("a loopback address"));
+    }
+
+    #[tokio::test]
+    async fn an_ip_literal_link_to_loopback_is_refused_without_connecting() {
+        let trap = trap().await;
+        let fetcher = Fetcher::new(&settings(&[])).unwrap();
+        let link = format!("http://{}/", trap.local_addr().unwrap());
+        let report = page(&fetcher, &link, Some("127.0.0.1")).await;
+        let why = reason(&report);
+        assert!(why.contains("127.0.0.2 is a loopback address"), "{why}");
+        assert!(why.contains("private_networks"), "{why}");
+        assert_eq!(report.http, None);
+        assert!(!sprung(&trap).await, "something connected to 127.0.0.2");
+        // The trap does see a connection when there is one.
+        let _conn = tokio::net::TcpStream::connect(trap.local_addr().unwrap())
+            .await
+            .unwrap();
+        assert!(sprung(&trap).await);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_from_the_feeds_host_to_loopback_is_refused() {
+        let trap = trap().await;
+        let to = format!("http://{}/", trap.local_addr().unwrap());
+        let addr = serve(
+            "127.0.0.1",
+            vec![("/a", ok("article")), ("/r", redirect(&to))],
+        )
+        .await;
+        let fetcher = Fetcher::new(&settings(&[]))
+            .unwrap()
+            .with_resolved("feeds.test", addr);
+        let port = addr.port();
+        let report = page(
+            &fetcher,
+            &format!("http://feeds.test:{port}/a"),
+            Some("Feeds.Test"),
+        )
+        .await;
+        assert_eq!(body(&report), b"article");
+        let report = page(
+            &fetcher,
+            &format!("http://feeds.test:{port}/r"),
+            Some("feeds.test"),
+        )
+        .await;
+        assert!(reason(&report).contains("a loopback address"), "{report:?}");
+        assert_eq!(report.url.as_str(), to);
+        assert_eq!(report.http, Some(302));
+        assert!(!sprung(&trap).await, "something connected to 127.0.0.2");
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_by_the_resolver() {
+        let trap = trap().await;
+        let at = trap.local_addr().unwrap();
+        let fetcher = Fetcher::new(&settings(&[]))
+            .unwrap()
+            .with_resolved("evil.test", at);
+        let link = format!("http://evil.test:{}/", at.port());
+        let report = page(&fetcher, &link, Some("feeds.test")).await;
+        assert_eq!(
+            reason(&report),
+            "refused: evil.test resolves only to 127.0.0.2, a loopback address (an article \
+             page must be on a public network; see [fetch] private_networks)"
+        );
+        assert!(!sprung(&trap).await, "something connected to 127.0.0.2");
+        // A redirect to it from the feed's host is refused the same way.
+        let addr = serve("127.0.0.1", vec![("/r", redirect(&link))]).await;
+        let fetcher = fetcher.with_resolved("feeds.test", addr);
+        let report = page(
+            &fetcher,
+            &format!("http://feeds.test:{}/r", addr.port()),
+            Some("feeds.test"),
+        )
+        .await;
+        assert!(reason(&report).contains("evil.test resolves only to 127.0.0.2"));
+        assert!(!sprung(&trap).await, "something connected to 127.0.0.2");
+    }
+
+    #[tokio::test]
+    async fn private_networks_let_pages_through() {
+        let addr = serve("127.0.0.2", vec![("/a", ok("inside"))]).await;
+        let fetcher = Fetcher::new(&settings(&["127.0.0.0/8"]))
+            .unwrap()
+            .with_resolved("intranet.test", addr);
+        let report = page(&fetcher, &format!("http://{addr}/a"), Some("127.0.0.1")).await;
+        assert_eq!(body(&report), b"inside");
+        let link = format!("http://intranet.test:{}/a", addr.port());
+        let report = page(&fetcher, &link, None).await;
+        assert_eq!(body(&report), b"inside");
+    }
+
+    #[tokio::test]
+    async fn page_statuses_and_schemes() {
+        let addr = serve(
+            "127.0.0.1",
+            vec![
+                ("/gone", status("410 Gone")),
+                ("/busy", status("429 Too Many Requests\r\nRetry-After: 120")),
+                ("/err", status("500 Internal Server Error")),
+                ("/ftp", redirect("ftp://127.0.0.1/x")),
+            ],
+        )
+        .await;
+        let fetcher = Fetcher::new(&settings(&[])).unwrap();
+        let feed = Some("127.0.0.1");
+        let report = page(&fetcher, &format!("http://{addr}/gone"), feed).await;
+        assert!(
+            matches!(&report.outcome, PageOutcome::Failed { error } if error.ends_with("answered 410 Gone")),
+            "{report:?}"
+        );
+        let report = page(&fetcher, &format!("http://{addr}/busy"), feed).await;
+        assert!(matches!(
+            report.outcome,
+            PageOutcome::RateLimited { retry_after } if retry_after == Duration::from_secs(120)
+        ));
+        let report = page(&fetcher, &format!("http://{addr}/err"), feed).await;
+        assert!(
+            matches!(&report.outcome, PageOutcome::Failed { error } if error.contains("HTTP 500"))
+        );
+        let report = page(&fetcher, &format!("http://{addr}/ftp"), feed).await;
+        assert!(
+            matches!(report.outcome, PageOutcome::Failed { .. }),
+            "{report:?}"
+        );
+        let report = page(&fetcher, "file:///etc/passwd", feed).await;
+        assert!(reason(&report).contains("not an http or https URL"));
+    }
+
+    #[test]
+    fn the_feed_host_matches_case_and_brackets_insensitively() {
+        let same = |feed: &str, link: &str| same_host(feed, &url(link).host().unwrap());
+        assert!(same("Feeds.Test", "http://feeds.test/"));
+        assert!(same("feeds.test.", "http://FEEDS.test/"));
+        assert!(same("[::1]", "http://[::1]:8/"));
+        assert!(same("::1", "http://[0::1]/"));
+        assert!(!same("feeds.test", "http://feeds.test.evil/"));
+        assert!(!same("", "http://127.0.0.1/"));
     }
 }

@@ -19,6 +19,7 @@ mod fallback;
 mod feedrs;
 mod json;
 mod normalize;
+pub mod page;
 mod policy;
 mod raw;
 mod repair;

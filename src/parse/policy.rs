@@ -130,3 +130,13 @@ pub const FAST_PATH_TAGS: &[&str] = &[
 
 /// Nesting depth past which the sanitiser's fast path hands a fragment to ammonia.
 pub const FAST_PATH_MAX_DEPTH: usize = 32;
+
+/// Elements nested deeper than this make a page refused before extraction: Readability's
+/// tree walks recurse, and a page nested 100,000 deep would exhaust the thread's stack.
+/// Real article pages nest a few dozen deep (the deepest of Mozilla Readability's 130 test
+/// pages, counted the same way, stays far below this).
+pub const MAX_PAGE_DEPTH: usize = 400;
+
+/// An extracted article shorter than this is no article (a consent wall, a paywall's teaser
+/// or a page of links): the item keeps its feed text.
+pub const MIN_PAGE_ARTICLE_WORDS: usize = 50;

@@ -68,6 +68,10 @@ pub fn retry_wait(retry_after: Duration) -> Duration {
 /// commits within a fraction of a second.
 pub const WRITE_GROUP_FEEDS: usize = 32;
 
+/// Article pages recorded in one transaction at most: a page is one copy's update, so a
+/// group of pages costs about what one feed of that many new articles does.
+pub const WRITE_GROUP_PAGES: usize = 64;
+
 /// Parsed documents waiting for the writer at most: bounds their memory, and holds back
 /// fetching when the writer is the bottleneck.
 pub const WRITE_QUEUE_FEEDS: usize = 24;

@@ -6,6 +6,7 @@ use anyhow::Result;
 use rusqlite::params;
 
 use super::{Store, time};
+use crate::config::{Config, FeedConfig, FullText};
 use crate::model::FetchStatus;
 
 /// What the store needs to know of a configured feed.
@@ -17,15 +18,19 @@ pub struct FeedSpec {
     pub name: String,
     /// Its tags.
     pub tags: Vec<String>,
+    /// Whether its items' pages are fetched (`[fetch].full_text` or its own).
+    pub full_text: FullText,
 }
 
-impl From<&crate::config::FeedConfig> for FeedSpec {
-    /// The store's view of a feeds.toml entry (its URL normalised: the row's identity).
-    fn from(f: &crate::config::FeedConfig) -> FeedSpec {
+impl FeedSpec {
+    /// The store's view of a feeds.toml entry of `config` (its URL normalised: the row's
+    /// identity).
+    pub fn of(config: &Config, f: &FeedConfig) -> FeedSpec {
         FeedSpec {
             url: crate::config::normalize_feed_url(f.url()),
             name: f.name().to_string(),
             tags: f.tags.clone(),
+            full_text: config.full_text_of(f),
         }
     }
 }
@@ -75,15 +80,18 @@ impl Store {
         let mut ids = HashMap::with_capacity(feeds.len());
         {
             let mut upsert = tx.prepare_cached(
-                "INSERT INTO feeds (url, name, created) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (url) DO UPDATE SET name = excluded.name
+                "INSERT INTO feeds (url, name, created, full_text) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (url) DO UPDATE SET name = excluded.name, full_text = excluded.full_text
                  RETURNING id",
             )?;
             let mut clear_tags = tx.prepare_cached("DELETE FROM feed_tags WHERE feed_id = ?1")?;
             let mut add_tag = tx
                 .prepare_cached("INSERT OR IGNORE INTO feed_tags (feed_id, tag) VALUES (?1, ?2)")?;
             for feed in feeds {
-                let id: i64 = upsert.query_row(params![feed.url, feed.name, now], |r| r.get(0))?;
+                let id: i64 = upsert.query_row(
+                    params![feed.url, feed.name, now, feed.full_text.as_str()],
+                    |r| r.get(0),
+                )?;
                 clear_tags.execute([id])?;
                 for tag in &feed.tags {
                     add_tag.execute(params![id, tag])?;

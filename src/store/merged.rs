@@ -223,11 +223,13 @@ impl Store {
         let sql = format!(
             "{}
              SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
-                    a.id, f.name, f.url, f.site_url, a.url, a.title, a.summary, a.content,
+                    a.id, f.name, f.url, f.site_url, a.url, a.title, a.summary,
+                    COALESCE(p.content, a.content),
                     a.authors, a.categories, a.published, a.updated, c.match
              FROM sel JOIN copies c ON c.story_id = sel.id
                       JOIN articles a ON a.id = c.article_id
                       JOIN feeds f ON f.id = a.feed_id
+                      LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done'
              ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id",
             selection_cte(filter)
         );
@@ -350,11 +352,13 @@ mod tests {
                     url: "https://a.example/rss".into(),
                     name: "A".into(),
                     tags: vec!["world".into()],
+                    full_text: Default::default(),
                 },
                 FeedSpec {
                     url: "https://b.example/rss".into(),
                     name: "B".into(),
                     tags: vec![],
+                    full_text: Default::default(),
                 },
             ])
             .unwrap();
@@ -428,6 +432,7 @@ mod tests {
                 url: "https://a.example/rss".into(),
                 name: "A".into(),
                 tags: vec![],
+                full_text: Default::default(),
             }])
             .unwrap();
         let now = Utc::now();

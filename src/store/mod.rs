@@ -13,6 +13,7 @@ mod dedup;
 mod feeds;
 mod fetch_state;
 mod merged;
+mod pages;
 mod retention;
 
 use std::cell::RefCell;
@@ -29,6 +30,7 @@ pub use dedup::{CopyView, StoredFingerprint, StoryView};
 pub use feeds::{FeedRow, FeedSpec};
 pub use fetch_state::FetchState;
 pub use merged::{Fingerprint, MergedCopy, MergedStory, StoryFilter};
+pub use pages::{DuePage, PageCounts, PageRecord, PageWrite};
 
 /// How long a writer waits for another process's write to finish before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -62,6 +64,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v2_dedup.sql")),
         M::up(include_str!("schema_v3_lean.sql")),
         M::up(include_str!("schema_v4_merges.sql")),
+        M::up(include_str!("schema_v5_pages.sql")),
     ])
 }
 
@@ -352,6 +355,7 @@ pub(crate) fn test_store_with_feed() -> (tempfile::TempDir, Store, i64) {
             url: url.into(),
             name: "A".into(),
             tags: vec![],
+            full_text: Default::default(),
         }])
         .unwrap();
     let feed = ids[url];
