@@ -14,7 +14,9 @@ use crate::config::{DedupConfig, FullText};
 use crate::fetch::policy::FULL_TEXT_BELOW_WORDS;
 use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, global_guid};
 use crate::dedup::profile::overlap;
-use crate::dedup::{Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged};
+use crate::dedup::{
+    Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged, verify,
+};
 use crate::model::{Article, MatchKind, PageState, ParsedFeed};
 use crate::store::{Batch, PageWrite, Store, StoredFingerprint, Upsert};
 
@@ -339,7 +341,7 @@ pub fn record_page(
     batch.replace_fingerprint(page.article, feed_id, published, preferred, &fp)?;
     report.completed = true;
     let profile = Profile::new(page.article, feed_id, published, preferred, &fp);
-    report.left = update(batch, dedup, staged, profile.clone(), &fp, now)?;
+    report.left = stay_or_leave(batch, dedup, staged, profile.clone(), &fp, now)?;
     let Some((story, _)) = batch.copy_of(page.article)? else {
         return Ok(report);
     };
@@ -371,6 +373,63 @@ pub fn record_page(
         }
     }
     Ok(report)
+}
+
+/// A copy whose text was replaced (its page's article): it stays in its story while it
+/// still matches one of the story's other copies (or is the story's only one, or joined it
+/// by identity), as the representative when it now ranks first; otherwise it leaves and
+/// founds a story of its own. Returns whether it left.
+fn stay_or_leave(
+    batch: &mut Batch<'_>,
+    dedup: &Dedup,
+    staged: &mut Staged,
+    profile: Profile,
+    fp: &Fingerprint,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let article = profile.article;
+    let Some((story, kind)) = batch.copy_of(article)? else {
+        return Ok(false);
+    };
+    batch.touch_story(story, now)?;
+    let others: Vec<StoredFingerprint> = batch
+        .story_fingerprints(story)?
+        .into_iter()
+        .filter(|f| f.article != article)
+        .collect();
+    let identical = matches!(kind, MatchKind::Url | MatchKind::Guid | MatchKind::Source);
+    let stays = identical
+        || others.is_empty()
+        || others
+            .iter()
+            .any(|f| verify::compare(&profile, &f.profile(), dedup.policy()).merge);
+    let rep = dedup.representative(story, staged).map(|r| (r.article, r.rank()));
+    if stays {
+        match rep {
+            Some((a, rank)) if a != article && profile.rank() <= rank => {
+                staged.add_copy(story, profile, fp)
+            }
+            _ => {
+                batch.set_representative(story, article, now)?;
+                staged.set_representative(story, profile, fp);
+            }
+        }
+        return Ok(false);
+    }
+    if rep.is_none_or(|(a, _)| a == article) {
+        let best = others
+            .iter()
+            .map(|f| (f.profile(), f))
+            .max_by(|a, b| a.0.rank().cmp(&b.0.rank()));
+        if let Some((p, f)) = best {
+            batch.set_representative(story, p.article, now)?;
+            staged.set_representative(story, p, &f.fingerprint);
+        }
+    }
+    staged.remove_copy(story, article);
+    let own = batch.new_story(article, now)?;
+    staged.set_representative(own, profile, fp);
+    Ok(true)
 }
 
 /// The story of a copy with the same identity: the same canonical URL or GUID in another
@@ -612,6 +671,31 @@ mod tests {
                 .collect();
             out.sort();
             out
+        }
+    }
+
+    impl World {
+        /// Records the page of the copy `key` as giving `text`.
+        fn page(&mut self, key: &str, text: &str) -> PageReport {
+            let url = format!("https://{key}.example/news/{key}");
+            let id = self.store.articles_by_url(&url).unwrap()[0];
+            let mut batch = self.store.begin_ingest().unwrap();
+            let mut staged = Staged::default();
+            let page = PageResult {
+                article: id,
+                write: PageWrite {
+                    state: Some(PageState::Done),
+                    content: Some(format!("<p>{text}</p>")),
+                    words: Some(text.split_whitespace().count()),
+                    ..Default::default()
+                },
+                text: Some(text.into()),
+                fetched_at: Utc::now(),
+            };
+            let r = record_page(&mut batch, &mut self.dedup, &mut staged, &page, Utc::now()).unwrap();
+            batch.commit().unwrap();
+            self.dedup.apply(staged);
+            r
         }
     }
 
@@ -887,5 +971,66 @@ mod tests {
         w.add(2, art("c", "其他新闻", "日本政府周三公布了新的经济刺激计划，总额达到二十万亿日元，旨在应对物价上涨和提振国内消费。首相表示计划将在年内实施。", 1));
         assert!(together(&w, "a", "b"));
         assert!(!together(&w, "a", "c"));
+    }
+
+    #[test]
+    fn a_summary_joins_its_wire_story_when_its_page_gives_the_full_text() {
+        let mut w = World::new();
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        // A teaser in other words, under another headline: nothing to match on yet.
+        w.add(1, art("b", "What the vote means", "A short teaser in words of its own.", 1));
+        assert!(!together(&w, "a", "b"));
+        let r = w.page("b", &text(1..11));
+        assert!(r.completed && r.story_merges == 1, "{r:?}");
+        assert!(together(&w, "a", "b"));
+        // The older story survives; the teaser's own story is gone.
+        assert_eq!(w.stories().len(), 1);
+        // Placed again in a later batch, the copy stays (its fingerprint is the page's).
+        assert_eq!(w.page("b", &text(1..11)).story_merges, 0);
+        assert_eq!(w.stories().len(), 1);
+    }
+
+    #[test]
+    fn two_summaries_merge_when_both_pages_arrive() {
+        let mut w = World::new();
+        w.add(0, art("a", "Plan approved", "Teaser one.", 0));
+        w.add(1, art("b", "Council vote", "Teaser two, other words.", 1));
+        w.page("a", &text(0..10));
+        assert!(!together(&w, "a", "b"));
+        w.page("b", &text(2..12));
+        assert!(together(&w, "a", "b"));
+    }
+
+    #[test]
+    fn a_copy_whose_page_is_another_story_leaves_the_story_its_summary_put_it_in() {
+        let mut w = World::new();
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        // A summary quoting the story's opening, linking to a page about something else.
+        w.add(1, art("b", "Weekly roundup", &text(0..4), 1));
+        assert!(together(&w, "a", "b"), "{:?}", w.stories());
+        let r = w.page("b", &text(40..52));
+        assert!(r.left, "{r:?}");
+        assert!(!together(&w, "a", "b"));
+        assert_eq!(w.stories().len(), 2);
+    }
+
+    #[test]
+    fn a_feed_set_to_fetch_pages_wants_the_page_of_each_new_summary() {
+        let mut w = World::new();
+        let spec = |i: usize, full_text| FeedSpec {
+            url: format!("https://f{i}.example/rss"),
+            name: format!("F{i}"),
+            tags: vec![],
+            full_text,
+        };
+        w.store
+            .sync_feeds(&[spec(0, FullText::Auto), spec(1, FullText::Never)])
+            .unwrap();
+        w.add(0, art("a", "Teaser", "A short summary.", 0));
+        w.add(0, art("b", "Full", &text(0..20), 0));
+        w.add(1, art("c", "Teaser", "Another short summary.", 0));
+        let due = w.store.due_pages(Utc::now(), 10, &|_| false).unwrap();
+        let urls: Vec<&str> = due.iter().map(|p| p.url.as_str()).collect();
+        assert_eq!(urls, ["https://a.example/news/a"]);
     }
 }

@@ -140,3 +140,13 @@ pub const MAX_PAGE_DEPTH: usize = 400;
 /// An extracted article shorter than this is no article (a consent wall, a paywall's teaser
 /// or a page of links): the item keeps its feed text.
 pub const MIN_PAGE_ARTICLE_WORDS: usize = 50;
+
+/// Elements Readability looks at in one page at most (`dom_smoothie`'s own limit): real
+/// article pages hold a few thousand; a page of hundreds of thousands is a page to refuse,
+/// not to score node by node.
+pub const MAX_PAGE_ELEMENTS: usize = 60_000;
+
+/// An extracted "article" more than this share of whose words are link text is a page of
+/// links (a section front, a tag page), not an article. Articles link a few words per
+/// paragraph; Readability's own test pages stay far below.
+pub const MAX_LINKED_SHARE: f64 = 0.5;

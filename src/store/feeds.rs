@@ -156,6 +156,7 @@ mod tests {
             url: url.into(),
             name: name.into(),
             tags: tags.iter().map(|t| t.to_string()).collect(),
+            full_text: FullText::Never,
         }
     }
 
