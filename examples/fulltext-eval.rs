@@ -9,6 +9,8 @@
 //! ```
 //! Prints the number of pages, the median F1, the share with F1 ≥ 0.9, extraction time per
 //! page, title and byline matches, then each page below 0.9. Always exits 0.
+//! `--show NAME` prints that page's extracted text and expected text instead; `--meta` adds
+//! the title and byline mismatches.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -28,6 +30,8 @@ struct Scored {
     title_ok: bool,
     byline_ok: bool,
     error: Option<String>,
+    /// (got, expected) title and byline, for `--meta`.
+    meta: [(Option<String>, Option<String>); 2],
 }
 
 /// Lowercased words of `text`, counted.
@@ -85,6 +89,18 @@ fn main() -> Result<()> {
             .context("usage: fulltext-eval DIR (Mozilla Readability's test-pages folder)")?,
     );
     let url = url::Url::parse("http://fakehost/test/page.html")?;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--show") {
+        let page = dir.join(args.get(i + 1).context("--show NAME")?);
+        let source = std::fs::read(page.join("source.html"))?;
+        let expected = std::fs::read_to_string(page.join("expected.html"))?;
+        match extract(&source, Some("text/html; charset=utf-8"), &url) {
+            Ok(a) => println!("=== extracted ({} words)\n{}", a.words, a.text),
+            Err(e) => println!("=== extracted: {e}"),
+        }
+        println!("=== expected\n{}", text_of(&expected));
+        return Ok(());
+    }
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok())
@@ -133,6 +149,10 @@ fn main() -> Result<()> {
             title_ok,
             byline_ok,
             error,
+            meta: [
+                (norm(title.as_deref()), norm(meta["title"].as_str())),
+                (norm(byline.as_deref()), norm(meta["byline"].as_str())),
+            ],
         });
     }
     let _ = std::panic::take_hook();
@@ -175,6 +195,21 @@ fn main() -> Result<()> {
                 .map(|e| format!("  error: {e}"))
                 .unwrap_or_default()
         );
+    }
+    if args.iter().any(|a| a == "--meta") {
+        for s in &scored {
+            for (what, ok, (got, want)) in [
+                ("title", s.title_ok, &s.meta[0]),
+                ("byline", s.byline_ok, &s.meta[1]),
+            ] {
+                if !ok {
+                    println!(
+                        "  {what} mismatch {}: got {got:?}, expected {want:?}",
+                        s.name
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }

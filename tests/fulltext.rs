@@ -1,52 +1,1137 @@
-//! temporary calibration
-use scraper::Html;
+//! Full text (`[fetch] full_text`) as a user sees it: `tributary fetch` polls a feed on
+//! 127.0.0.1, fetches the article pages its items link to, and `export`, `explain` and the
+//! daemon show the result. The pages come from a small server of our own (a thread per
+//! connection on a `std::net::TcpListener`), so they can misbehave in ways a framework
+//! would not let them: bodies that never end, redirect loops, binary data as HTML, a page
+//! nested 200 000 deep, a 429. Links to 127.0.0.2 stand for "another host on a non-public
+//! network": the guard must refuse them without connecting.
 
-fn words(html: &str) -> Vec<String> {
-    let doc = Html::parse_fragment(html);
-    let text: Vec<&str> = doc.root_element().text().collect();
-    text.join(" ")
-        .split(|c: char| !c.is_alphanumeric())
+mod support;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::Workspace;
+
+/// How long one CLI command may take before the test calls it hung (debug builds on two
+/// cores; the slowest page here ends at the 2 s fetch timeout).
+const COMMAND_LIMIT: Duration = Duration::from_secs(120);
+
+// ---------------------------------------------------------------------------------------
+// A raw HTTP/1.1 server
+
+/// How a path answers.
+#[derive(Clone)]
+enum Answer {
+    /// A status, headers and a body of known length.
+    Fixed {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Arc<Vec<u8>>,
+    },
+    /// 200 `text/html` that sends one byte every 50 ms and never ends.
+    Drip,
+}
+
+fn html(body: String) -> Answer {
+    typed("text/html; charset=utf-8", body.into_bytes())
+}
+
+fn typed(content_type: &str, body: Vec<u8>) -> Answer {
+    Answer::Fixed {
+        status: 200,
+        headers: vec![("Content-Type".into(), content_type.into())],
+        body: Arc::new(body),
+    }
+}
+
+fn status(status: u16, headers: &[(&str, &str)]) -> Answer {
+    Answer::Fixed {
+        status,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: Arc::new(Vec::new()),
+    }
+}
+
+fn redirect(to: &str) -> Answer {
+    status(302, &[("Location", to)])
+}
+
+/// A server on `ip` (a free port): answers each path as routed (404 otherwise), records
+/// every request's path and counts the connections it accepted.
+#[derive(Clone)]
+struct Server {
+    base: String,
+    routes: Arc<Mutex<HashMap<String, Answer>>>,
+    seen: Arc<Mutex<Vec<String>>>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start(ip: &str) -> Server {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let server = Server {
+            base: format!("http://{}", listener.local_addr().unwrap()),
+            routes: Arc::default(),
+            seen: Arc::default(),
+            connections: Arc::default(),
+        };
+        let s = server.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                s.connections.fetch_add(1, Ordering::SeqCst);
+                let s = s.clone();
+                std::thread::spawn(move || s.handle(conn));
+            }
+        });
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn route(&self, path: &str, answer: Answer) {
+        self.routes.lock().unwrap().insert(path.into(), answer);
+    }
+
+    /// Requests for `path` so far.
+    fn hits(&self, path: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| *p == path)
+            .count()
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    fn handle(&self, mut s: TcpStream) {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+            }
+            if head.len() > 64 * 1024 {
+                return;
+            }
+        }
+        let head = String::from_utf8_lossy(&head);
+        let target = head.split_whitespace().nth(1).unwrap_or("/");
+        let path = target.split('?').next().unwrap_or("/").to_string();
+        self.seen.lock().unwrap().push(path.clone());
+        let answer = self.routes.lock().unwrap().get(&path).cloned();
+        match answer.unwrap_or_else(|| status(404, &[])) {
+            Answer::Fixed {
+                status,
+                headers,
+                body,
+            } => {
+                let mut head = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    reason(status),
+                    body.len()
+                );
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                // A client that stops reading (a body over max_body) is its right.
+                let _ = s
+                    .write_all(head.as_bytes())
+                    .and_then(|()| s.write_all(&body));
+            }
+            Answer::Drip => {
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><body><p>",
+                );
+                // Until the client hangs up (a safety stop after five minutes).
+                let stop = Instant::now() + Duration::from_secs(300);
+                while Instant::now() < stop && s.write_all(b"x").is_ok() {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        302 => "Found",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        _ => "Other",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Feeds and pages
+
+const VOCAB: &[&str] = &[
+    "harbour",
+    "council",
+    "river",
+    "bridge",
+    "minister",
+    "storm",
+    "market",
+    "farmers",
+    "railway",
+    "school",
+    "hospital",
+    "election",
+    "budget",
+    "treaty",
+    "village",
+    "museum",
+    "festival",
+    "airport",
+    "factory",
+    "union",
+    "court",
+    "judge",
+    "police",
+    "mayor",
+    "coast",
+    "forest",
+    "drought",
+    "flood",
+    "tunnel",
+    "ferry",
+    "island",
+    "border",
+    "province",
+    "senate",
+    "governor",
+    "teachers",
+    "nurses",
+    "workers",
+    "pension",
+    "tariff",
+    "exports",
+    "harvest",
+    "wheat",
+    "copper",
+    "mine",
+    "pipeline",
+    "reactor",
+    "satellite",
+    "vaccine",
+    "clinic",
+    "stadium",
+    "league",
+    "coach",
+    "striker",
+    "orchestra",
+    "library",
+    "archive",
+    "painting",
+    "novel",
+    "poet",
+    "cathedral",
+    "monastery",
+    "glacier",
+    "volcano",
+    "earthquake",
+    "wildfire",
+    "lighthouse",
+    "fishermen",
+    "trawler",
+    "quota",
+    "subsidy",
+    "inflation",
+    "currency",
+    "bank",
+    "lender",
+    "mortgage",
+    "tenants",
+    "landlord",
+    "housing",
+    "permit",
+    "zoning",
+    "highway",
+    "cyclists",
+    "pedestrians",
+    "tram",
+    "depot",
+    "warehouse",
+    "shipyard",
+    "crane",
+    "dockers",
+    "strike",
+    "talks",
+    "mediator",
+    "ceasefire",
+    "envoy",
+    "summit",
+    "delegation",
+    "embassy",
+    "refugees",
+    "shelter",
+    "volunteers",
+    "donors",
+    "charity",
+    "auction",
+    "collector",
+    "inventor",
+    "patent",
+    "laboratory",
+    "researchers",
+    "telescope",
+    "comet",
+    "orbit",
+    "quietly",
+    "sharply",
+    "briefly",
+    "openly",
+    "slowly",
+    "warned",
+    "agreed",
+    "rejected",
+    "announced",
+    "delayed",
+    "approved",
+    "blocked",
+    "praised",
+    "questioned",
+    "northern",
+    "southern",
+    "eastern",
+    "western",
+    "ancient",
+    "modern",
+    "rural",
+    "coastal",
+];
+
+/// `words` words of pseudo-random prose from `seed`: sentences of twelve words with a
+/// comma in each, so two seeds share no run of five words.
+fn prose(seed: u64, words: usize) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = String::new();
+    for i in 0..words {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let w = VOCAB[(x % VOCAB.len() as u64) as usize];
+        if i % 12 == 0 {
+            let mut c = w.chars();
+            let first = c.next().unwrap().to_ascii_uppercase();
+            out.push(first);
+            out.push_str(c.as_str());
+        } else {
+            out.push_str(w);
+        }
+        if i + 1 == words || i % 12 == 11 {
+            out.push('.');
+        } else if i % 12 == 5 {
+            out.push(',');
+        }
+        if i + 1 < words {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Story `n`: its headline, its feed summary and its article's paragraphs.
+fn title(n: u64) -> String {
+    prose(n * 1000 + 1, 6).trim_end_matches('.').to_string()
+}
+
+fn summary(n: u64) -> String {
+    prose(n * 1000 + 2, 30)
+}
+
+fn paragraph(n: u64, k: u64) -> String {
+    prose(n * 1000 + 10 + k, 48)
+}
+
+/// Story `n`'s article page: the article among site chrome.
+fn article_page(n: u64) -> String {
+    let paragraphs: String = (0..6)
+        .map(|k| format!("<p>{}</p>\n", paragraph(n, k)))
+        .collect();
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t} - The Harbour Times</title></head>\n\
+         <body><header><nav><a href=\"/\">Home</a> <a href=\"/world\">World</a> <a href=\"/sport\">Sport</a></nav></header>\n\
+         <main><article><h1>{t}</h1><p class=\"byline\">By Ann Reporter</p>\n{paragraphs}</article></main>\n\
+         <aside><h2>Most read</h2><ul><li><a href=\"/a\">Ferry timetable changes</a></li><li><a href=\"/b\">Tram depot reopens</a></li></ul></aside>\n\
+         <footer><p>Subscribe to our newsletter. Copyright The Harbour Times.</p></footer></body></html>",
+        t = title(n)
+    )
+}
+
+/// One feed item: story `n` linking to `link`, with `content` (content:encoded) if any.
+struct Item {
+    n: u64,
+    link: String,
+    content: Option<String>,
+}
+
+fn item(n: u64, link: String) -> Item {
+    Item {
+        n,
+        link,
+        content: None,
+    }
+}
+
+fn rss(items: &[Item]) -> String {
+    let items: String = items
+        .iter()
+        .map(|i| {
+            let content = i
+                .content
+                .as_ref()
+                .map(|c| format!("<content:encoded><![CDATA[{c}]]></content:encoded>"))
+                .unwrap_or_default();
+            format!(
+                "<item><title>{}</title><link>{}</link><guid>{}</guid><description>{}</description>{content}</item>\n",
+                title(i.n),
+                i.link,
+                i.link,
+                summary(i.n)
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel>\
+         <title>The Harbour Times</title><link>https://harbour.example/</link><description>News</description>\n{items}</channel></rss>"
+    )
+}
+
+fn feed(items: &[Item]) -> Answer {
+    typed("application/rss+xml", rss(items).into_bytes())
+}
+
+// ---------------------------------------------------------------------------------------
+// The CLI
+
+/// A feeds.toml: `[fetch]` with `fetch` lines, then `feeds` as (name, url, extra lines).
+fn config(fetch: &str, feeds: &[(&str, String, &str)]) -> String {
+    let mut text = format!("[storage]\npath = \"t.db\"\n\n[fetch]\n{fetch}\n");
+    for (name, url, extra) in feeds {
+        text.push_str(&format!(
+            "\n[[feeds]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n"
+        ));
+    }
+    text
+}
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("tributary")
+}
+
+/// Runs `tributary --config WS ARGS`, failing the test if it has not exited within
+/// [`COMMAND_LIMIT`]; returns (exit code, stdout, stderr).
+fn run(ws: &Workspace, args: &[&str]) -> (i32, String, String) {
+    let mut child = Command::new(bin())
+        .arg("--config")
+        .arg(ws.config())
+        .args(args)
+        .env_remove("TRIBUTARY_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = r.read_to_string(&mut text);
+            text
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + COMMAND_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`tributary {}` still running after {COMMAND_LIMIT:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (
+        status.code().unwrap_or(-1),
+        out.join().unwrap(),
+        err.join().unwrap(),
+    )
+}
+
+/// `fetch`, which must succeed; its stdout.
+fn fetch(ws: &Workspace) -> String {
+    let (code, out, err) = run(ws, &["fetch"]);
+    assert_eq!(code, 0, "fetch failed:\n{out}\n{err}");
+    out
+}
+
+/// The items of `export --format json`.
+fn export_items(ws: &Workspace) -> Vec<Value> {
+    let (code, out, err) = run(ws, &["export", "--format", "json", "--limit", "500"]);
+    assert_eq!(code, 0, "export failed:\n{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    doc["items"].as_array().unwrap().clone()
+}
+
+/// The exported item whose link is `url`.
+fn exported<'a>(items: &'a [Value], url: &str) -> &'a Value {
+    items.iter().find(|i| i["url"] == url).unwrap_or_else(|| {
+        let urls: Vec<&Value> = items.iter().map(|i| &i["url"]).collect();
+        panic!("no exported item links to {url}; the items link to {urls:?}")
+    })
+}
+
+/// The text of an HTML fragment, whitespace folded to single spaces.
+fn text(html: &str) -> String {
+    let doc = scraper::Html::parse_fragment(html);
+    let parts: Vec<&str> = doc.root_element().text().collect();
+    fold(&parts.join(" "))
+}
+
+fn fold(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text of an exported item's content.
+fn content_text(item: &Value) -> String {
+    text(item["content_html"].as_str().unwrap_or_default())
+}
+
+/// Asserts the exported item carries story `n`'s article from its page.
+fn assert_full_text(item: &Value, n: u64) {
+    let content = content_text(item);
+    for k in [0, 3, 5] {
+        assert!(
+            content.contains(&paragraph(n, k)),
+            "story {n}: paragraph {k} of its page missing from content_html: {content}"
+        );
+    }
+    assert!(
+        !content.contains("Subscribe to our newsletter") && !content.contains("Most read"),
+        "story {n}: the page's chrome came along: {content}"
+    );
+}
+
+/// Asserts the exported item carries only story `n`'s feed summary.
+fn assert_summary_only(item: &Value, n: u64) {
+    assert_eq!(
+        content_text(item),
+        summary(n),
+        "story {n} should keep its feed summary"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 1–3: when pages are fetched
+
+#[test]
+fn always_replaces_each_summary_with_its_pages_article_and_keeps_the_summary() {
+    let server = Server::start("127.0.0.1");
+    let items: Vec<Item> = (1..=3)
+        .map(|n| item(n, server.url(&format!("/articles/{n}.html"))))
+        .collect();
+    for n in 1..=3 {
+        server.route(&format!("/articles/{n}.html"), html(article_page(n)));
+    }
+    server.route("/feed.xml", feed(&items));
+    let ws = Workspace::with_config(&config(
+        "timeout = \"10s\"\nfull_text = \"always\"",
+        &[("Harbour", server.url("/feed.xml"), "")],
+    ));
+
+    let out = fetch(&ws);
+    assert!(
+        out.contains("3 article pages: 3 full texts, 0 without an article, 0 failed, 0 refused"),
+        "{out}"
+    );
+    let exported_items = export_items(&ws);
+    assert_eq!(exported_items.len(), 3, "{exported_items:?}");
+    for i in &items {
+        assert_eq!(server.hits(&format!("/articles/{}.html", i.n)), 1);
+        let e = exported(&exported_items, &i.link);
+        assert_full_text(e, i.n);
+        assert_eq!(e["title"], title(i.n));
+    }
+    // The feed's description stays the item's summary.
+    for i in &items {
+        let e = exported(&exported_items, &i.link);
+        assert_eq!(
+            e["summary"].as_str().map(text),
+            Some(summary(i.n)),
+            "the JSON Feed item should carry the feed's description as `summary`: {e}"
+        );
+    }
+}
+
+#[test]
+fn auto_fetches_the_page_of_a_summary_but_not_of_a_full_feed_text() {
+    let server = Server::start("127.0.0.1");
+    let long_text: String = (0..5)
+        .map(|k| format!("<p>{}</p>", paragraph(11, 20 + k)))
+        .collect();
+    let long = Item {
+        content: Some(long_text),
+        ..item(11, server.url("/long.html"))
+    };
+    let short = item(12, server.url("/short.html"));
+    server.route("/long.html", html(article_page(11)));
+    server.route("/short.html", html(article_page(12)));
+    server.route("/feed.xml", feed(&[long, short]));
+    let ws = Workspace::with_config(&config(
+        "timeout = \"10s\"\nfull_text = \"auto\"",
+        &[("Harbour", server.url("/feed.xml"), "")],
+    ));
+
+    let out = fetch(&ws);
+    assert!(out.contains("1 article pages: 1 full texts"), "{out}");
+    assert_eq!(
+        server.hits("/long.html"),
+        0,
+        "an item with 240 words of feed text needs no page"
+    );
+    assert_eq!(server.hits("/short.html"), 1);
+    let items = export_items(&ws);
+    let long = content_text(exported(&items, &server.url("/long.html")));
+    assert!(long.contains(&paragraph(11, 24)), "{long}");
+    assert!(!long.contains(&paragraph(11, 0)), "{long}");
+    assert_full_text(exported(&items, &server.url("/short.html")), 12);
+}
+
+#[test]
+fn by_default_no_article_page_is_fetched() {
+    let server = Server::start("127.0.0.1");
+    let items = [
+        item(21, server.url("/a.html")),
+        item(22, server.url("/b.html")),
+    ];
+    server.route("/a.html", html(article_page(21)));
+    server.route("/b.html", html(article_page(22)));
+    server.route("/feed.xml", feed(&items));
+    let ws = Workspace::with_config(&config(
+        "timeout = \"10s\"",
+        &[("Harbour", server.url("/feed.xml"), "")],
+    ));
+
+    let out = fetch(&ws);
+    assert!(out.contains("2 new articles"), "{out}");
+    assert!(!out.contains("article pages"), "{out}");
+    assert_eq!(server.hits("/a.html") + server.hits("/b.html"), 0);
+    let exported_items = export_items(&ws);
+    for i in &items {
+        assert_summary_only(exported(&exported_items, &i.link), i.n);
+    }
+}
+
+#[test]
+fn a_feed_set_to_never_is_not_fetched_under_a_global_always() {
+    let server = Server::start("127.0.0.1");
+    let quiet = [item(31, server.url("/quiet/1.html"))];
+    let loud = [item(32, server.url("/loud/1.html"))];
+    server.route("/quiet/1.html", html(article_page(31)));
+    server.route("/loud/1.html", html(article_page(32)));
+    server.route("/quiet.xml", feed(&quiet));
+    server.route("/loud.xml", feed(&loud));
+    let ws = Workspace::with_config(&config(
+        "timeout = \"10s\"\nfull_text = \"always\"",
+        &[
+            ("Quiet", server.url("/quiet.xml"), "full_text = \"never\""),
+            ("Loud", server.url("/loud.xml"), ""),
+        ],
+    ));
+
+    let out = fetch(&ws);
+    assert!(out.contains("1 article pages: 1 full texts"), "{out}");
+    assert_eq!(server.hits("/quiet/1.html"), 0);
+    assert_eq!(server.hits("/loud/1.html"), 1);
+    let items = export_items(&ws);
+    assert_summary_only(exported(&items, &quiet[0].link), 31);
+    assert_full_text(exported(&items, &loud[0].link), 32);
+}
+
+// ---------------------------------------------------------------------------------------
+// 4: request forgery
+
+/// A feed on 127.0.0.1 linking to a page on 127.0.0.2 (another host, loopback) and to a
+/// page on its own host that redirects there; returns (feed server, other host, config
+/// for `private_networks`).
+fn forgery_rig(private_networks: &str) -> (Server, Server, Workspace) {
+    let server = Server::start("127.0.0.1");
+    let other = Server::start("127.0.0.2");
+    other.route("/secret.html", html(article_page(41)));
+    other.route("/moved.html", html(article_page(42)));
+    server.route("/hop.html", redirect(&other.url("/moved.html")));
+    server.route(
+        "/feed.xml",
+        feed(&[
+            item(41, other.url("/secret.html")),
+            item(42, server.url("/hop.html")),
+        ]),
+    );
+    let ws = Workspace::with_config(&config(
+        &format!("timeout = \"10s\"\nfull_text = \"always\"\n{private_networks}"),
+        &[("Harbour", server.url("/feed.xml"), "")],
+    ));
+    (server, other, ws)
+}
+
+#[test]
+fn a_link_to_another_host_on_a_loopback_address_is_refused_without_connecting() {
+    let (server, other, ws) = forgery_rig("");
+    let out = fetch(&ws);
+    assert!(
+        out.contains("2 article pages: 0 full texts, 0 without an article, 0 failed, 2 refused"),
+        "{out}"
+    );
+    assert_eq!(
+        other.connections(),
+        0,
+        "nothing may connect to 127.0.0.2, directly or through a redirect"
+    );
+    assert_eq!(
+        server.hits("/hop.html"),
+        1,
+        "the feed host's own page is asked"
+    );
+    let items = export_items(&ws);
+    assert_eq!(items.len(), 2);
+    assert_summary_only(exported(&items, &other.url("/secret.html")), 41);
+    assert_summary_only(exported(&items, &server.url("/hop.html")), 42);
+
+    // Each page's line in `explain` says it was refused and why.
+    let mut unexplained = Vec::new();
+    for url in [other.url("/secret.html"), server.url("/hop.html")] {
+        let (code, out, err) = run(&ws, &["explain", &url]);
+        assert_eq!(code, 0, "{out}{err}");
+        let page = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("page"))
+            .unwrap_or_default();
+        if !(page.contains("refused") && page.contains("loopback")) {
+            unexplained.push(out);
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "explain should say each page was refused, and why:\n{}",
+        unexplained.join("\n")
+    );
+}
+
+#[test]
+fn private_networks_lets_pages_on_an_allowed_network_be_fetched() {
+    let (server, other, ws) = forgery_rig("private_networks = [\"127.0.0.0/8\"]");
+    let out = fetch(&ws);
+    assert!(
+        out.contains("2 article pages: 2 full texts, 0 without an article, 0 failed, 0 refused"),
+        "{out}"
+    );
+    assert_eq!(other.hits("/secret.html"), 1);
+    assert_eq!(other.hits("/moved.html"), 1);
+    let items = export_items(&ws);
+    assert_full_text(exported(&items, &other.url("/secret.html")), 41);
+    assert_full_text(exported(&items, &server.url("/hop.html")), 42);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5: hostile pages
+
+/// The hostile pages, by path; the story numbers of their items are 51.. in this order.
+const HOSTILE: &[&str] = &[
+    "/drip.html",
+    "/huge.html",
+    "/loop-a.html",
+    "/binary.html",
+    "/report.pdf.html",
+    "/deep.html",
+    "/busy.html",
+];
+const MALFORMED: u64 = 60;
+const GOOD: u64 = 61;
+
+/// Routes the hostile pages, a malformed page with an article in it (story 60) and one
+/// good page (story 61) on `server`, and a feed `/feed.xml` linking to each; returns the
+/// items.
+fn hostile_rig(server: &Server) -> Vec<Item> {
+    server.route("/drip.html", Answer::Drip);
+    // A 10 MB page: more than any article page is read (fetch::policy::MAX_PAGE_BODY).
+    let mut huge = String::from("<html><body><article>");
+    while huge.len() < 10_000_000 {
+        huge.push_str("<p>Filler of a page far larger than any article, repeated.</p>\n");
+    }
+    server.route("/huge.html", html(huge));
+    server.route("/loop-a.html", redirect(&server.url("/loop-b.html")));
+    server.route("/loop-b.html", redirect(&server.url("/loop-a.html")));
+    let mut x: u32 = 0x1234_5678;
+    let binary: Vec<u8> = (0..64 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect();
+    server.route("/binary.html", typed("text/html", binary));
+    let mut pdf =
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+            .to_vec();
+    pdf.extend(
+        std::iter::repeat_n(
+            b"stream\n\x00\x01\x02BT /F1 12 Tf (Hello) Tj ET\nendstream\n",
+            200,
+        )
+        .flatten(),
+    );
+    server.route("/report.pdf.html", typed("text/html", pdf));
+    let mut deep = String::from("<!DOCTYPE html><html><body>");
+    for _ in 0..200_000 {
+        deep.push_str("<div>");
+    }
+    deep.push_str(&paragraph(56, 0));
+    server.route("/deep.html", html(deep));
+    server.route("/busy.html", status(429, &[("Retry-After", "3600")]));
+    // Unclosed and stray tags, unquoted attributes, bare ampersands and brackets: what a
+    // browser still shows as an article.
+    let broken: String = (0..6)
+        .map(|k| {
+            format!(
+                "<p class=body>{}<b><i> &amp more & < less</b></i>\n",
+                paragraph(MALFORMED, k)
+            )
+        })
+        .collect();
+    server.route(
+        "/malformed.html",
+        html(format!(
+            "<html><head><title>{}</title><body><div id=main class=story <span></div></div>\n<article><h1>{}</h2>{broken}</span></td></article",
+            title(MALFORMED),
+            title(MALFORMED)
+        )),
+    );
+    server.route("/good.html", html(article_page(GOOD)));
+    let mut items: Vec<Item> = HOSTILE
+        .iter()
+        .zip(51..)
+        .map(|(path, n)| item(n, server.url(path)))
+        .collect();
+    items.push(item(MALFORMED, server.url("/malformed.html")));
+    items.push(item(GOOD, server.url("/good.html")));
+    server.route("/feed.xml", feed(&items));
+    items
+}
+
+/// Asserts the export holds every hostile item with its summary, and the malformed and
+/// good pages' articles.
+fn assert_hostile_export(items: &[Item], exported_items: &[Value]) {
+    assert_eq!(
+        exported_items.len(),
+        items.len(),
+        "every item is stored: {exported_items:?}"
+    );
+    for i in items {
+        let e = exported(exported_items, &i.link);
+        if i.n == GOOD {
+            assert_full_text(e, GOOD);
+        } else if i.n == MALFORMED {
+            let content = content_text(e);
+            for k in 0..6 {
+                assert!(content.contains(&paragraph(MALFORMED, k)), "{content}");
+            }
+        } else {
+            assert_summary_only(e, i.n);
+        }
+    }
+}
+
+#[test]
+fn hostile_pages_cost_only_their_own_article_and_fetch_still_ends() {
+    let server = Server::start("127.0.0.1");
+    let items = hostile_rig(&server);
+    let ws = Workspace::with_config(&config(
+        "timeout = \"2s\"\nfull_text = \"always\"",
+        &[("Harbour", server.url("/feed.xml"), "")],
+    ));
+
+    let out = fetch(&ws);
+    assert!(out.contains("9 new"), "{out}");
+    assert!(
+        out.contains("9 article pages: 2 full texts, 3 without an article, 4 failed, 0 refused"),
+        "{out}"
+    );
+    for path in HOSTILE {
+        assert!(server.hits(path) >= 1, "{path} was never asked");
+    }
+    assert!(
+        server.hits("/loop-a.html") <= 6,
+        "a redirect loop is cut short"
+    );
+    assert_hostile_export(&items, &export_items(&ws));
+    let (code, out, err) = run(&ws, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+/// `tributary run` with its log collected.
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    fn start(config: &Path) -> Daemon {
+        let mut child = Command::new(bin())
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("TRIBUTARY_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let d = Daemon { child, log };
+        assert!(
+            wait_for(Duration::from_secs(30), || d
+                .log_text()
+                .contains("tributary is running")),
+            "{}",
+            d.log_text()
+        );
+        d
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// The listen address from the start-up line.
+    fn addr(&self) -> String {
+        let text = self.log_text();
+        let at = text.find("listen=").unwrap() + "listen=".len();
+        text[at..].split_whitespace().next().unwrap().to_string()
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running after SIGTERM:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` until it holds or `limit` passes; returns whether it held.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// A plain HTTP/1.0 GET, returning (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_string();
+    (status, body)
+}
+
+#[test]
+fn the_daemon_survives_hostile_pages_and_still_answers_healthz() {
+    let server = Server::start("127.0.0.1");
+    let items = hostile_rig(&server);
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n{}",
+        config(
+            "schedule = \"* * * * * *\"\ntimeout = \"2s\"\nfull_text = \"always\"",
+            &[("Harbour", server.url("/feed.xml"), "")],
+        )
+    );
+    let ws = Workspace::with_config(&text);
+    let daemon = Daemon::start(&ws.config());
+    let good = server.url("/good.html");
+    assert!(
+        wait_for(Duration::from_secs(90), || {
+            let items = export_items(&ws);
+            items
+                .iter()
+                .find(|i| i["url"] == good.as_str())
+                .is_some_and(|i| content_text(i).contains(&paragraph(GOOD, 5)))
+        }),
+        "the good page's article never arrived:\n{}",
+        daemon.log_text()
+    );
+    // The round of pages the good one was in has ended, the dripping page included.
+    assert!(
+        wait_for(Duration::from_secs(60), || daemon
+            .log_text()
+            .contains("article pages fetched")),
+        "{}",
+        daemon.log_text()
+    );
+    let (code, body) = http_get(&daemon.addr(), "/healthz");
+    assert_eq!(code, 200, "{body}\n{}", daemon.log_text());
+    assert_hostile_export(&items, &export_items(&ws));
+    // Later polls of the unchanged feed ask for no page again.
+    let polls = server.hits("/feed.xml");
+    assert!(
+        wait_for(Duration::from_secs(30), || server.hits("/feed.xml")
+            >= polls + 2),
+        "{}",
+        daemon.log_text()
+    );
+    assert_eq!(server.hits("/good.html"), 1);
+    let log = daemon.log.clone();
+    let status = daemon.stop();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        log.lock().unwrap().join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 6: extraction quality on real pages
+
+/// Real pages from Mozilla Readability's test set (`tests/data/pages/`), each with the
+/// article Readability.js extracts from it.
+const REAL_PAGES: &[&str] = &["001", "daringfireball-1", "mozilla-2", "medium-2"];
+
+/// Lowercase words (runs of letters and digits) of a text.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect()
 }
 
+/// Word-level F1 of `got` against `want`, counting repeated words (bags of words).
 fn f1(got: &[String], want: &[String]) -> f64 {
-    let mut counts = std::collections::HashMap::<&str, i64>::new();
+    let mut left: HashMap<&str, usize> = HashMap::new();
     for w in want {
-        *counts.entry(w).or_default() += 1;
+        *left.entry(w).or_default() += 1;
     }
-    let mut common = 0;
+    let mut common = 0usize;
     for w in got {
-        if let Some(c) = counts.get_mut(w.as_str()) && *c > 0 {
+        if let Some(c) = left.get_mut(w.as_str())
+            && *c > 0
+        {
             *c -= 1;
             common += 1;
         }
     }
-    if common == 0 { return 0.0; }
-    let p = common as f64 / got.len() as f64;
-    let r = common as f64 / want.len() as f64;
-    2.0 * p * r / (p + r)
+    if common == 0 {
+        return 0.0;
+    }
+    let precision = common as f64 / got.len() as f64;
+    let recall = common as f64 / want.len() as f64;
+    2.0 * precision * recall / (precision + recall)
 }
 
 #[test]
-fn calibrate() {
-    let root = std::path::Path::new("/work/shared/fulltext/mozilla-readability-test-pages");
-    let url = url::Url::parse("http://fakehost/test/page.html").unwrap();
-    let mut rows = Vec::new();
-    for e in std::fs::read_dir(root).unwrap() {
-        let d = e.unwrap().path(); if !d.is_dir() { continue; }
-        let src = std::fs::read(d.join("source.html")).unwrap();
-        let exp = std::fs::read_to_string(d.join("expected.html")).unwrap();
-        if src.len() > 70_000 { continue; }
-        let want = words(&exp);
-        let r = tributary::parse::page::extract(&src, Some("text/html"), &url);
-        let (score, n) = match r {
-            Ok(a) => (f1(&words(&a.html), &want), a.words),
-            Err(_) => (-1.0, 0),
-        };
-        rows.push((src.len(), want.len(), n, score, d.file_name().unwrap().to_string_lossy().to_string()));
+fn real_article_pages_give_readabilitys_article_text() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pages");
+    let server = Server::start("127.0.0.1");
+    let mut items = Vec::new();
+    for (name, n) in REAL_PAGES.iter().zip(71..) {
+        let source = std::fs::read(data.join(name).join("source.html")).unwrap();
+        let path = format!("/real/{name}.html");
+        server.route(&path, typed("text/html", source));
+        items.push(item(n, server.url(&path)));
     }
-    rows.sort_by_key(|r| r.0);
-    for r in rows { println!("{:>7} {:>6} {:>6} {:.3} {}", r.0, r.1, r.2, r.3, r.4); }
+    server.route("/feed.xml", feed(&items));
+    let ws = Workspace::with_config(&config(
+        "timeout = \"10s\"\nfull_text = \"always\"",
+        &[("Real", server.url("/feed.xml"), "")],
+    ));
+
+    let out = fetch(&ws);
+    assert!(
+        out.contains(&format!(
+            "{0} article pages: {0} full texts",
+            REAL_PAGES.len()
+        )),
+        "{out}"
+    );
+    let exported_items = export_items(&ws);
+    let mut scores = Vec::new();
+    for (name, i) in REAL_PAGES.iter().zip(&items) {
+        let expected = std::fs::read_to_string(data.join(name).join("expected.html")).unwrap();
+        let want = words(&text(&expected));
+        let got = words(&content_text(exported(&exported_items, &i.link)));
+        scores.push((*name, f1(&got, &want), got.len(), want.len()));
+    }
+    for (name, score, got, want) in &scores {
+        assert!(
+            *score >= 0.95,
+            "{name}: word F1 {score:.3} ({got} words exported, {want} expected); all: {scores:?}"
+        );
+    }
 }

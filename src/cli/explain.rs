@@ -144,7 +144,7 @@ fn page_line(p: &PageRecord) -> String {
             p.url, p.attempts
         ),
         PageState::Refused => format!(
-            "{}: not fetched: {}",
+            "{}: refused, not fetched: {}",
             p.url,
             why.trim_start_matches("refused: ")
         ),

@@ -215,11 +215,12 @@ enum Ending {
     Failed(String),
 }
 
-/// The validators a request sends.
+/// The validators a request sends, and the largest body it accepts.
 #[derive(Clone, Copy)]
 struct Conditional<'a> {
     etag: Option<&'a str>,
     last_modified: Option<&'a str>,
+    max_body: u64,
 }
 
 /// What the request loop has seen so far, kept outside the timed future so a timeout
@@ -288,6 +289,7 @@ impl Fetcher {
         let conditional = Conditional {
             etag: req.etag,
             last_modified: req.last_modified,
+            max_body: self.max_body,
         };
         let (ending, progress, elapsed) = self
             .timed(req.url, conditional, |_: &url::Url| Ok(Via::Plain))
@@ -331,6 +333,7 @@ impl Fetcher {
         let conditional = Conditional {
             etag: req.etag,
             last_modified: req.last_modified,
+            max_body: self.max_body.min(policy::MAX_PAGE_BODY),
         };
         let route = |url: &url::Url| self.page_route(req.feed_host, url);
         let (ending, progress, elapsed) = self.timed(req.url, conditional, route).await;
@@ -528,7 +531,7 @@ impl Fetcher {
                 }
                 s if s.is_success() => {
                     let content_type = header_string(headers, CONTENT_TYPE);
-                    match self.read_body(resp, progress).await {
+                    match self.read_body(resp, progress, conditional.max_body).await {
                         Ok(body) => Ending::Body {
                             body,
                             content_type,
@@ -547,12 +550,13 @@ impl Fetcher {
         &self,
         mut resp: reqwest::Response,
         progress: &mut Progress,
+        max_body: u64,
     ) -> Result<Vec<u8>, String> {
         let url = progress.url.clone();
         let too_big = || {
             format!(
                 "{url} sent a body larger than {} bytes (the max_body limit)",
-                self.max_body
+                max_body
             )
         };
         let declared = resp
@@ -561,12 +565,12 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         // Content-Length counts compressed bytes, so it only bounds the first allocation.
-        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(self.max_body) as usize);
+        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(max_body) as usize);
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     progress.bytes += chunk.len() as u64;
-                    if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                    if body.len() as u64 + chunk.len() as u64 > max_body {
                         return Err(too_big());
                     }
                     body.extend_from_slice(&chunk);

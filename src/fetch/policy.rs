@@ -30,3 +30,8 @@ pub const PAGE_RETRY_AFTER: Duration = Duration::from_secs(30 * 60);
 
 /// Attempts at one article's page before its summary is final.
 pub const PAGE_ATTEMPTS: u32 = 3;
+
+/// The largest article page read (or `[fetch].max_body`, when smaller). Real article pages
+/// are 50 KB–2 MB with their inline scripts; a page ten times that is not an article to
+/// read, and Readability's cost grows with it (a 10 MB page took seconds of a core).
+pub const MAX_PAGE_BODY: u64 = 5 * 1024 * 1024;

@@ -85,7 +85,7 @@ pub fn extract(
         text,
         words,
         title: one_line(&article.title),
-        byline: article.byline.as_deref().and_then(one_line),
+        byline: article.byline.as_deref().map(without_by).and_then(one_line),
     })
 }
 
@@ -93,6 +93,15 @@ pub fn extract(
 /// article extracted before): the same conversion [`extract`] uses.
 pub fn text_of(html: &str) -> String {
     text::html_to_text(html)
+}
+
+/// A byline without its leading "By " ("By Ann Reporter" names Ann Reporter).
+fn without_by(byline: &str) -> &str {
+    let b = byline.trim();
+    match b.get(..3) {
+        Some(by) if by.eq_ignore_ascii_case("by ") => b[3..].trim_start(),
+        _ => b,
+    }
 }
 
 /// Words inside links in the article `html`.
@@ -213,6 +222,7 @@ mod tests {
         assert!(a.html.contains("http://news.example/live/3"), "{}", a.html);
         assert!(a.words > 150);
         assert!(a.title.unwrap().starts_with("Storm hits the coast"));
+        assert_eq!(a.byline.as_deref(), Some("Ann Reporter"));
     }
 
     #[test]

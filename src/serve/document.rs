@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::limits::MAX_CATEGORIES;
+use super::limits::{MAX_CATEGORIES, MAX_SUMMARY_CHARS};
 use super::query::FeedQuery;
 use super::safe;
 use crate::config::{Config, normalize_feed_url};
@@ -284,5 +284,14 @@ impl Story {
     /// A plain-text excerpt of the representative's summary, `max` characters at most.
     pub fn excerpt(&self, max: usize) -> String {
         safe::excerpt(&self.summary, max)
+    }
+
+    /// The representative's summary as plain text (at most [`MAX_SUMMARY_CHARS`]), when it
+    /// is not the content itself: a feed's description beside the full text of its page
+    /// or of the feed.
+    pub fn summary_text(&self) -> Option<String> {
+        (self.summary != self.body)
+            .then(|| safe::excerpt(&self.summary, MAX_SUMMARY_CHARS))
+            .filter(|s| !s.is_empty())
     }
 }

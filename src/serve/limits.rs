@@ -21,6 +21,9 @@ pub const MAX_TITLE_CHARS: usize = 500;
 /// Length of the plain-text excerpt under each story on the river page, in characters.
 pub const EXCERPT_CHARS: usize = 320;
 
+/// The longest summary (plain text) a merged-feed entry carries beside its content.
+pub const MAX_SUMMARY_CHARS: usize = 1000;
+
 /// Most categories written per entry (the union over a story's copies can be long).
 pub const MAX_CATEGORIES: usize = 16;
 

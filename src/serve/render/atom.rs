@@ -72,6 +72,7 @@ fn entry(s: &Story) -> Entry {
             links: source_links,
             ..Default::default()
         }),
+        summary: s.summary_text().map(Text::plain),
         content: Some(Content {
             value: Some(s.content_html()),
             content_type: Some("html".into()),

@@ -25,6 +25,8 @@ struct JsonItem<'a> {
     url: Option<&'a str>,
     title: &'a str,
     content_html: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
     date_published: String,
     date_modified: String,
     authors: Vec<JsonAuthor<'a>>,
@@ -78,6 +80,7 @@ fn item(s: &Story) -> JsonItem<'_> {
         url: s.link.as_ref().map(|u| u.as_str()),
         title: &s.title,
         content_html: s.content_html(),
+        summary: s.summary_text(),
         date_published: date(s.published),
         date_modified: date(s.updated),
         authors: s.authors.iter().map(|a| JsonAuthor { name: a }).collect(),

@@ -1,0 +1,443 @@
+//! Full text and dedup end to end on the real dev sets: every document of
+//! `tests/data/real-dev.json` and `tests/data/real-dev2.json` becomes a one-item RSS feed
+//! (title, a link, a 45-word description, pubDate as `tests/support/real_set.rs` computes)
+//! whose link is a local article page holding the document's text (header chrome, `<h1>`,
+//! one `<p>` per text line, footer). The feeds are polled and the pages fetched through the
+//! same code as `tributary fetch` (Scheduler::poll_now, then fetch_pages), and the stories
+//! are scored like shared/tools/harness.py does: pairwise precision and recall over the
+//! must-merge groups (documents sharing a story_id); pairs touching a soft document (role
+//! `rewrite-crediting-wire` or borderline) that are not must-merge pairs are left out.
+//!
+//! Runs: `full_text = "auto"` (the pages give the full text), `full_text = "never"` (the
+//! 45-word descriptions alone), and for reference the feeds carrying the text themselves
+//! (`content:encoded`, `never`).
+//!
+//! ```text
+//! cargo run --release --example fulltext-dedup [-- SET.json ...] [--hosts N] [--errors]
+//! ```
+//! All feeds and pages are on 127.0.0.1 (`--hosts N` spreads them over 127.0.0.1 … N, each
+//! feed with its page on one host): one host serves 60 pages a minute, so with one host the
+//! `auto` run takes about two minutes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use tributary::config::Config;
+use tributary::daemon::Scheduler;
+use tributary::model::FetchStatus;
+use tributary::schedule::SystemClock;
+use tributary::store::Store;
+
+#[path = "../tests/support/real_set.rs"]
+mod real_set;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// harness.py's url_key: host without www., path without trailing slash, query without
+/// tracking parameters.
+fn url_key(u: &str) -> String {
+    let Ok(p) = url::Url::parse(u.trim()) else {
+        return u.trim().to_string();
+    };
+    let host = p.host_str().unwrap_or("").to_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
+    let mut q: Vec<&str> = p
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| {
+            let k = kv.split('=').next().unwrap_or("").to_lowercase();
+            !kv.is_empty()
+                && ![
+                    "utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "igshid", "ref_src", "ref",
+                ]
+                .iter()
+                .any(|t| k.starts_with(t))
+        })
+        .collect();
+    q.sort();
+    let path = p.path().trim_end_matches('/');
+    if q.is_empty() {
+        format!("{host}{path}")
+    } else {
+        format!("{host}{path}?{}", q.join("&"))
+    }
+}
+
+/// One document as served.
+struct Served {
+    /// The one-item feed with a 45-word description (`lede`).
+    lede: Vec<u8>,
+    /// The one-item feed carrying the text (`content:encoded`).
+    full: Vec<u8>,
+    /// The article page.
+    page: String,
+}
+
+/// One labelled document.
+struct Doc {
+    id: String,
+    story: String,
+    event: String,
+    soft: bool,
+    feed_name: String,
+    /// Base URL of its host.
+    base: String,
+    index: usize,
+}
+
+impl Doc {
+    fn page_url(&self) -> String {
+        format!("{}/page/{}.html", self.base, self.index)
+    }
+}
+
+/// `d`'s feed from real_set.rs with its link pointing at `page_url`.
+fn feed_with_link(d: &serde_json::Value, index: usize, lede: bool, page_url: &str) -> Vec<u8> {
+    let feed =
+        String::from_utf8(real_set::real_item_feed(d, index, lede, None)).unwrap_or_default();
+    let original = format!("<link>{}</link>", esc(d["url"].as_str().unwrap_or("")));
+    feed.replacen(&original, &format!("<link>{}</link>", esc(page_url)), 1)
+        .into_bytes()
+}
+
+/// The article page of `d`: outlet chrome around an `<article>` with one `<p>` a line.
+fn article_page(d: &serde_json::Value) -> String {
+    let s = |k: &str| esc(d[k].as_str().unwrap_or(""));
+    let (title, outlet) = (s("title"), s("outlet"));
+    let body: String = d["text"]
+        .as_str()
+        .unwrap_or("")
+        .split('\n')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("<p>{}</p>\n", esc(p)))
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n\
+         <header><a class=\"logo\" href=\"/\">{outlet}</a><nav><a href=\"/world\">World</a> <a href=\"/business\">Business</a> \
+         <a href=\"/sport\">Sport</a> <a href=\"/opinion\">Opinion</a> <a href=\"/subscribe\">Subscribe</a></nav></header>\n\
+         <article><h1>{title}</h1>\n{body}</article>\n\
+         <footer><p>© {outlet}. All rights reserved.</p><a href=\"/privacy\">Privacy</a> <a href=\"/terms\">Terms</a> \
+         <a href=\"/contact\">Contact us</a></footer>\n</body></html>\n",
+        s("language")
+    )
+}
+
+async fn serve(
+    State(docs): State<Arc<Vec<Served>>>,
+    Path((kind, name)): Path<(String, String)>,
+) -> axum::response::Response {
+    let Some(i) = name.split('.').next().and_then(|n| n.parse::<usize>().ok()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(d) = docs.get(i) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let rss = "application/rss+xml; charset=utf-8";
+    match kind.as_str() {
+        "lede" => ([(header::CONTENT_TYPE, rss)], d.lede.clone()).into_response(),
+        "full" => ([(header::CONTENT_TYPE, rss)], d.full.clone()).into_response(),
+        "page" => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            d.page.clone(),
+        )
+            .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Pairwise counts.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+}
+
+impl Counts {
+    fn p(&self) -> f64 {
+        if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        }
+    }
+    fn r(&self) -> f64 {
+        if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        }
+    }
+}
+
+/// What one run gave.
+struct Outcome {
+    all: Counts,
+    per_event: BTreeMap<String, Counts>,
+    cross_event_fp: usize,
+    soft_merged: usize,
+    missing: usize,
+    errors: Vec<String>,
+    summary: String,
+}
+
+/// Polls every document's feed (`kind`: lede or full) under `full_text`, fetches the pages,
+/// and scores the stories.
+fn run(
+    runtime: &tokio::runtime::Runtime,
+    docs: &[Doc],
+    kind: &str,
+    full_text: &str,
+) -> Result<Outcome> {
+    let dir = tempfile::tempdir()?;
+    let mut text = format!(
+        "[storage]\npath = \"{}\"\n\n[fetch]\nfull_text = \"{full_text}\"\n",
+        dir.path().join("eval.db").display()
+    );
+    for d in docs {
+        text.push_str(&format!(
+            "\n[[feeds]]\nname = {}\nurl = \"{}/{kind}/{}.xml\"\n",
+            serde_json::to_string(&d.feed_name)?,
+            d.base,
+            d.index
+        ));
+    }
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, text)?;
+    let config = Config::load(&path)?;
+    let store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
+    let scheduler = Scheduler::new(&config, store.clone(), Arc::new(SystemClock))?;
+    let ids: Vec<i64> = scheduler.feeds().iter().map(|f| f.id).collect();
+    let t0 = Instant::now();
+    let reports = runtime.block_on(scheduler.poll_now(&ids, |_| {}))?;
+    let poll = t0.elapsed();
+    let t1 = Instant::now();
+    let pages = runtime.block_on(scheduler.fetch_pages())?;
+    let fetch = t1.elapsed();
+    let ok = reports
+        .iter()
+        .filter(|r| r.status == FetchStatus::Ok)
+        .count();
+    let stories = store
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .recent_stories(usize::MAX)?;
+    let summary = format!(
+        "{ok}/{} feeds ok in {:.2} s; pages in {:.2} s: {} full texts, {} without an article, {} failed, {} refused, {} story merges; {} stories",
+        reports.len(),
+        poll.as_secs_f64(),
+        fetch.as_secs_f64(),
+        pages.completed,
+        pages.no_article,
+        pages.failed,
+        pages.refused,
+        pages.story_merges,
+        stories.len()
+    );
+
+    let url_to_doc: HashMap<String, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (url_key(&d.page_url()), i))
+        .collect();
+    let mut cluster: HashMap<usize, usize> = HashMap::new();
+    for (s, story) in stories.iter().enumerate() {
+        for c in &story.copies {
+            if let Some(&i) = c.url.as_deref().and_then(|u| url_to_doc.get(&url_key(u))) {
+                cluster.insert(i, s);
+            }
+        }
+    }
+    let mut out = Outcome {
+        all: Counts::default(),
+        per_event: BTreeMap::new(),
+        cross_event_fp: 0,
+        soft_merged: 0,
+        missing: docs.len() - cluster.len(),
+        errors: Vec::new(),
+        summary,
+    };
+    for a in 0..docs.len() {
+        for b in a + 1..docs.len() {
+            let (da, db) = (&docs[a], &docs[b]);
+            let merged = matches!((cluster.get(&a), cluster.get(&b)), (Some(x), Some(y)) if x == y);
+            if da.story == db.story {
+                let e = out.per_event.entry(da.event.clone()).or_default();
+                if merged {
+                    out.all.tp += 1;
+                    e.tp += 1;
+                } else {
+                    out.all.fn_ += 1;
+                    e.fn_ += 1;
+                    out.errors.push(format!("missed {}~{}", da.id, db.id));
+                }
+            } else if da.soft || db.soft {
+                out.soft_merged += usize::from(merged);
+            } else if merged {
+                out.all.fp += 1;
+                if da.event == db.event {
+                    out.per_event.entry(da.event.clone()).or_default().fp += 1;
+                } else {
+                    out.cross_event_fp += 1;
+                }
+                out.errors.push(format!("false {}~{}", da.id, db.id));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let hosts: usize = args
+        .iter()
+        .position(|a| a == "--hosts")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .clamp(1, 250);
+    let show_errors = args.iter().any(|a| a == "--errors");
+    let mut sets: Vec<String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| a.ends_with(".json") && (*i == 0 || args[i - 1] != "--hosts"))
+        .map(|(_, a)| a.clone())
+        .collect();
+    if sets.is_empty() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        sets = ["real-dev.json", "real-dev2.json"]
+            .iter()
+            .map(|f| format!("{root}/tests/data/{f}"))
+            .collect();
+    }
+    let mut values: Vec<serde_json::Value> = Vec::new();
+    for f in &sets {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {f}"))?;
+        let v: Vec<serde_json::Value> = serde_json::from_str(&text)?;
+        values.extend(v);
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut listeners = Vec::new();
+    let mut bases = Vec::new();
+    for h in 1..=hosts {
+        let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, h as u8));
+        let l = runtime
+            .block_on(tokio::net::TcpListener::bind(SocketAddr::new(ip, 0)))
+            .with_context(|| format!("cannot listen on {ip}"))?;
+        bases.push(format!("http://{}", l.local_addr()?));
+        listeners.push(l);
+    }
+    let mut docs = Vec::new();
+    let mut served = Vec::new();
+    for (i, d) in values.iter().enumerate() {
+        let s = |k: &str| d[k].as_str().unwrap_or("").to_string();
+        let doc = Doc {
+            id: s("id"),
+            story: s("story_id"),
+            event: s("event_id"),
+            soft: s("role") == "rewrite-crediting-wire" || d["borderline"].as_bool() == Some(true),
+            feed_name: format!("{} ({})", s("outlet"), s("id")),
+            base: bases[i % hosts].clone(),
+            index: i,
+        };
+        let url = doc.page_url();
+        served.push(Served {
+            lede: feed_with_link(d, i, true, &url),
+            full: feed_with_link(d, i, false, &url),
+            page: article_page(d),
+        });
+        docs.push(doc);
+    }
+    let served = Arc::new(served);
+    for l in listeners {
+        let app = axum::Router::new()
+            .route("/{kind}/{name}", axum::routing::get(serve))
+            .with_state(served.clone());
+        runtime.spawn(async move { axum::serve(l, app).await });
+    }
+    let ids: HashSet<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+    println!(
+        "{} documents ({} ids) from {}, on {hosts} host(s)",
+        docs.len(),
+        ids.len(),
+        sets.iter()
+            .map(|s| s.rsplit('/').next().unwrap_or(s))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    );
+
+    let runs = [
+        (
+            "lede",
+            "auto",
+            "45-word descriptions + pages (full_text = auto)",
+        ),
+        (
+            "lede",
+            "never",
+            "45-word descriptions alone (full_text = never)",
+        ),
+        (
+            "full",
+            "never",
+            "feed carries the text (content:encoded, never)",
+        ),
+    ];
+    let mut outcomes = Vec::new();
+    for (kind, full_text, label) in runs {
+        let o = run(&runtime, &docs, kind, full_text)?;
+        println!("== {label}\n   {}", o.summary);
+        println!(
+            "   P {:.4}  R {:.4}  tp {}  fp {}  fn {}  (soft merged {}, cross-event fp {}, missing {})",
+            o.all.p(),
+            o.all.r(),
+            o.all.tp,
+            o.all.fp,
+            o.all.fn_,
+            o.soft_merged,
+            o.cross_event_fp,
+            o.missing
+        );
+        outcomes.push((label, o));
+    }
+    println!("per event (tp/fp/fn):  auto | never | feed text");
+    let events: Vec<String> = outcomes[0].1.per_event.keys().cloned().collect();
+    for ev in events {
+        let cell = |o: &Outcome| {
+            let c = o.per_event.get(&ev).copied().unwrap_or_default();
+            format!("{:>3}/{:<2}/{:<3}", c.tp, c.fp, c.fn_)
+        };
+        println!(
+            "  {ev:<44} {} | {} | {}",
+            cell(&outcomes[0].1),
+            cell(&outcomes[1].1),
+            cell(&outcomes[2].1)
+        );
+    }
+    if show_errors {
+        for (label, o) in &outcomes {
+            println!("errors, {label}:");
+            for e in &o.errors {
+                println!("  {e}");
+            }
+        }
+    }
+    runtime.shutdown_background();
+    Ok(())
+}
