@@ -508,6 +508,7 @@ fn restart(n: u64, keep: Option<&str>) -> Result<()> {
             url: format!("https://f{i}.example/rss"),
             name: format!("F{i}"),
             tags: vec![],
+            full_text: Default::default(),
         })
         .collect();
     let ids = store.sync_feeds(&specs)?;

@@ -203,6 +203,7 @@ fn main() -> Result<()> {
             url: d.url.clone(),
             name: d.feed.clone(),
             tags: vec![],
+            full_text: Default::default(),
         })
         .collect();
     let ids = store.sync_feeds(&specs)?;

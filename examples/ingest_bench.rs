@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
             url: format!("http://127.0.0.1/feed/{i}.xml"),
             name: format!("Outlet {i}"),
             tags: Vec::new(),
+            full_text: Default::default(),
         })
         .collect();
     let ids = store.sync_feeds(&specs)?;

@@ -113,7 +113,11 @@ fn populate(config: &Config, articles: usize) -> Result<()> {
             config.storage.path.display()
         );
     }
-    let specs: Vec<FeedSpec> = config.feeds.iter().map(|f| FeedSpec::of(&config, f)).collect();
+    let specs: Vec<FeedSpec> = config
+        .feeds
+        .iter()
+        .map(|f| FeedSpec::of(config, f))
+        .collect();
     let ids = store.sync_feeds(&specs)?;
     let feeds: Vec<i64> = specs.iter().map(|s| ids[&s.url]).collect();
     let start = Instant::now();

@@ -69,7 +69,11 @@ fn main() -> Result<()> {
 /// Writes the known stories and prints them, newest first, as JSON.
 fn seed_store(config: &Config) -> Result<()> {
     let mut store = Store::open(&config.storage.path)?;
-    let specs: Vec<FeedSpec> = config.feeds.iter().map(|f| FeedSpec::of(&config, f)).collect();
+    let specs: Vec<FeedSpec> = config
+        .feeds
+        .iter()
+        .map(|f| FeedSpec::of(config, f))
+        .collect();
     let ids = store.sync_feeds(&specs)?;
     let feeds: Vec<i64> = specs.iter().map(|s| ids[&s.url]).collect();
     let base = DateTime::from_timestamp(1_752_487_200, 0).context("time")?;

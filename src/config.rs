@@ -172,7 +172,11 @@ impl<'de> Deserialize<'de> for IpNet {
         let text = String::deserialize(d)?;
         text.trim()
             .parse::<ipnet::IpNet>()
-            .or_else(|_| text.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .or_else(|_| {
+                text.trim()
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+            })
             .map(IpNet)
             .map_err(|_| {
                 serde::de::Error::custom(format!(

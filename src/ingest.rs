@@ -11,12 +11,12 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::config::{DedupConfig, FullText};
-use crate::fetch::policy::FULL_TEXT_BELOW_WORDS;
 use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, global_guid};
 use crate::dedup::profile::overlap;
 use crate::dedup::{
     Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged, verify,
 };
+use crate::fetch::policy::FULL_TEXT_BELOW_WORDS;
 use crate::model::{Article, MatchKind, PageState, ParsedFeed};
 use crate::store::{Batch, PageWrite, Store, StoredFingerprint, Upsert};
 
@@ -327,7 +327,11 @@ pub fn record_page(
     let Some(stored) = batch.article(page.article)? else {
         return Ok(report); // pruned meanwhile
     };
-    batch.fill_from_page(page.article, page.write.title.as_deref(), page.write.byline.as_deref())?;
+    batch.fill_from_page(
+        page.article,
+        page.write.title.as_deref(),
+        page.write.byline.as_deref(),
+    )?;
     let feed_id = stored.feed_id;
     let mut article = stored.article;
     if article.title.trim().is_empty() {
@@ -403,7 +407,9 @@ fn stay_or_leave(
         || others
             .iter()
             .any(|f| verify::compare(&profile, &f.profile(), dedup.policy()).merge);
-    let rep = dedup.representative(story, staged).map(|r| (r.article, r.rank()));
+    let rep = dedup
+        .representative(story, staged)
+        .map(|r| (r.article, r.rank()));
     if stays {
         match rep {
             Some((a, rank)) if a != article && profile.rank() <= rank => {
@@ -692,7 +698,8 @@ mod tests {
                 text: Some(text.into()),
                 fetched_at: Utc::now(),
             };
-            let r = record_page(&mut batch, &mut self.dedup, &mut staged, &page, Utc::now()).unwrap();
+            let r =
+                record_page(&mut batch, &mut self.dedup, &mut staged, &page, Utc::now()).unwrap();
             batch.commit().unwrap();
             self.dedup.apply(staged);
             r
@@ -978,7 +985,15 @@ mod tests {
         let mut w = World::new();
         w.add(0, art("a", "Council approves plan", &text(0..12), 0));
         // A teaser in other words, under another headline: nothing to match on yet.
-        w.add(1, art("b", "What the vote means", "A short teaser in words of its own.", 1));
+        w.add(
+            1,
+            art(
+                "b",
+                "What the vote means",
+                "A short teaser in words of its own.",
+                1,
+            ),
+        );
         assert!(!together(&w, "a", "b"));
         let r = w.page("b", &text(1..11));
         assert!(r.completed && r.story_merges == 1, "{r:?}");

@@ -64,6 +64,7 @@ fn stories(docs: &[Doc], order: &[usize], batch: usize) -> HashMap<String, BTree
             url: d.feed_url.clone(),
             name: d.id.clone(),
             tags: vec![],
+            full_text: Default::default(),
         })
         .collect();
     let ids = store.sync_feeds(&specs).unwrap();

@@ -94,7 +94,11 @@ fn new_article(batch: &mut tributary::store::Batch<'_>, feed: i64, a: &Article) 
 }
 
 fn seed(store: &mut Store, config: &Config) -> (Vec<i64>, Vec<i64>) {
-    let specs: Vec<FeedSpec> = config.feeds.iter().map(|f| FeedSpec::of(&config, f)).collect();
+    let specs: Vec<FeedSpec> = config
+        .feeds
+        .iter()
+        .map(|f| FeedSpec::of(config, f))
+        .collect();
     let ids = store.sync_feeds(&specs).unwrap();
     let feeds: Vec<i64> = specs.iter().map(|s| ids[&s.url]).collect();
     let now = at(1000);

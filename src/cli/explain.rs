@@ -138,7 +138,9 @@ fn page_line(p: &PageRecord) -> String {
             p.attempts,
             when(p.due)
         ),
-        PageState::Empty => format!("{url}: fetched, but no article on it ({why}); the feed's text is kept"),
+        PageState::Empty => {
+            format!("{url}: fetched, but no article on it ({why}); the feed's text is kept")
+        }
         PageState::Failed => format!(
             "{}: failed {} times, last: {why}; the feed's text is kept",
             p.url, p.attempts

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::feeds_file::{LockedFile, NewFeed};
 use super::{AddArgs, FeedsCommand, load_config, open_store};
-use crate::config::{Config, CronSchedule, HttpUrl, normalize_feed_url};
 use crate::config::FullText;
+use crate::config::{Config, CronSchedule, HttpUrl, normalize_feed_url};
 use crate::model::PageState;
 use crate::store::{FeedRow, FeedSpec, PageCounts};
 

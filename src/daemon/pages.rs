@@ -229,7 +229,8 @@ async fn attempt(env: &PollEnv, pages: &Pages, due: &DuePage) -> PageResult {
                 PageState::Failed
             }),
             reason: Some(reason),
-            due: again.then(|| now + chrono::Duration::from_std(PAGE_RETRY_AFTER).unwrap_or_default()),
+            due: again
+                .then(|| now + chrono::Duration::from_std(PAGE_RETRY_AFTER).unwrap_or_default()),
             ..PageWrite::default()
         }
     };

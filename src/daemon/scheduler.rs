@@ -296,7 +296,10 @@ impl Scheduler {
             }
             let store = self.store.clone();
             let next = tokio::task::spawn_blocking(move || {
-                store.lock().unwrap_or_else(|p| p.into_inner()).next_page_due()
+                store
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .next_page_due()
             })
             .await;
             let refresh = self.clock.now()

@@ -31,7 +31,9 @@ use super::SharedStore;
 use super::preparers::Preparers;
 use crate::config::DedupConfig;
 use crate::dedup::{Dedup, Fingerprint, LearnedLines, Policy, Staged};
-use crate::ingest::{IngestReport, PageReport, PageResult, ingest_into, open_dedup_with, record_page};
+use crate::ingest::{
+    IngestReport, PageReport, PageResult, ingest_into, open_dedup_with, record_page,
+};
 use crate::model::ParsedFeed;
 use crate::schedule::policy;
 use crate::store::{FetchState, Store};
@@ -224,7 +226,9 @@ impl Writer {
                 vec![PendingPage { page, done }],
             );
         } else {
-            lock(&self.shared.queue).pages.push(PendingPage { page, done });
+            lock(&self.shared.queue)
+                .pages
+                .push(PendingPage { page, done });
             self.shared.work.notify_one();
         }
         answer.await.ok()

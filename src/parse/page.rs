@@ -10,9 +10,7 @@
 
 use url::Url;
 
-use super::policy::{
-    MAX_LINKED_SHARE, MAX_PAGE_DEPTH, MAX_PAGE_ELEMENTS, MIN_PAGE_ARTICLE_WORDS,
-};
+use super::policy::{MAX_LINKED_SHARE, MAX_PAGE_DEPTH, MAX_PAGE_ELEMENTS, MIN_PAGE_ARTICLE_WORDS};
 use super::{decode, sanitize, text};
 
 /// The article a page carried.
@@ -112,7 +110,11 @@ fn linked_words(html: &str) -> usize {
     };
     fragment
         .select(&links)
-        .map(|a| a.text().map(|t| t.split_whitespace().count()).sum::<usize>())
+        .map(|a| {
+            a.text()
+                .map(|t| t.split_whitespace().count())
+                .sum::<usize>()
+        })
         .sum()
 }
 
@@ -120,7 +122,12 @@ fn linked_words(html: &str) -> usize {
 /// that starts like a PDF or holds NUL bytes (binary data served as `text/html`).
 fn sniff(body: &[u8], content_type: Option<&str>) -> Result<(), PageError> {
     if let Some(ct) = content_type {
-        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         let htmlish = mime.is_empty()
             || mime == "text/html"
             || mime == "application/xhtml+xml"
@@ -138,8 +145,7 @@ fn sniff(body: &[u8], content_type: Option<&str>) -> Result<(), PageError> {
     if start.starts_with(b"%PDF") {
         return Err(PageError::NotHtml("it is a PDF document".into()));
     }
-    if head.contains(&0) && !head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFE, 0xFF])
-    {
+    if head.contains(&0) && !head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFE, 0xFF]) {
         return Err(PageError::NotHtml("it is binary data".into()));
     }
     Ok(())
@@ -148,8 +154,8 @@ fn sniff(body: &[u8], content_type: Option<&str>) -> Result<(), PageError> {
 /// Elements that never contain others, or that the HTML parser closes by itself when the
 /// next one opens (so unclosed ones do not nest).
 const NOT_NESTING: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-    "track", "wbr", "p", "li", "option", "td", "th", "tr", "dt", "dd", "!doctype", "!--",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "p", "li", "option", "td", "th", "tr", "dt", "dd", "!doctype", "!--",
 ];
 
 /// How deep the page's elements nest, counted over its tags (a cheap scan, not a parse):
@@ -227,7 +233,9 @@ mod tests {
 
     #[test]
     fn a_page_without_an_article_is_an_error_not_a_panic() {
-        let links: String = (0..40).map(|i| format!("<a href='/{i}'>Link {i}</a> ")).collect();
+        let links: String = (0..40)
+            .map(|i| format!("<a href='/{i}'>Link {i}</a> "))
+            .collect();
         let e = extract(links.as_bytes(), Some("text/html"), &url()).unwrap_err();
         assert!(matches!(e, PageError::NoArticle(_)), "{e}");
         assert!(extract(b"", None, &url()).is_err());
@@ -251,7 +259,11 @@ mod tests {
             PageError::TooDeep
         );
         // Unclosed paragraphs and list items do not nest.
-        let flat = page(&format!("{}{}", "<p>one two three".repeat(2000), paragraphs(4)));
+        let flat = page(&format!(
+            "{}{}",
+            "<p>one two three".repeat(2000),
+            paragraphs(4)
+        ));
         assert!(nesting_depth(&flat) < 10);
     }
 }

@@ -260,7 +260,11 @@ impl Store {
             let state: String = r.get(1)?;
             if let Some(state) = PageState::parse(&state) {
                 let n: i64 = r.get(2)?;
-                *counts.entry(r.get(0)?).or_default().entry(state).or_default() += n.max(0) as u64;
+                *counts
+                    .entry(r.get(0)?)
+                    .or_default()
+                    .entry(state)
+                    .or_default() += n.max(0) as u64;
             }
         }
         Ok(counts)
