@@ -177,10 +177,27 @@ pub fn ingest_into(
         }
         let published = article.published.unwrap_or(now).timestamp();
         let preferred = dedup.policy().prefers(&feed_name, article.url.as_deref());
+        // An updated copy whose page gave its article keeps being judged by that article.
+        let page_text = match upsert {
+            Upsert::Updated { .. } if full_text != FullText::Never => batch
+                .page_content(id)?
+                .map(|html| crate::parse::page::text_of(&html)),
+            _ => None,
+        };
         let made;
-        let fp = match fingerprints.and_then(|f| f.get(i)) {
-            Some(fp) => fp,
-            None => {
+        let fp = match (page_text, fingerprints.and_then(|f| f.get(i))) {
+            (Some(text), _) => {
+                let mut with_page = article.clone();
+                with_page.text = text;
+                made = dedup.fingerprint_article(
+                    feed_id,
+                    &with_page,
+                    &FoldedText::new(&with_page.text),
+                );
+                &made
+            }
+            (None, Some(fp)) => fp,
+            (None, None) => {
                 made = match folded.get(i) {
                     Some(text) => dedup.fingerprint_article(feed_id, article, text),
                     None => {
@@ -1047,5 +1064,37 @@ mod tests {
         let due = w.store.due_pages(Utc::now(), 10, &|_| false).unwrap();
         let urls: Vec<&str> = due.iter().map(|p| p.url.as_str()).collect();
         assert_eq!(urls, ["https://a.example/news/a"]);
+    }
+
+    #[test]
+    fn an_updated_summary_keeps_being_judged_by_its_pages_article() {
+        let mut w = World::new();
+        let spec = |i: usize, full_text| FeedSpec {
+            url: format!("https://f{i}.example/rss"),
+            name: format!("F{i}"),
+            tags: vec![],
+            full_text,
+        };
+        w.store
+            .sync_feeds(&[spec(0, FullText::Never), spec(1, FullText::Auto)])
+            .unwrap();
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        w.add(
+            1,
+            art("b", "What the vote means", "A teaser of its own.", 1),
+        );
+        w.page("b", &text(1..11));
+        assert!(together(&w, "a", "b"));
+        // The feed rewrites the teaser: the copy is still its page's article, and the page
+        // is not asked for again.
+        let r = w.add(1, art("b", "What the vote means", "A rewritten teaser.", 1));
+        assert_eq!((r.updated_articles, r.new_stories), (1, 0));
+        assert!(together(&w, "a", "b"));
+        assert!(
+            w.store
+                .due_pages(Utc::now(), 10, &|_| false)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

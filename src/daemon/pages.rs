@@ -275,7 +275,7 @@ async fn attempt(env: &PollEnv, pages: &Pages, due: &DuePage) -> PageResult {
             };
             give(write, None, now)
         }
-        // Asked again only after the feed's item changed; the page did not.
+        // A retry that sent the validators of an earlier answer: the stored article stands.
         PageOutcome::NotModified { validators } => {
             let write = PageWrite {
                 state: Some(PageState::Done),

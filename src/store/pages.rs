@@ -97,17 +97,17 @@ impl Batch<'_> {
     }
 
     /// Marks `article`'s page at `url` as wanted now: a new copy's, or a copy whose link
-    /// changed or whose feed text changed after its page was fetched (the page may have
-    /// changed too; its validators make asking again cheap). A page already wanted,
-    /// failed or refused at the same URL is left as it is.
+    /// changed (its page is another page). A page asked for before at the same URL is left
+    /// as it is, whatever became of it: an outlet is asked for each page once.
     pub fn want_page(&mut self, article: i64, url: &str, now: DateTime<Utc>) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO pages (article_id, url, state, due) VALUES (?1, ?2, 'wanted', ?3)
                  ON CONFLICT (article_id) DO UPDATE SET
                     url = excluded.url, state = 'wanted', due = excluded.due, attempts = 0,
-                    reason = NULL
-                 WHERE pages.url <> excluded.url OR pages.state IN ('done', 'empty')",
+                    reason = NULL, fetched = NULL, final_url = NULL, content = NULL,
+                    words = NULL, etag = NULL, last_modified = NULL
+                 WHERE pages.url <> excluded.url",
             )?
             .execute(params![article, url, secs(now)])?;
         Ok(())
