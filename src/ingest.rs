@@ -3,16 +3,16 @@
 //!
 //! For each new copy: exact identity first (the same canonical URL or GUID in another
 //! feed, or a `<source>` naming a copy we have — store lookups), else the dedup index's
-//! verdict against candidate stories' representatives, else a new story. An update (same
-//! feed and key) is re-fingerprinted and stays in its story unless its text no longer
-//! matches the representative. Index changes reach the [`Dedup`] only after the commit.
+//! verdict against candidate stories' copies, else a new story. An update (same feed and
+//! key), or a copy whose article page arrived ([`record_page`]), is fingerprinted again and
+//! stays in its story while it still matches one of the story's other copies. Index
+//! changes reach the [`Dedup`] only after the commit.
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::config::{DedupConfig, FullText};
-use crate::dedup::policy::{EVICT_FLOOR_STORIES, UPDATE_STAY_OC, article_url, global_guid};
-use crate::dedup::profile::overlap;
+use crate::dedup::policy::{EVICT_FLOOR_STORIES, article_url, global_guid};
 use crate::dedup::{
     Dedup, Fingerprint, FoldedText, Placement, Policy, Profile, Rule, Staged, verify,
 };
@@ -214,7 +214,7 @@ pub fn ingest_into(
         let profile = Profile::new(id, feed_id, published, preferred, fp);
         if let Upsert::Updated { .. } = upsert {
             report.updated_articles += 1;
-            if update(batch, dedup, staged, profile, fp, now)? {
+            if stay_or_leave(batch, dedup, staged, profile, fp, now)? {
                 report.new_stories += 1;
             }
             continue;
@@ -396,8 +396,8 @@ pub fn record_page(
     Ok(report)
 }
 
-/// A copy whose text was replaced (its page's article): it stays in its story while it
-/// still matches one of the story's other copies (or is the story's only one, or joined it
+/// A copy whose text changed (the feed updated it, or its page gave its article): it stays
+/// in its story while it still matches one of the story's other copies (or is the story's only one, or joined it
 /// by identity), as the representative when it now ranks first; otherwise it leaves and
 /// founds a story of its own. Returns whether it left.
 fn stay_or_leave(
@@ -537,60 +537,6 @@ fn promote(
         staged.add_copy(story, profile, fp);
     }
     Ok(())
-}
-
-/// An updated copy: it stays in its story while it still matches the representative;
-/// otherwise it leaves and founds its own. Returns whether it founded a story.
-fn update(
-    batch: &mut Batch<'_>,
-    dedup: &Dedup,
-    staged: &mut Staged,
-    profile: Profile,
-    fp: &Fingerprint,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let article = profile.article;
-    let Some((story, kind)) = batch.copy_of(article)? else {
-        return Ok(false);
-    };
-    batch.touch_story(story, now)?;
-    let Some(rep) = dedup.representative(story, staged).cloned() else {
-        return Ok(false);
-    };
-    let identical = matches!(kind, MatchKind::Url | MatchKind::Guid | MatchKind::Source);
-    let still = overlap(profile.set(), rep.set()) >= UPDATE_STAY_OC || identical;
-    if rep.article != article {
-        if !still {
-            staged.remove_copy(story, article);
-            let own = batch.new_story(article, now)?;
-            staged.set_representative(own, profile, fp);
-            return Ok(true);
-        }
-        staged.add_copy(story, profile, fp);
-        return Ok(false);
-    }
-    // The representative itself changed.
-    let others: Vec<_> = batch
-        .story_fingerprints(story)?
-        .into_iter()
-        .filter(|f| f.article != article)
-        .collect();
-    if still || others.is_empty() {
-        staged.set_representative(story, profile, fp);
-        return Ok(false);
-    }
-    let best = others
-        .iter()
-        .map(|f| (f.profile(), f))
-        .max_by(|a, b| a.0.rank().cmp(&b.0.rank()));
-    if let Some((p, f)) = best {
-        batch.set_representative(story, p.article, now)?;
-        staged.set_representative(story, p, &f.fingerprint);
-    }
-    staged.remove_copy(story, article);
-    let own = batch.new_story(article, now)?;
-    staged.set_representative(own, profile, fp);
-    Ok(true)
 }
 
 #[cfg(test)]

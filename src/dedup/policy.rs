@@ -111,10 +111,6 @@ pub const TITLE_SUFFIX_MAX_WORDS: usize = 5;
 /// Title rule: the most hours between the two copies.
 pub const TITLE_HOURS: i64 = 48;
 
-/// An updated copy stays in its story while its overlap with the representative is at
-/// least this.
-pub const UPDATE_STAY_OC: f64 = 0.2;
-
 /// A GUID shorter than this, or all digits, is not trusted to be unique across outlets.
 pub const MIN_GLOBAL_GUID_LEN: usize = 12;
 
@@ -208,8 +204,6 @@ pub enum Rule {
     SameFeed,
     /// Refused: the texts overlap but state different numbers.
     Numbers,
-    /// Updated copy kept in its story.
-    UpdateStay,
 }
 
 impl Rule {
@@ -238,7 +232,6 @@ impl Rule {
                     "numbers: figures stated differently in the same words <= {NUMBER_CONFLICT_SHARE} x those stated alike"
                 )
             }
-            Rule::UpdateStay => format!("update: oc >= {UPDATE_STAY_OC} with representative"),
         }
     }
 }
