@@ -15,9 +15,12 @@
 //! ```text
 //! cargo run --release --example fulltext-dedup [-- SET.json ...] [--hosts N] [--errors]
 //! ```
-//! All feeds and pages are on 127.0.0.1 (`--hosts N` spreads them over 127.0.0.1 … N, each
-//! feed with its page on one host): one host serves 60 pages a minute, so with one host the
-//! `auto` run takes about two minutes.
+//! Each document's feed and page are on a loopback address of their own (127.0.0.1 … 185):
+//! dedup keys an outlet by its link's host (`fingerprint::site_key`, port ignored) and
+//! keeps two items of one outlet apart unless one republishes the other, so serving every
+//! page from 127.0.0.1 would make all 185 documents one outlet and merge next to nothing.
+//! `--hosts N` puts them on N addresses round robin instead (`--hosts 1`: all on 127.0.0.1,
+//! which also paces the pages at 60 a minute, about two minutes for the `auto` run).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -270,6 +273,7 @@ fn run(
         errors: Vec::new(),
         summary,
     };
+    let mut bad_stories = std::collections::BTreeSet::new();
     for a in 0..docs.len() {
         for b in a + 1..docs.len() {
             let (da, db) = (&docs[a], &docs[b]);
@@ -294,7 +298,38 @@ fn run(
                     out.cross_event_fp += 1;
                 }
                 out.errors.push(format!("false {}~{}", da.id, db.id));
+                if let Some(&s) = cluster.get(&a) {
+                    bad_stories.insert(s);
+                }
             }
+        }
+    }
+    // The stories holding a false pair: their copies, how each joined, and the merges.
+    for s in bad_stories {
+        let story = &stories[s];
+        out.errors
+            .push(format!("  story {} (false pairs):", story.id));
+        for c in &story.copies {
+            let id = c
+                .url
+                .as_deref()
+                .and_then(|u| url_to_doc.get(&url_key(u)))
+                .map_or("?", |&i| docs[i].id.as_str());
+            out.errors.push(format!(
+                "    {id:<34} {:<8} score {:.2} {}{}",
+                c.kind.as_str(),
+                c.score,
+                c.thresholds,
+                if c.representative { " (rep)" } else { "" }
+            ));
+        }
+        let merges = store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .merges_into(story.id)?;
+        for (absorbed, _, why) in merges {
+            out.errors
+                .push(format!("    merged story {absorbed}: {why}"));
         }
     }
     Ok(out)
@@ -302,13 +337,11 @@ fn run(
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let hosts: usize = args
+    let hosts: Option<usize> = args
         .iter()
         .position(|a| a == "--hosts")
         .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1)
-        .clamp(1, 250);
+        .and_then(|n| n.parse().ok());
     let show_errors = args.iter().any(|a| a == "--errors");
     let mut sets: Vec<String> = args
         .iter()
@@ -330,6 +363,7 @@ fn main() -> Result<()> {
         values.extend(v);
     }
 
+    let hosts = hosts.unwrap_or(values.len()).clamp(1, 254);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

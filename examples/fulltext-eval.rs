@@ -29,6 +29,8 @@ struct Scored {
     ms: f64,
     title_ok: bool,
     byline_ok: bool,
+    /// The byline matches once a leading "By" is dropped from both sides.
+    byline_loose: bool,
     error: Option<String>,
     /// (got, expected) title and byline, for `--meta`.
     meta: [(Option<String>, Option<String>); 2],
@@ -140,6 +142,17 @@ fn main() -> Result<()> {
         let score = if error.is_some() { 0.0 } else { score };
         let title_ok = error.is_none() && norm(title.as_deref()) == norm(meta["title"].as_str());
         let byline_ok = error.is_none() && norm(byline.as_deref()) == norm(meta["byline"].as_str());
+        let loose = |b: Option<String>| {
+            b.map(|b| {
+                let l = b.to_lowercase();
+                match l.strip_prefix("by ") {
+                    Some(rest) => rest.to_string(),
+                    None => l,
+                }
+            })
+        };
+        let byline_loose = error.is_none()
+            && loose(norm(byline.as_deref())) == loose(norm(meta["byline"].as_str()));
         scored.push(Scored {
             name: name.clone(),
             f1: score,
@@ -148,6 +161,7 @@ fn main() -> Result<()> {
             ms,
             title_ok,
             byline_ok,
+            byline_loose,
             error,
             meta: [
                 (norm(title.as_deref()), norm(meta["title"].as_str())),
@@ -174,9 +188,10 @@ fn main() -> Result<()> {
         median(&mut times)
     );
     println!(
-        "title matches {} of {n}, byline matches {} of {n}",
+        "title matches {} of {n}, byline matches {} of {n} ({} ignoring case and a leading \"By\")",
         scored.iter().filter(|s| s.title_ok).count(),
-        scored.iter().filter(|s| s.byline_ok).count()
+        scored.iter().filter(|s| s.byline_ok).count(),
+        scored.iter().filter(|s| s.byline_loose).count()
     );
     let mut low: Vec<&Scored> = scored.iter().filter(|s| s.f1 < 0.9).collect();
     low.sort_by(|a, b| a.f1.total_cmp(&b.f1));

@@ -216,6 +216,8 @@ pub fn ingest_into(
             report.updated_articles += 1;
             if stay_or_leave(batch, dedup, staged, profile, fp, now)? {
                 report.new_stories += 1;
+            } else if let Some((story, _)) = batch.copy_of(id)? {
+                report.new_stories += split_story(batch, dedup, staged, story, now)?;
             }
             continue;
         }
@@ -296,6 +298,9 @@ pub struct PageReport {
     pub left: bool,
     /// Stories merged because the copy, with its full text, matched them.
     pub story_merges: usize,
+    /// Stories founded by copies of the copy's story that, with its full text, no longer
+    /// matched the rest.
+    pub stories_split: usize,
 }
 
 /// An attempt at a copy's article page, to record: `text` (the article's plain text) is
@@ -381,6 +386,7 @@ pub fn record_page(
     let Some(survivor) = matched.iter().map(|(s, _)| *s).chain([story]).min() else {
         return Ok(report);
     };
+
     let evidence: Vec<&str> = matched.iter().map(|(_, r)| r.as_str()).collect();
     let reason = format!(
         "{} (feed {feed_name}), with the full text of its page, matched both stories: {}",
@@ -393,6 +399,7 @@ pub fn record_page(
             report.story_merges += 1;
         }
     }
+    report.stories_split = split_story(batch, dedup, staged, survivor, now)?;
     Ok(report)
 }
 
@@ -453,6 +460,95 @@ fn stay_or_leave(
     let own = batch.new_story(article, now)?;
     staged.set_representative(own, profile, fp);
     Ok(true)
+}
+
+/// Checks `story` again after one of its copies' text changed: its copies must still form
+/// one story, each linked to the others by a chain of matching copies (copies joined by
+/// identity count as linked to the representative). A group no longer linked to the
+/// representative's leaves and founds a story of its own, its best-ranked copy first: a
+/// merge decided on a summary that the copy's full text no longer supports is undone when
+/// that text arrives. Returns the stories founded.
+fn split_story(
+    batch: &mut Batch<'_>,
+    dedup: &Dedup,
+    staged: &mut Staged,
+    story: i64,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let members = batch.story_fingerprints(story)?;
+    if members.len() < 2 {
+        return Ok(0);
+    }
+    let profiles: Vec<Profile> = members.iter().map(StoredFingerprint::profile).collect();
+    let rep = dedup
+        .representative(story, staged)
+        .map(|p| p.article)
+        .and_then(|a| profiles.iter().position(|p| p.article == a))
+        .unwrap_or(0);
+    // Union-find over the copies: one set per group of copies linked by matches.
+    let mut parent: Vec<usize> = (0..profiles.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (i, m) in members.iter().enumerate() {
+        if let Some((_, MatchKind::Url | MatchKind::Guid | MatchKind::Source)) =
+            batch.copy_of(m.article)?
+        {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, rep));
+            parent[a] = b;
+        }
+    }
+    for i in 0..profiles.len() {
+        for j in i + 1..profiles.len() {
+            if root(&mut parent, i) != root(&mut parent, j)
+                && verify::compare(&profiles[i], &profiles[j], dedup.policy()).merge
+            {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a] = b;
+            }
+        }
+    }
+    let keep = root(&mut parent, rep);
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for i in 0..profiles.len() {
+        let r = root(&mut parent, i);
+        if r != keep {
+            groups.entry(r).or_default().push(i);
+        }
+    }
+    for group in groups.values() {
+        let Some(&first) = group
+            .iter()
+            .max_by_key(|&&i| (profiles[i].rank(), std::cmp::Reverse(profiles[i].article)))
+        else {
+            continue;
+        };
+        for &i in group {
+            staged.remove_copy(story, profiles[i].article);
+        }
+        let own = batch.new_story(profiles[first].article, now)?;
+        staged.set_representative(own, profiles[first].clone(), &members[first].fingerprint);
+        for &i in group.iter().filter(|&&i| i != first) {
+            let v = verify::compare(&profiles[i], &profiles[first], dedup.policy());
+            batch.join_story(
+                profiles[i].article,
+                own,
+                MatchKind::Content,
+                v.score,
+                &v.rule.describe(),
+                now,
+            )?;
+            staged.add_copy(own, profiles[i].clone(), &members[i].fingerprint);
+        }
+    }
+    if !groups.is_empty() {
+        batch.touch_story(story, now)?;
+    }
+    Ok(groups.len())
 }
 
 /// The story of a copy with the same identity: the same canonical URL or GUID in another
@@ -1042,5 +1138,35 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_merge_made_on_a_summary_is_undone_when_the_full_text_disagrees() {
+        let mut w = World::new();
+        // a and b are one story; c's summary quotes a sentence of it, so c joins.
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        w.add(1, art("b", "Plan approved", "Teaser b.", 1));
+        w.add(2, art("c", "Roundup", &text(0..4), 1));
+        w.page("b", &text(0..10));
+        assert!(together(&w, "a", "b") && together(&w, "a", "c"));
+        // c's page is another story: c leaves, and a and b stay together.
+        let r = w.page("c", &text(60..72));
+        assert!(r.left, "{r:?}");
+        assert!(together(&w, "a", "b") && !together(&w, "a", "c"));
+    }
+
+    #[test]
+    fn copies_linked_only_through_a_summary_part_when_its_page_arrives() {
+        let mut w = World::new();
+        // b's summary holds the openings of two different stories; it links a and c.
+        let summary = format!("{}\n{}", text(0..3), text(40..43));
+        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+        w.add(2, art("c", "Storm hits coast", &text(40..52), 0));
+        w.add(1, art("b", "Roundup", &summary, 1));
+        assert!(together(&w, "a", "c"), "{:?}", w.stories());
+        // b's page is the first story: c no longer belongs with them.
+        let r = w.page("b", &text(0..10));
+        assert_eq!(r.stories_split, 1, "{r:?}");
+        assert!(together(&w, "a", "b") && !together(&w, "a", "c"));
     }
 }

@@ -149,7 +149,7 @@ pub fn run(config_path: &Path, names: &[String]) -> Result<ExitCode> {
     let pages = runtime.block_on(scheduler.fetch_pages())?;
     if pages.total() > 0 {
         println!(
-            "{} article pages: {} full texts, {} without an article, {} failed, {} refused{}",
+            "{} article pages: {} full texts, {} without an article, {} failed, {} refused{}{}",
             pages.total(),
             pages.completed,
             pages.no_article,
@@ -158,6 +158,10 @@ pub fn run(config_path: &Path, names: &[String]) -> Result<ExitCode> {
             match pages.story_merges {
                 0 => String::new(),
                 n => format!("; {n} stories merged by full texts"),
+            },
+            match pages.stories_split {
+                0 => String::new(),
+                n => format!("; {n} copies left a story their full text did not match"),
             }
         );
     }

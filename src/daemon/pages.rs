@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use super::poll::PollEnv;
 use crate::fetch::policy::{PAGE_ATTEMPTS, PAGE_RETRY_AFTER, PAGES_PER_HOST_PER_MINUTE};
 use crate::fetch::{PageOutcome, PageRequest, Validators};
-use crate::ingest::PageResult;
+use crate::ingest::{PageReport, PageResult};
 use crate::model::PageState;
 use crate::parse::page;
 use crate::store::{DuePage, PageWrite};
@@ -47,17 +47,20 @@ pub struct PagesReport {
     pub refused: usize,
     /// Stories merged because a copy with its full text matched them.
     pub story_merges: usize,
+    /// Stories founded by copies that, with a full text, no longer matched their story.
+    pub stories_split: usize,
 }
 
 impl PagesReport {
-    fn add(&mut self, state: PageState, story_merges: usize) {
+    fn add(&mut self, state: PageState, changed: PageReport) {
         match state {
             PageState::Done => self.completed += 1,
             PageState::Empty => self.no_article += 1,
             PageState::Refused => self.refused += 1,
             PageState::Failed | PageState::Wanted => self.failed += 1,
         }
-        self.story_merges += story_merges;
+        self.story_merges += changed.story_merges;
+        self.stories_split += changed.stories_split;
     }
 
     /// Pages attempted.
@@ -109,8 +112,8 @@ impl Pages {
         }
         let mut report = PagesReport::default();
         while let Some(done) = set.join_next().await {
-            if let Ok(Some((state, merges))) = done {
-                report.add(state, merges);
+            if let Ok(Some((state, changed))) = done {
+                report.add(state, changed);
             }
         }
         Ok(report)
@@ -130,6 +133,7 @@ impl Pages {
             total.failed += round.failed;
             total.refused += round.refused;
             total.story_merges += round.story_merges;
+            total.stories_split += round.stories_split;
         }
     }
 
@@ -172,9 +176,13 @@ impl Pages {
     }
 }
 
-/// Fetches, extracts and records one page; returns its new state and the stories its copy
-/// merged, or `None` when the writer could not record it.
-async fn fetch_one(env: PollEnv, pages: Arc<Pages>, due: DuePage) -> Option<(PageState, usize)> {
+/// Fetches, extracts and records one page; returns its new state and what recording it
+/// changed, or `None` when the writer could not record it.
+async fn fetch_one(
+    env: PollEnv,
+    pages: Arc<Pages>,
+    due: DuePage,
+) -> Option<(PageState, PageReport)> {
     let result = attempt(&env, &pages, &due).await;
     let state = result.write.state.unwrap_or(PageState::Failed);
     if let Some(reason) = &result.write.reason {
@@ -183,7 +191,7 @@ async fn fetch_one(env: PollEnv, pages: Arc<Pages>, due: DuePage) -> Option<(Pag
     let written = env.writer.write_page(result).await;
     lock(&pages.busy).remove(&due.article);
     metrics::counter!("tributary_pages_total", "result" => state.as_str()).increment(1);
-    written.map(|r| (state, r.story_merges))
+    written.map(|r| (state, r))
 }
 
 /// One attempt at `due`'s page, as the result to record.

@@ -285,6 +285,7 @@ impl Scheduler {
                         tracing::info!(
                             completed = r.completed, no_article = r.no_article, failed = r.failed,
                             refused = r.refused, story_merges = r.story_merges,
+                            stories_split = r.stories_split,
                             "article pages fetched"
                         );
                         continue;
