@@ -740,6 +740,21 @@ mod tests {
     }
 
     impl World {
+        /// Sets the `full_text` of the first feeds, in order.
+        fn full_text(&mut self, settings: &[FullText]) {
+            let specs: Vec<FeedSpec> = settings
+                .iter()
+                .enumerate()
+                .map(|(i, &full_text)| FeedSpec {
+                    url: format!("https://f{i}.example/rss"),
+                    name: format!("F{i}"),
+                    tags: vec![],
+                    full_text,
+                })
+                .collect();
+            self.store.sync_feeds(&specs).unwrap();
+        }
+
         /// Records the page of the copy `key` as giving `text`.
         fn page(&mut self, key: &str, text: &str) -> PageReport {
             let url = format!("https://{key}.example/news/{key}");
@@ -1091,15 +1106,7 @@ mod tests {
     #[test]
     fn a_feed_set_to_fetch_pages_wants_the_page_of_each_new_summary() {
         let mut w = World::new();
-        let spec = |i: usize, full_text| FeedSpec {
-            url: format!("https://f{i}.example/rss"),
-            name: format!("F{i}"),
-            tags: vec![],
-            full_text,
-        };
-        w.store
-            .sync_feeds(&[spec(0, FullText::Auto), spec(1, FullText::Never)])
-            .unwrap();
+        w.full_text(&[FullText::Auto, FullText::Never]);
         w.add(0, art("a", "Teaser", "A short summary.", 0));
         w.add(0, art("b", "Full", &text(0..20), 0));
         w.add(1, art("c", "Teaser", "Another short summary.", 0));
@@ -1111,15 +1118,7 @@ mod tests {
     #[test]
     fn an_updated_summary_keeps_being_judged_by_its_pages_article() {
         let mut w = World::new();
-        let spec = |i: usize, full_text| FeedSpec {
-            url: format!("https://f{i}.example/rss"),
-            name: format!("F{i}"),
-            tags: vec![],
-            full_text,
-        };
-        w.store
-            .sync_feeds(&[spec(0, FullText::Never), spec(1, FullText::Auto)])
-            .unwrap();
+        w.full_text(&[FullText::Never, FullText::Auto]);
         w.add(0, art("a", "Council approves plan", &text(0..12), 0));
         w.add(
             1,
