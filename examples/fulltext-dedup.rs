@@ -39,13 +39,7 @@ use tributary::store::Store;
 
 #[path = "../tests/support/real_set.rs"]
 mod real_set;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use real_set::esc;
 
 /// harness.py's url_key: host without www., path without trailing slash, query without
 /// tracking parameters.

@@ -12,8 +12,9 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::entities::{self, Reference};
 use super::policy::MAX_DEPTH;
+use crate::markup::entities::{self, Reference};
+use crate::markup::escape;
 
 /// What kind of document the bytes turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -657,14 +658,10 @@ fn push_escaped(out: &mut String, text: &str, in_attribute: bool) {
     out.push_str(rest);
 }
 
+/// A character a reference stood for, escaped (as an attribute value: that is safe in text
+/// too).
 fn push_char(out: &mut String, c: char) {
-    match c {
-        '&' => out.push_str("&amp;"),
-        '<' => out.push_str("&lt;"),
-        '>' => out.push_str("&gt;"),
-        '"' => out.push_str("&quot;"),
-        c => out.push(c),
-    }
+    escape::push_attribute(out, c.encode_utf8(&mut [0; 4]));
 }
 
 #[cfg(test)]

@@ -5,11 +5,9 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// `s` escaped for the feed's XML (text or attribute).
+pub fn esc(s: &str) -> String {
+    tributary::markup::escape::attribute(s).into_owned()
 }
 
 /// The feed of document `d`, the `index`-th of its set (which spreads publication times
