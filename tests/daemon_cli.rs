@@ -51,10 +51,14 @@ impl Daemon {
     }
 
     fn start_with(config: &Path, env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(bin())
-            .arg("--config")
-            .arg(config)
-            .arg("run")
+        let mut command = Command::new(bin());
+        command.arg("--config").arg(config).arg("run");
+        Daemon::spawn(command, env)
+    }
+
+    /// Starts `command` (which runs `tributary run`) and waits for it to say it runs.
+    fn spawn(mut command: Command, env: &[(&str, &str)]) -> Daemon {
+        let mut child = command
             .env("RUST_LOG", "info")
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
@@ -88,9 +92,13 @@ impl Daemon {
         wait_for(limit, || self.log_text().contains(needle))
     }
 
-    /// The listen address from the start-up line.
+    /// The listen address from the start-up line (text or JSON log).
     fn addr(&self) -> String {
         let text = self.log_text();
+        if let Some(at) = text.find("\"listen\":\"") {
+            let rest = &text[at + "\"listen\":\"".len()..];
+            return rest[..rest.find('"').unwrap()].to_string();
+        }
         let at = text.find("listen=").unwrap() + "listen=".len();
         text[at..].split_whitespace().next().unwrap().to_string()
     }
@@ -189,7 +197,14 @@ fn fetch_prints_a_line_per_feed_and_a_summary_and_exits_1_when_one_failed() {
     assert_eq!(missing["error_count"], 1);
     assert_eq!(missing["last_status"], "error");
     assert!(missing["last_error"].as_str().unwrap().contains("404"));
+    assert_eq!(missing["last_error_kind"], "http_status");
     assert!(missing["next_fetch"].is_string());
+    let out = tributary(&config, &["feeds", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("errors: 1 in a row, last (http_status): "),
+        "{text}"
+    );
     let out = tributary(&config, &["fetch", "Nope"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -269,6 +284,51 @@ fn run_serves_healthz_and_metrics_and_reloads_on_file_change_and_sighup() {
         "a removed feed stops being polled"
     );
 
+    let status = daemon.stop(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+/// Failed polls are counted by kind in `/metrics`, and each feed's last one is in
+/// `feeds list --json`.
+#[test]
+fn run_counts_failed_polls_by_kind() {
+    let server = TestServer::start();
+    server.route(
+        "/page",
+        common::Reply::Status {
+            code: 200,
+            headers: vec![],
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("Missing", server.url("/missing")),
+            ("Empty", server.url("/page")),
+        ],
+    );
+    let daemon = Daemon::start(&config);
+    let addr = daemon.addr();
+    let counted = |metrics: &str| {
+        metrics.contains("tributary_fetch_failures_total{kind=\"http_status\"}")
+            && metrics.contains("tributary_fetch_failures_total{kind=\"parse\"}")
+    };
+    assert!(
+        wait_for(Duration::from_secs(20), || counted(
+            &http_get(&addr, "/metrics").1
+        )),
+        "{}",
+        daemon.log_text()
+    );
+    let out = tributary(&config, &["feeds", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kind = |name: &str| {
+        let feed = list.as_array().unwrap().iter().find(|f| f["name"] == name);
+        feed.unwrap()["last_error_kind"].clone()
+    };
+    assert_eq!(kind("Missing"), "http_status");
+    assert_eq!(kind("Empty"), "parse");
     let status = daemon.stop(Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
 }
