@@ -349,6 +349,19 @@ pub(crate) fn time(s: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(s, 0).unwrap_or_default()
 }
 
+impl Store {
+    /// Test hook: caps the database at its size now, or lifts the cap, on this connection
+    /// (SQLite's `max_page_count`): a write that needs another page then fails with
+    /// SQLITE_FULL exactly as on a full disk.
+    #[cfg(test)]
+    pub(crate) fn cap_at_current_size(&self, capped: bool) {
+        let pages: i64 = if capped { 1 } else { 0xFFFF_FFFE };
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .unwrap();
+    }
+}
+
 /// A store in a temp folder with one feed (`https://a.example/rss`, named "A"): the
 /// starting point of the store's unit tests. Keep the folder alive as long as the store.
 #[cfg(test)]
