@@ -169,6 +169,82 @@ impl FetchStatus {
     }
 }
 
+/// The class of a failed poll, stored beside its one-sentence error: what `feeds list` and
+/// the `tributary_fetch_failures_total{kind}` metric count failures by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No complete answer within `[fetch].timeout` (or the connect timeout).
+    Timeout,
+    /// A body larger than `[fetch].max_body`.
+    TooLarge,
+    /// A redirect back to a URL already visited.
+    RedirectLoop,
+    /// More redirects than the fetch stage follows.
+    TooManyRedirects,
+    /// A redirect without a usable `Location`.
+    BadRedirect,
+    /// An HTTP status that is neither a document, a redirect, 304, 410 nor a rate limit.
+    HttpStatus,
+    /// The connection or the transfer failed (DNS, TCP, TLS, a cut body).
+    Transport,
+    /// Not requested: the address is one the fetch stage must not reach.
+    Refused,
+    /// 410: the feed is gone.
+    Gone,
+    /// 429/503 with `Retry-After`.
+    RateLimited,
+    /// The document is not a feed the parse stage can read.
+    Parse,
+    /// The feed's writes could not be stored (a failure of its data, not of the database).
+    Store,
+    /// A bug: a stage panicked.
+    Internal,
+}
+
+impl FailureKind {
+    /// The word stored in the database, shown by `feeds list` and used as a metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Timeout => "timeout",
+            FailureKind::TooLarge => "too_large",
+            FailureKind::RedirectLoop => "redirect_loop",
+            FailureKind::TooManyRedirects => "too_many_redirects",
+            FailureKind::BadRedirect => "bad_redirect",
+            FailureKind::HttpStatus => "http_status",
+            FailureKind::Transport => "transport",
+            FailureKind::Refused => "refused",
+            FailureKind::Gone => "gone",
+            FailureKind::RateLimited => "rate_limited",
+            FailureKind::Parse => "parse",
+            FailureKind::Store => "store",
+            FailureKind::Internal => "internal",
+        }
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [FailureKind; 13] = [
+        FailureKind::Timeout,
+        FailureKind::TooLarge,
+        FailureKind::RedirectLoop,
+        FailureKind::TooManyRedirects,
+        FailureKind::BadRedirect,
+        FailureKind::HttpStatus,
+        FailureKind::Transport,
+        FailureKind::Refused,
+        FailureKind::Gone,
+        FailureKind::RateLimited,
+        FailureKind::Parse,
+        FailureKind::Store,
+        FailureKind::Internal,
+    ];
+
+    /// Reads the stored word back; unknown words are `None`.
+    pub fn parse(word: &str) -> Option<Self> {
+        FailureKind::ALL.into_iter().find(|k| k.as_str() == word)
+    }
+}
+
 /// Where fetching a copy's article page stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PageState {

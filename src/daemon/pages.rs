@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use super::poll::PollEnv;
 use crate::fetch::policy::{PAGE_ATTEMPTS, PAGE_RETRY_AFTER, PAGES_PER_HOST_PER_MINUTE};
-use crate::fetch::{PageOutcome, PageRequest, Validators};
+use crate::fetch::{FetchError, PageOutcome, PageRequest, Validators};
 use crate::ingest::{PageReport, PageResult};
 use crate::model::PageState;
 use crate::parse::page;
@@ -293,7 +293,9 @@ async fn attempt(env: &PollEnv, pages: &Pages, due: &DuePage) -> PageResult {
             };
             give(write, None, now)
         }
-        PageOutcome::Refused { reason } => {
+        PageOutcome::Failed {
+            error: FetchError::Refused { reason },
+        } => {
             let write = PageWrite {
                 state: Some(PageState::Refused),
                 reason: Some(reason),
@@ -315,7 +317,7 @@ async fn attempt(env: &PollEnv, pages: &Pages, due: &DuePage) -> PageResult {
             }
             give(write, None, now)
         }
-        PageOutcome::Failed { error } => give(retry(error), None, now),
+        PageOutcome::Failed { error } => give(retry(error.to_string()), None, now),
     }
 }
 

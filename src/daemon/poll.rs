@@ -11,7 +11,7 @@ use super::writer::{Document, Job, Writer};
 use crate::config::CronSchedule;
 use crate::fetch::{FetchOutcome, FetchReport, FetchRequest, Fetcher, Validators};
 use crate::ingest::IngestReport;
-use crate::model::FetchStatus;
+use crate::model::{FailureKind, FetchStatus};
 use crate::schedule::limits::{self, Limits};
 use crate::schedule::{Clock, plan, policy};
 use crate::store::FetchState;
@@ -107,7 +107,14 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     };
     let (http, bytes, elapsed, moved_to) = meta;
     let internal = |e: &dyn std::fmt::Display| {
-        let state = failed(&feed, &old, now, http, format!("internal error: {e}"));
+        let state = failed(
+            &feed,
+            &old,
+            now,
+            http,
+            FailureKind::Internal,
+            format!("internal error: {e}"),
+        );
         Job {
             fallback: state.clone(),
             state,
@@ -182,6 +189,7 @@ fn prepare(
                         &old,
                         now,
                         http,
+                        FailureKind::Parse,
                         format!("{}: {e}", fetched.url),
                     ));
                 }
@@ -199,7 +207,7 @@ fn prepare(
             );
             Job {
                 state,
-                fallback: failed(feed, &old, now, http, String::new()),
+                fallback: failed(feed, &old, now, http, FailureKind::Store, String::new()),
                 document: Some(Document {
                     fingerprints: writer.fingerprints(feed.id, &parsed),
                     parsed,
@@ -240,6 +248,7 @@ fn prepare(
                 "{} answered 410 Gone: polling stopped until `tributary feeds enable`",
                 fetched.url
             )),
+            last_error_kind: Some(FailureKind::Gone),
             error_count: old.error_count.saturating_add(1),
             next_fetch: None,
             gone: true,
@@ -258,12 +267,20 @@ fn prepare(
                     http.unwrap_or_default(),
                     wait.as_secs()
                 )),
+                last_error_kind: Some(FailureKind::RateLimited),
                 error_count: old.error_count.saturating_add(1),
                 next_fetch: Some(plan::next_due(&feed.schedule, &feed.key, resume)),
                 ..old
             })
         }
-        FetchOutcome::Failed { error } => only(failed(feed, &old, now, http, error)),
+        FetchOutcome::Failed { error } => only(failed(
+            feed,
+            &old,
+            now,
+            http,
+            error.kind(),
+            error.to_string(),
+        )),
     }
 }
 
@@ -287,6 +304,7 @@ fn succeeded(
         last_status: Some(status),
         last_http: http,
         last_error: None,
+        last_error_kind: None,
         error_count: 0,
         next_fetch: Some(plan::next_due(&feed.schedule, &feed.key, earliest)),
         redirect_url: moved_to.or_else(|| old.redirect_url.clone()),
@@ -302,6 +320,7 @@ fn failed(
     old: &FetchState,
     now: DateTime<Utc>,
     http: Option<u16>,
+    kind: FailureKind,
     error: String,
 ) -> FetchState {
     let failures = old.error_count.saturating_add(1);
@@ -312,6 +331,7 @@ fn failed(
         last_status: Some(FetchStatus::Error),
         last_http: http,
         last_error: Some(error),
+        last_error_kind: Some(kind),
         error_count: failures,
         next_fetch: Some(now + chrono::Duration::from_std(wait).unwrap_or_default()),
         ..old.clone()
@@ -329,6 +349,9 @@ fn save(store: &SharedStore, state: &FetchState) {
 fn record(r: &PollReport) {
     let result = r.status.as_str();
     metrics::counter!("tributary_fetches_total", "result" => result).increment(1);
+    if let (Some(_), Some(kind)) = (&r.error, r.state.last_error_kind) {
+        metrics::counter!("tributary_fetch_failures_total", "kind" => kind.as_str()).increment(1);
+    }
     metrics::histogram!("tributary_fetch_duration_seconds").record(r.elapsed.as_secs_f64());
     metrics::counter!("tributary_fetch_bytes_total").increment(r.bytes);
     metrics::counter!("tributary_articles_new_total").increment(r.ingest.new_articles as u64);
@@ -358,6 +381,7 @@ fn record(r: &PollReport) {
             bytes = r.bytes,
             ms,
             errors = r.state.error_count,
+            kind = r.state.last_error_kind.map(FailureKind::as_str),
             next = next.as_deref(),
             error = %error,
             "fetch failed"

@@ -261,7 +261,10 @@ impl Scheduler {
     /// The daemon's loop: polls each feed when due until `stop` turns true, then lets
     /// in-flight polls finish for up to [`policy::SHUTDOWN_GRACE`] and abandons the rest
     /// (an abandoned poll's transaction is rolled back, never half-written).
+    /// A write the whole database refuses (a full disk) is held and retried by the writer
+    /// meanwhile, never counted against the feeds (`Writer::persist_through_outages`).
     pub async fn run(&self, stop: tokio::sync::watch::Receiver<bool>) {
+        self.writer.persist_through_outages();
         tokio::join!(self.run_feeds(stop.clone()), self.run_pages(stop));
     }
 

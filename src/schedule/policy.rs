@@ -76,6 +76,29 @@ pub const WRITE_GROUP_PAGES: usize = 64;
 /// fetching when the writer is the bottleneck.
 pub const WRITE_QUEUE_FEEDS: usize = 24;
 
+/// The daemon's writer waits this long before writing again what a whole-database failure
+/// (disk full, I/O error, corruption, a lock held past the busy timeout) held back, and
+/// twice as long after each further failure, up to [`WRITE_RETRY_MAX`]. A failed attempt
+/// costs one rolled-back transaction (milliseconds), so starting at a second lets a short
+/// outage (a checkpoint freeing WAL space, a CLI holding the lock) pass almost unnoticed.
+pub const WRITE_RETRY_FIRST: Duration = Duration::from_secs(1);
+
+/// The longest wait between the writer's attempts during a whole-database failure: once
+/// the operator frees space or repairs the file, the daemon notices within this long. A
+/// minute of held-back polls is also what a feed's slot allows for at the finest schedule
+/// feeds.toml usually sets (every few minutes), so nothing waits a whole slot.
+pub const WRITE_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// The wait before the writer's attempt number `failures + 1` during a whole-database
+/// failure (`failures` ≥ 1 attempts have failed): [`WRITE_RETRY_FIRST`] doubled per
+/// further failure, at most [`WRITE_RETRY_MAX`].
+pub fn write_retry_wait(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(30);
+    WRITE_RETRY_FIRST
+        .saturating_mul(1u32 << doublings)
+        .min(WRITE_RETRY_MAX)
+}
+
 /// Threads that parse and fingerprint fetched documents (`daemon/preparers.rs`): one per
 /// core, so no core idles while the writer waits for work.
 pub fn preparing_threads() -> usize {
@@ -108,6 +131,13 @@ mod tests {
             backoff(i, 3, "v"),
             "jitter differs per feed"
         );
+    }
+
+    #[test]
+    fn the_writer_retries_a_failing_database_after_one_second_doubling_to_a_minute() {
+        let waits: Vec<u64> = (1..=8).map(|n| write_retry_wait(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(write_retry_wait(u32::MAX), WRITE_RETRY_MAX);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::limits::{MAX_CATEGORIES, MAX_SUMMARY_CHARS};
 use super::query::FeedQuery;
 use super::safe;
 use crate::config::{Config, normalize_feed_url};
-use crate::store::{Fingerprint, MergedCopy, MergedStory, Store, StoryFilter};
+use crate::store::{Fingerprint, MergedCopy, MergedStory, Store, StoreError, StoryFilter};
 
 /// A merged-feed document ready to render.
 #[derive(Debug, Clone)]
@@ -84,7 +84,10 @@ pub enum LoadError {
     NotFound(String),
     /// The database failed.
     #[error(transparent)]
-    Store(#[from] anyhow::Error),
+    Store(#[from] StoreError),
+    /// The renderer failed.
+    #[error(transparent)]
+    Render(#[from] super::render::RenderError),
 }
 
 /// The store filter for `query`, or NotFound when it names an unknown feed or tag.

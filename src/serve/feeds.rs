@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use anyhow::Result;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -23,7 +22,7 @@ use super::limits::READ_POOL;
 use super::query::FeedQuery;
 use super::render::{self, Format};
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The Content-Security-Policy of the river page: nothing runs, nothing loads from
 /// elsewhere; the inline style sheet is the only exception.
@@ -75,7 +74,7 @@ impl FeedService {
     }
 
     /// The current generation: one `PRAGMA data_version` on the watch connection.
-    fn generation(&self) -> Result<Generation> {
+    fn generation(&self) -> Result<Generation, StoreError> {
         let config_epoch = self.config_epoch.load(Ordering::SeqCst);
         let mut watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
         let store = match watch.take() {
@@ -92,7 +91,10 @@ impl FeedService {
     }
 
     /// Runs `f` on a pooled read-only connection, inside one read transaction.
-    fn with_reader<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+    fn with_reader<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let store = match pooled {
             Some(s) => s,
@@ -147,7 +149,7 @@ impl FeedService {
                 let fp = match document::fingerprint(store, &query) {
                     Ok(fp) => fp,
                     Err(LoadError::NotFound(why)) => return Ok(Err(why)),
-                    Err(LoadError::Store(e)) => return Err(e),
+                    Err(e) => return Err(e),
                 };
                 let validators = Validators::new(format, &fp, salt);
                 let body = if validators.fresh_for(headers) {
@@ -156,7 +158,7 @@ impl FeedService {
                     let doc = match document::load(store, &config, &query) {
                         Ok(doc) => doc,
                         Err(LoadError::NotFound(why)) => return Ok(Err(why)),
-                        Err(LoadError::Store(e)) => return Err(e),
+                        Err(e) => return Err(e),
                     };
                     Some(Bytes::from(render::render(&doc, format)?))
                 };
@@ -224,8 +226,8 @@ fn plain(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn unavailable(e: &anyhow::Error) -> Response {
-    tracing::warn!(error = %format!("{e:#}"), "cannot serve the merged feed");
+fn unavailable(e: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "cannot serve the merged feed");
     plain(
         StatusCode::SERVICE_UNAVAILABLE,
         "the database cannot be read right now; try again shortly",
@@ -269,8 +271,8 @@ async fn document_response(
             _ => not_modified(&entry.validators),
         },
         Ok(Err(LoadError::NotFound(why))) => plain(StatusCode::NOT_FOUND, &why),
-        Ok(Err(LoadError::Store(e))) => unavailable(&e),
-        Err(e) => unavailable(&anyhow::anyhow!("the render task failed: {e}")),
+        Ok(Err(e)) => unavailable(&e),
+        Err(e) => unavailable(&format_args!("the render task failed: {e}")),
     }
 }
 

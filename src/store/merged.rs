@@ -4,12 +4,11 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ToSql};
 
-use super::{Store, time};
+use super::{Result, Store, StoreError, time};
 
 /// Which stories a merged-feed query selects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -160,7 +159,7 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .with_context(|| format!("cannot open the database {} for reading", path.display()))?;
+        .map_err(|e| StoreError::from(e).opening(path))?;
         super::wait_for_writers(&conn)?;
         Ok(Store {
             conn,
@@ -172,8 +171,13 @@ impl Store {
 
     /// Runs `f` inside one read transaction, so everything it reads comes from one snapshot
     /// of the database even while the daemon writes.
-    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        self.conn.execute_batch("BEGIN DEFERRED")?;
+    pub fn snapshot<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(StoreError::from)?;
         let out = f(self);
         // Ending a read transaction cannot lose anything; a failure here only means it had
         // already ended.
