@@ -733,3 +733,37 @@ fn a_full_disk_is_waited_out_without_blaming_feeds_and_nothing_committed_is_lost
     let status = daemon.stop(Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn a_fresh_start_polls_feeds_never_polled_at_once_and_says_so() {
+    let server = TestServer::start();
+    for p in ["/a", "/b"] {
+        server.route(p, feed(rss(p, &p[1..], 3, "")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[("A", server.url("/a")), ("B", server.url("/b"))],
+    );
+    // An hourly schedule: only "never polled means due now" can poll them within seconds.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("schedule = \"* * * * * *\"", "schedule = \"0 * * * *\"");
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::start(&config);
+    let addr = daemon.addr();
+    assert!(
+        daemon.wait_log("polling 2 of 2 feeds now", Duration::from_secs(10)),
+        "{}",
+        daemon.log_text()
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            let (status, body) = http_get(&addr, "/");
+            status == 200 && body.matches("<article").count() == 6
+        }),
+        "{}",
+        daemon.log_text()
+    );
+    assert_eq!(daemon.stop(Duration::from_secs(10)).code(), Some(0));
+}

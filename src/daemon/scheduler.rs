@@ -86,6 +86,33 @@ fn scheduled_feeds(config: &Config, store: &mut Store) -> Result<HashMap<i64, Ar
     Ok(feeds)
 }
 
+/// Says what the schedule does next, on start and after a reload: how many feeds are polled
+/// now (never polled, or overdue) and when the next of the others is.
+fn announce(states: &HashMap<i64, FetchState>, now: DateTime<Utc>) {
+    let live: Vec<&FetchState> = states.values().filter(|s| !s.gone).collect();
+    let due_now = live
+        .iter()
+        .filter(|s| s.next_fetch.is_none_or(|t| t <= now))
+        .count();
+    let next = live
+        .iter()
+        .filter_map(|s| s.next_fetch)
+        .filter(|&t| t > now)
+        .min();
+    match (due_now, next) {
+        (0, Some(t)) => tracing::info!(
+            "{} feeds, none due: the next poll is at {}",
+            live.len(),
+            t.format("%H:%M:%S UTC")
+        ),
+        (0, None) => tracing::info!("no feeds to poll"),
+        (n, _) => tracing::info!(
+            "polling {n} of {} feeds now, then on their schedules",
+            live.len()
+        ),
+    }
+}
+
 impl Scheduler {
     /// Mirrors the config's feeds into the store and prepares to poll them.
     pub fn new(config: &Config, store: SharedStore, clock: Arc<dyn Clock>) -> Result<Scheduler> {
@@ -206,7 +233,12 @@ impl Scheduler {
                     && s.next_fetch.is_none()
                     && !s.gone
                 {
-                    let due = plan::next_due(&feed.schedule, &feed.key, now);
+                    // A feed never polled is due at once (the limits bound the burst); one
+                    // polled before continues on its schedule.
+                    let due = match s.last_fetch {
+                        None => now,
+                        Some(_) => plan::next_due(&feed.schedule, &feed.key, now),
+                    };
                     s.next_fetch = Some(due);
                     slots.push((feed.id, due));
                 }
@@ -328,13 +360,15 @@ impl Scheduler {
         let mut states: HashMap<i64, FetchState> = HashMap::new();
         let mut refresh_at = self.clock.now();
         let mut setup = self.setup();
+        let mut first = true;
         loop {
             if *stop.borrow() {
                 break;
             }
             let now = self.clock.now();
             let current = self.setup();
-            if now >= refresh_at || !Arc::ptr_eq(&current, &setup) {
+            let new_setup = first || !Arc::ptr_eq(&current, &setup);
+            if now >= refresh_at || new_setup {
                 setup = current;
                 match self.load_states(&setup).await {
                     Ok(s) => states = s,
@@ -342,6 +376,10 @@ impl Scheduler {
                         tracing::error!(error = %format!("{e:#}"), "cannot read the schedule")
                     }
                 }
+                if new_setup {
+                    announce(&states, self.clock.now());
+                }
+                first = false;
                 refresh_at =
                     now + chrono::Duration::from_std(policy::REFRESH_EVERY).unwrap_or_default();
                 let backing_off = states
