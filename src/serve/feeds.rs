@@ -18,7 +18,7 @@ use tower_http::compression::CompressionLayer;
 
 use super::cache::{Cached, DocCache, Generation, Validators};
 use super::document::{self, LoadError};
-use super::limits::READ_POOL;
+use super::policy::READ_POOL;
 use super::query::FeedQuery;
 use super::render::{self, Format};
 use crate::config::Config;
@@ -133,8 +133,9 @@ impl FeedService {
         h.digest()
     }
 
-    /// The slow path: validators from the store's fingerprint, then — unless the client
-    /// already has this version — the rendered document. Either way the result is cached.
+    /// The slow path: validators from the selection's version in the store, then — unless
+    /// the client already has this version — the rendered document. Either way the result is
+    /// cached.
     fn build(
         &self,
         format: Format,
@@ -146,12 +147,12 @@ impl FeedService {
         let salt = Self::salt(&config, format, &query);
         let entry = self
             .with_reader(|store| {
-                let fp = match document::fingerprint(store, &query) {
-                    Ok(fp) => fp,
+                let version = match document::version(store, &query) {
+                    Ok(version) => version,
                     Err(LoadError::NotFound(why)) => return Ok(Err(why)),
                     Err(e) => return Err(e),
                 };
-                let validators = Validators::new(format, &fp, salt);
+                let validators = Validators::new(format, &version, salt);
                 let body = if validators.fresh_for(headers) {
                     None
                 } else {

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::limits::MAX_TITLE_CHARS;
+use super::policy::MAX_TITLE_CHARS;
 
 /// Whether XML 1.0 can carry `c` (and it is not a C1 control, which is never text).
 fn xml_char(c: char) -> bool {

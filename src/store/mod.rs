@@ -30,7 +30,7 @@ pub use dedup::{CopyView, StoredFingerprint, StoryView};
 pub use error::{StoreError, StoreErrorKind};
 pub use feeds::{FeedRow, FeedSpec};
 pub use fetch_state::FetchState;
-pub use merged::{Fingerprint, MergedCopy, MergedStory, StoryFilter};
+pub use merged::{MergedCopy, MergedStory, MergedVersion, StoryFilter};
 pub use pages::{DuePage, PageCounts, PageRecord, PageWrite};
 
 /// What every store operation returns: its value or a [`StoreError`].
