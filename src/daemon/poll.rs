@@ -100,10 +100,10 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     // (a 304, an error) there is nothing to parse, and no thread to hand it to.
     let job = if matches!(fetched.outcome, FetchOutcome::Modified { .. }) {
         env.writer
-            .prepare(move || prepare(&task_writer, &task_feed, state, fetched, now))
+            .on_preparing_thread(move || build_job(&task_writer, &task_feed, state, fetched, now))
             .await
     } else {
-        Some(prepare(&task_writer, &task_feed, state, fetched, now))
+        Some(build_job(&task_writer, &task_feed, state, fetched, now))
     };
     let (http, bytes, elapsed, moved_to) = meta;
     let internal = |e: &dyn std::fmt::Display| {
@@ -156,7 +156,7 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
 
 /// Turns a fetch into the writes that record it (blocking: parses and fingerprints the
 /// document).
-fn prepare(
+fn build_job(
     writer: &Writer,
     feed: &ScheduledFeed,
     old: FetchState,

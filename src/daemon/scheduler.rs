@@ -3,9 +3,10 @@
 //!
 //! The database is the schedule's memory: each feed's next due time is stored, so a restart
 //! continues where the last run stopped, and a daemon that was down for a day polls each
-//! overdue feed once. New feeds get a slot spread over their interval ([`plan`]); failures
-//! back off, rate limits and cache hints are honoured ([`policy`]). Time comes from a
-//! [`Clock`], so tests move it by hand.
+//! overdue feed once. Feeds get slots spread over their interval ([`plan`]); failures back
+//! off, rate limits and cache hints are honoured (`schedule::policy`). Time comes from a
+//! [`Clock`], so tests move it by hand; how often the loop re-reads the schedule and how
+//! long a stop waits are in [`policy`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,10 +17,11 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
 use super::pages::{Pages, PagesReport};
+use super::policy;
 use super::poll::{self, PollEnv, PollReport, ScheduledFeed};
 use super::writer::Writer;
 use crate::schedule::limits::Limits;
-use crate::schedule::{Clock, plan, policy};
+use crate::schedule::{Clock, plan};
 
 use crate::config::{Config, FetchConfig, normalize_feed_url};
 use crate::fetch::Fetcher;
@@ -138,7 +140,7 @@ impl Scheduler {
             let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
             // The dedup index is loaded now, before polling, so the first poll does not
             // wait for it; on a reload this applies the new `[dedup]` policy.
-            writer.prepare_dedup(&guard, &config.dedup)?;
+            writer.configure_dedup(&guard, &config.dedup)?;
             scheduled_feeds(config, &mut guard)?
         };
         Ok(Setup {
@@ -277,7 +279,8 @@ impl Scheduler {
     }
 
     /// Polls every feed due at the clock's current time, waits for them, and returns the
-    /// reports: one step of the daemon's loop, for tests driving a [`ManualClock`].
+    /// reports: one step of the daemon's loop, for tests driving a
+    /// [`ManualClock`](crate::schedule::ManualClock).
     pub async fn poll_due(&self) -> Result<Vec<PollReport>> {
         let setup = self.setup();
         let states = self.load_states(&setup).await?;

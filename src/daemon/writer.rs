@@ -27,7 +27,7 @@
 //! core.
 //!
 //! The writer owns the dedup stage ([`Dedup`]): its index, loaded from the store before the
-//! first poll ([`Writer::prepare_dedup`], which also takes a reloaded `[dedup]` policy), and
+//! first poll ([`Writer::configure_dedup`], which also takes a reloaded `[dedup]` policy), and
 //! its learned lines, which the preparing threads share through
 //! [`Dedup::learned_lines`] to fingerprint documents while the writer writes.
 
@@ -41,6 +41,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::SharedStore;
+use super::policy;
 use super::preparers::Preparers;
 use crate::config::DedupConfig;
 use crate::dedup::{Dedup, Fingerprint, LearnedLines, Policy, Staged};
@@ -48,7 +49,6 @@ use crate::ingest::{
     IngestReport, PageReport, PageResult, ingest_into, open_dedup_with, record_page,
 };
 use crate::model::{FailureKind, ParsedFeed};
-use crate::schedule::policy;
 use crate::store::{FetchState, Store, StoreError};
 
 /// One poll's writes.
@@ -105,12 +105,12 @@ struct Queue {
 #[derive(Default)]
 struct DedupStage {
     /// The stage; locked by whoever holds the store (the writer's thread for each group,
-    /// [`Writer::prepare_dedup`]), taken out while a group is written.
+    /// [`Writer::configure_dedup`]), taken out while a group is written.
     dedup: Mutex<Option<Dedup>>,
     /// The stage's learned lines, for the preparing threads: reached without the lock
     /// above, which the writer holds while it writes.
     lines: OnceLock<Arc<LearnedLines>>,
-    /// The `[dedup]` policy last given ([`Writer::prepare_dedup`]): a stage reloaded after a
+    /// The `[dedup]` policy last given ([`Writer::configure_dedup`]): a stage reloaded after a
     /// panic dropped it keeps the operator's window and preferred sources.
     policy: Mutex<Option<Policy>>,
 }
@@ -225,7 +225,7 @@ impl Writer {
     /// Loads the dedup stage from `store` if it is not loaded yet (at startup, so the
     /// first poll does not wait for it), else gives it `config`'s policy (a reload).
     /// `store` is the writer's (locked by the caller).
-    pub fn prepare_dedup(&self, store: &Store, config: &DedupConfig) -> Result<(), StoreError> {
+    pub fn configure_dedup(&self, store: &Store, config: &DedupConfig) -> Result<(), StoreError> {
         let policy = Policy::from_config(config);
         *lock(&self.shared.dedup.policy) = Some(policy.clone());
         let mut dedup = lock(&self.shared.dedup.dedup);
@@ -247,9 +247,9 @@ impl Writer {
         prints
     }
 
-    /// Runs `task` (parsing and fingerprinting a document) on a preparing thread; `None`
-    /// if it panicked.
-    pub async fn prepare<T: Send + 'static>(
+    /// Runs `task` (parsing and fingerprinting a document, extracting an article page) on a
+    /// preparing thread; `None` if it panicked.
+    pub async fn on_preparing_thread<T: Send + 'static>(
         &self,
         task: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
@@ -1056,7 +1056,7 @@ mod tests {
             let writer = writer.clone();
             async move {
                 writer
-                    .prepare(move || {
+                    .on_preparing_thread(move || {
                         let _ = running.send(());
                         let _ = gate.recv();
                         drop(last);
@@ -1091,7 +1091,7 @@ mod tests {
         let doc = document("first");
         writer.fingerprints(feed, &doc.parsed);
         writer
-            .prepare_dedup(&lock(&writer.shared.store), &DedupConfig::default())
+            .configure_dedup(&lock(&writer.shared.store), &DedupConfig::default())
             .unwrap();
         let stage = &writer.shared.dedup;
         let dedup = lock(&stage.dedup);

@@ -1,5 +1,7 @@
-//! The scheduling policy's numbers and the pure rules built on them: how long a failing,
-//! rate-limited or cache-hinting feed waits. Everything the issue calls "policy" is here.
+//! The numbers that decide *when a feed is polled*, and the pure rules built on them: how
+//! long a failing, rate-limited or cache-hinting feed waits, and where a schedule without a
+//! next occurrence puts its feed. The daemon's own numbers (writer, retention, shutdown)
+//! are in `daemon/policy.rs`.
 
 use std::time::Duration;
 
@@ -16,28 +18,13 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 /// `<ttl>`, `Cache-Control: max-age` and `Expires` may slow a feed down to this at most.
 pub const MAX_INTERVAL_FLOOR: Duration = Duration::from_secs(24 * 3600);
 
-/// On SIGTERM, in-flight polls get this long to finish before they are abandoned.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// How often the daemon prunes stories older than `[storage].retention`.
-pub const RETENTION_EVERY: Duration = Duration::from_secs(24 * 3600);
-
-/// The first pruning runs this long after start, out of the start-up rush.
-pub const RETENTION_FIRST: Duration = Duration::from_secs(60);
-
-/// Stories deleted per pruning transaction: small, so a fetch waits milliseconds at most.
-pub const PRUNE_BATCH: usize = 200;
-
-/// The daemon re-reads every feed's due time from the database at least this often, to see
-/// `feeds enable` and `fetch` run by the CLI meanwhile.
-pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
-
-/// How often the daemon looks at feeds.toml for changes.
-pub const CONFIG_POLL: Duration = Duration::from_secs(2);
+/// Where a schedule without any further occurrence (a pattern that never matches again)
+/// puts its feed: a day later, so it is retried rather than forgotten.
+pub const NO_OCCURRENCE_RETRY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// The wait before retry number `failures` (1 for the first failure) of a feed polled every
 /// `interval`: the interval doubled per failure, jittered, at most [`MAX_BACKOFF`]. `seed`
-/// (the feed's URL) makes the jitter stable per feed and attempt.
+/// (the feed's key, its normalised URL) makes the jitter stable per feed and attempt.
 pub fn backoff(interval: Duration, failures: u32, seed: &str) -> Duration {
     let doublings = failures.saturating_sub(1).min(30);
     let base = interval
@@ -63,56 +50,6 @@ pub fn retry_wait(retry_after: Duration) -> Duration {
     retry_after.min(MAX_RETRY_AFTER)
 }
 
-/// Feeds written in one transaction at most (group commit, `daemon/writer.rs`): a commit
-/// costs about as much as a feed of 50 new articles, and a group of this size still
-/// commits within a fraction of a second.
-pub const WRITE_GROUP_FEEDS: usize = 32;
-
-/// Article pages recorded in one transaction at most: a page is one copy's update, so a
-/// group of pages costs about what one feed of that many new articles does.
-pub const WRITE_GROUP_PAGES: usize = 64;
-
-/// Parsed documents waiting for the writer at most: bounds their memory, and holds back
-/// fetching when the writer is the bottleneck.
-pub const WRITE_QUEUE_FEEDS: usize = 24;
-
-/// The daemon's writer waits this long before writing again what a whole-database failure
-/// (disk full, I/O error, corruption, a lock held past the busy timeout) held back, and
-/// twice as long after each further failure, up to [`WRITE_RETRY_MAX`]. A failed attempt
-/// costs one rolled-back transaction (milliseconds), so starting at a second lets a short
-/// outage (a checkpoint freeing WAL space, a CLI holding the lock) pass almost unnoticed.
-pub const WRITE_RETRY_FIRST: Duration = Duration::from_secs(1);
-
-/// The longest wait between the writer's attempts during a whole-database failure: once
-/// the operator frees space or repairs the file, the daemon notices within this long. A
-/// minute of held-back polls is also what a feed's slot allows for at the finest schedule
-/// feeds.toml usually sets (every few minutes), so nothing waits a whole slot.
-pub const WRITE_RETRY_MAX: Duration = Duration::from_secs(60);
-
-/// The wait before the writer's attempt number `failures + 1` during a whole-database
-/// failure (`failures` ≥ 1 attempts have failed): [`WRITE_RETRY_FIRST`] doubled per
-/// further failure, at most [`WRITE_RETRY_MAX`].
-pub fn write_retry_wait(failures: u32) -> Duration {
-    let doublings = failures.saturating_sub(1).min(30);
-    WRITE_RETRY_FIRST
-        .saturating_mul(1u32 << doublings)
-        .min(WRITE_RETRY_MAX)
-}
-
-/// Threads that parse and fingerprint fetched documents (`daemon/preparers.rs`): one per
-/// core, so no core idles while the writer waits for work.
-pub fn preparing_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// How many nice levels nicer than the process the preparing threads run: the writer, the
-/// one serial stage of a poll cycle and its bottleneck on a cold start, runs at the
-/// process's own priority and gets a core whenever it has work (measured with
-/// `examples/poll_bench` on 2 cores: at equal priority it waited for a core for a third of
-/// the cycle). 10 levels give it about nine tenths of a contended core, whatever nice value
-/// the process was started at.
-pub const PREPARE_NICE: i32 = 10;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,13 +68,6 @@ mod tests {
             backoff(i, 3, "v"),
             "jitter differs per feed"
         );
-    }
-
-    #[test]
-    fn the_writer_retries_a_failing_database_after_one_second_doubling_to_a_minute() {
-        let waits: Vec<u64> = (1..=8).map(|n| write_retry_wait(n).as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
-        assert_eq!(write_retry_wait(u32::MAX), WRITE_RETRY_MAX);
     }
 
     #[test]
