@@ -1,5 +1,7 @@
 //! The domain types every stage shares: what a feed entry becomes (`Article`), how a copy
-//! joined its story (`MatchKind`), and what a fetch of one feed came to (`FetchOutcome`).
+//! joined its story (`MatchKind`), what a poll of one feed came to (`FetchStatus`, and
+//! `FailureKind` when it failed) and what the schedule remembers of a feed between polls
+//! (`FetchState`).
 //!
 //! Nothing here does I/O; stages produce and consume these values.
 
@@ -243,6 +245,41 @@ impl FailureKind {
     pub fn parse(word: &str) -> Option<Self> {
         FailureKind::ALL.into_iter().find(|k| k.as_str() == word)
     }
+}
+
+/// One feed's fetch state: what the schedule remembers about it between polls. Read before
+/// a poll, turned into the next one by `schedule::state::next_state`, stored by the store
+/// (`store/fetch_state.rs`) beside the poll's articles.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FetchState {
+    /// Database id of the feed.
+    pub feed_id: i64,
+    /// The configured URL (normalised).
+    pub url: String,
+    /// The last `ETag`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// The last `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+    /// When the last poll ended.
+    pub last_fetch: Option<DateTime<Utc>>,
+    /// How the last poll ended.
+    pub last_status: Option<FetchStatus>,
+    /// HTTP status of the last poll, when there was an answer.
+    pub last_http: Option<u16>,
+    /// The last error, while the feed is failing.
+    pub last_error: Option<String>,
+    /// The class of the last error, while the feed is failing.
+    pub last_error_kind: Option<FailureKind>,
+    /// Consecutive failures: what the backoff grows with.
+    pub error_count: u32,
+    /// When the next poll is due; `None` for a feed that has no slot yet.
+    pub next_fetch: Option<DateTime<Utc>>,
+    /// A permanent redirect target, polled instead of the configured URL.
+    pub redirect_url: Option<String>,
+    /// 410 seen: not polled until re-enabled.
+    pub gone: bool,
+    /// Seconds: the feed asked (ttl, Cache-Control, Expires) not to be polled more often.
+    pub interval_floor: Option<i64>,
 }
 
 /// Where fetching a copy's article page stands.

@@ -3,10 +3,11 @@
 //!
 //! The database is the schedule's memory: each feed's next due time is stored, so a restart
 //! continues where the last run stopped, and a daemon that was down for a day polls each
-//! overdue feed once. Feeds get slots spread over their interval ([`plan`]); failures back
-//! off, rate limits and cache hints are honoured (`schedule::policy`). Time comes from a
-//! [`Clock`], so tests move it by hand; how often the loop re-reads the schedule and how
-//! long a stop waits are in [`policy`].
+//! overdue feed once. A feed without a due time gets one from [`state::first_due`] (at once
+//! if never polled, else its next slot, spread over the interval by [`plan`]); after each
+//! poll the schedule stage's state machine ([`state::next_state`]) gives the next due time.
+//! Time comes from a [`Clock`], so tests move it by hand; how often the loop re-reads the
+//! schedule and how long a stop waits are in [`policy`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -21,7 +22,7 @@ use super::policy;
 use super::poll::{self, PollEnv, PollReport, ScheduledFeed};
 use super::writer::Writer;
 use crate::schedule::limits::Limits;
-use crate::schedule::{Clock, plan};
+use crate::schedule::{Clock, plan, state};
 
 use crate::config::{Config, FetchConfig, normalize_feed_url};
 use crate::fetch::Fetcher;
@@ -235,12 +236,7 @@ impl Scheduler {
                     && s.next_fetch.is_none()
                     && !s.gone
                 {
-                    // A feed never polled is due at once (the limits bound the burst); one
-                    // polled before continues on its schedule.
-                    let due = match s.last_fetch {
-                        None => now,
-                        Some(_) => plan::next_due(&feed.schedule, &feed.key, now),
-                    };
+                    let due = state::first_due(s, feed.schedule_feed(), now);
                     s.next_fetch = Some(due);
                     slots.push((feed.id, due));
                 }

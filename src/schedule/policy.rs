@@ -1,7 +1,8 @@
 //! The numbers that decide *when a feed is polled*, and the pure rules built on them: how
 //! long a failing, rate-limited or cache-hinting feed waits, and where a schedule without a
-//! next occurrence puts its feed. The daemon's own numbers (writer, retention, shutdown)
-//! are in `daemon/policy.rs`.
+//! next occurrence puts its feed. The state machine that applies them after each poll is
+//! `state.rs`; the daemon's own numbers (writer, retention, shutdown) are in
+//! `daemon/policy.rs`.
 
 use std::time::Duration;
 

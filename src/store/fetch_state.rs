@@ -1,45 +1,13 @@
-//! Fetch state: what the scheduler remembers about each feed between polls (validators for
-//! conditional GET, the last result, the error streak, the next due time, a permanent
-//! redirect, the 410 mark and the interval floor), so a restart continues where it stopped.
+//! Fetch state in the database: what the schedule remembers about each feed between polls
+//! (`model::FetchState`: validators for conditional GET, the last result, the error streak,
+//! the next due time, a permanent redirect, the 410 mark and the interval floor), read and
+//! written here so a restart continues where it stopped.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, secs, time};
-use crate::model::{FailureKind, FetchStatus};
-
-/// One feed's fetch state, read before a poll and written back after it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FetchState {
-    /// Database id of the feed.
-    pub feed_id: i64,
-    /// The configured URL (normalised).
-    pub url: String,
-    /// The last `ETag`, sent back as `If-None-Match`.
-    pub etag: Option<String>,
-    /// The last `Last-Modified`, sent back as `If-Modified-Since`.
-    pub last_modified: Option<String>,
-    /// When the last poll ended.
-    pub last_fetch: Option<DateTime<Utc>>,
-    /// How the last poll ended.
-    pub last_status: Option<FetchStatus>,
-    /// HTTP status of the last poll, when there was an answer.
-    pub last_http: Option<u16>,
-    /// The last error, while the feed is failing.
-    pub last_error: Option<String>,
-    /// The class of the last error, while the feed is failing.
-    pub last_error_kind: Option<FailureKind>,
-    /// Consecutive failures: what the backoff grows with.
-    pub error_count: u32,
-    /// When the next poll is due; `None` for a feed that has no slot yet.
-    pub next_fetch: Option<DateTime<Utc>>,
-    /// A permanent redirect target, polled instead of the configured URL.
-    pub redirect_url: Option<String>,
-    /// 410 seen: not polled until re-enabled.
-    pub gone: bool,
-    /// Seconds: the feed asked (ttl, Cache-Control, Expires) not to be polled more often.
-    pub interval_floor: Option<i64>,
-}
+use crate::model::{FailureKind, FetchState, FetchStatus};
 
 const COLUMNS: &str =
     "id, url, etag, last_modified, last_fetch, last_status, last_http, last_error,

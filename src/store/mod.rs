@@ -24,12 +24,14 @@ use std::time::Duration;
 use rusqlite::{CachedStatement, Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
+/// The fetch state the store keeps per feed (`store/fetch_state.rs`); defined in `model`,
+/// where the schedule stage reads it.
+pub use crate::model::FetchState;
 pub use articles::{StoredArticle, Upsert};
 pub use checkpoint::Checkpointer;
 pub use dedup::{CopyView, StoredFingerprint, StoryView};
 pub use error::{StoreError, StoreErrorKind};
 pub use feeds::{FeedRow, FeedSpec};
-pub use fetch_state::FetchState;
 pub use merged::{MergedCopy, MergedStory, MergedVersion, StoryFilter};
 pub use pages::{DuePage, PageCounts, PageRecord, PageWrite};
 
