@@ -139,9 +139,9 @@ impl Scheduler {
     ) -> Result<Setup> {
         let feeds = {
             let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            // The dedup index is loaded now, before polling, so the first poll does not
-            // wait for it; on a reload this applies the new `[dedup]` policy.
-            writer.configure_dedup(&guard, &config.dedup)?;
+            // The `[dedup]` policy (a reload's too); the index itself loads when first needed
+            // (`run` loads it at once).
+            writer.configure_dedup(&config.dedup);
             scheduled_feeds(config, &mut guard)?
         };
         Ok(Setup {
@@ -296,7 +296,20 @@ impl Scheduler {
     /// meanwhile, never counted against the feeds (`Writer::persist_through_outages`).
     pub async fn run(&self, stop: tokio::sync::watch::Receiver<bool>) {
         self.writer.persist_through_outages();
-        tokio::join!(self.run_feeds(stop.clone()), self.run_pages(stop));
+        // The daemon loads the dedup index at once, so its first document does not wait.
+        let (store, writer) = (self.store.clone(), self.writer.clone());
+        let loaded = tokio::task::spawn_blocking(move || {
+            writer.load_dedup(&store.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+        tokio::join!(
+            async {
+                if let Ok(Err(e)) = loaded.await {
+                    tracing::error!(error = %e, "cannot load the dedup index; the first document retries");
+                }
+            },
+            self.run_feeds(stop.clone()),
+            self.run_pages(stop)
+        );
     }
 
     /// Fetches every article page due now and those that become due meanwhile, until none

@@ -26,8 +26,9 @@
 //! ([`Preparers`]) a lower one: the writer is the serial stage and should never wait for a
 //! core.
 //!
-//! The writer owns the dedup stage ([`Dedup`]): its index, loaded from the store before the
-//! first poll ([`Writer::configure_dedup`], which also takes a reloaded `[dedup]` policy), and
+//! The writer owns the dedup stage ([`Dedup`]): its index, loaded from the store when a
+//! document first needs it or, in the daemon, at start ([`Writer::load_dedup`]; a cycle
+//! of 304s never loads it), with the `[dedup]` policy of [`Writer::configure_dedup`], and
 //! its learned lines, which the preparing threads share through
 //! [`Dedup::learned_lines`] to fingerprint documents while the writer writes.
 
@@ -105,7 +106,7 @@ struct Queue {
 #[derive(Default)]
 struct DedupStage {
     /// The stage; locked by whoever holds the store (the writer's thread for each group,
-    /// [`Writer::configure_dedup`]), taken out while a group is written.
+    /// [`Writer::load_dedup`]), taken out while a group is written.
     dedup: Mutex<Option<Dedup>>,
     /// The stage's learned lines, for the preparing threads: reached without the lock
     /// above, which the writer holds while it writes.
@@ -222,16 +223,27 @@ impl Writer {
         self.shared.failing.load(Ordering::SeqCst)
     }
 
-    /// Loads the dedup stage from `store` if it is not loaded yet (at startup, so the
-    /// first poll does not wait for it), else gives it `config`'s policy (a reload).
-    /// `store` is the writer's (locked by the caller).
-    pub fn configure_dedup(&self, store: &Store, config: &DedupConfig) -> Result<(), StoreError> {
+    /// Gives the dedup stage `config`'s policy (at start, and on a reload); the stage
+    /// itself is loaded by [`Writer::load_dedup`] or by the first group that needs it.
+    pub fn configure_dedup(&self, config: &DedupConfig) {
         let policy = Policy::from_config(config);
         *lock(&self.shared.dedup.policy) = Some(policy.clone());
+        if let Some(d) = lock(&self.shared.dedup.dedup).as_mut() {
+            d.set_policy(policy);
+        }
+    }
+
+    /// Loads the dedup stage from `store` now if it is not loaded yet (the daemon, at
+    /// start, so its first document does not wait for the index); otherwise the first group
+    /// with a document to store loads it.
+    pub fn load_dedup(&self, store: &Store) -> Result<(), StoreError> {
         let mut dedup = lock(&self.shared.dedup.dedup);
-        match dedup.as_mut() {
-            Some(d) => d.set_policy(policy),
-            None => *dedup = Some(self.shared.dedup.open(store, policy)?),
+        if dedup.is_none() {
+            *dedup = Some(
+                self.shared
+                    .dedup
+                    .open(store, stage_policy(&self.shared.dedup))?,
+            );
         }
         Ok(())
     }
@@ -540,13 +552,15 @@ fn take_dedup(
 ) -> Result<Dedup, StoreError> {
     match slot.take() {
         Some(dedup) => Ok(dedup),
-        None => {
-            let policy = lock(&stage.policy)
-                .clone()
-                .unwrap_or_else(|| Policy::from_config(&DedupConfig::default()));
-            stage.open(store, policy)
-        }
+        None => stage.open(store, stage_policy(stage)),
     }
+}
+
+/// The `[dedup]` policy last configured, else the default.
+fn stage_policy(stage: &DedupStage) -> Policy {
+    lock(&stage.policy)
+        .clone()
+        .unwrap_or_else(|| Policy::from_config(&DedupConfig::default()))
 }
 
 /// Records a group of pages in one transaction (each alone if that fails) and answers each.
@@ -664,10 +678,20 @@ fn write_group(
     let (jobs, answers): (Vec<Job>, Vec<oneshot::Sender<Answer>>) =
         group.into_iter().map(|p| (p.job, p.done)).unzip();
     let mut slot = lock(&stage.dedup);
-    let (written, outage) = match take_dedup(store, stage, &mut slot) {
+    // A group with no document to store (304s, errors) writes fetch state only: it needs no
+    // dedup stage, and does not load one (an all-304 cycle costs only its requests).
+    let placeholder = slot.is_none() && jobs.iter().all(|j| j.document.is_none());
+    let taken = if placeholder {
+        Ok(Dedup::new(stage_policy(stage)))
+    } else {
+        take_dedup(store, stage, &mut slot)
+    };
+    let (written, outage) = match taken {
         Ok(mut dedup) => {
             let written = write_or_isolate(store, &mut dedup, &jobs);
-            *slot = Some(dedup);
+            if !placeholder {
+                *slot = Some(dedup);
+            }
             written
         }
         Err(e) if e.is_whole_database() => (Vec::new(), Some(e)),
@@ -1090,9 +1114,7 @@ mod tests {
         let writer = Writer::new(Arc::new(Mutex::new(store)));
         let doc = document("first");
         writer.fingerprints(feed, &doc.parsed);
-        writer
-            .configure_dedup(&lock(&writer.shared.store), &DedupConfig::default())
-            .unwrap();
+        writer.load_dedup(&lock(&writer.shared.store)).unwrap();
         let stage = &writer.shared.dedup;
         let dedup = lock(&stage.dedup);
         let lines = dedup.as_ref().unwrap().learned_lines();
