@@ -22,6 +22,10 @@ use tributary::model::MatchKind;
 use tributary::parse::{FeedContext, parse};
 use tributary::store::{FeedSpec, Store, StoryView};
 
+#[path = "common/real_score.rs"]
+mod real_score;
+use real_score::{Counts, Pair, judge_pairs, ratio, url_key};
+
 /// One labelled entry.
 struct Truth {
     key: String,
@@ -37,36 +41,6 @@ struct Doc {
     feed: String,
     url: String,
     bytes: Vec<u8>,
-}
-
-fn url_key(u: &str) -> String {
-    let Ok(p) = url::Url::parse(u.trim()) else {
-        return u.trim().to_string();
-    };
-    let host = p.host_str().unwrap_or("").to_lowercase();
-    let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
-    let mut q: Vec<String> = p
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| {
-            let k = kv.split('=').next().unwrap_or("").to_lowercase();
-            !kv.is_empty()
-                && ![
-                    "utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "igshid", "ref_src", "ref",
-                ]
-                .iter()
-                .any(|t| k.starts_with(t))
-        })
-        .map(str::to_string)
-        .collect();
-    q.sort();
-    let path = p.path().trim_end_matches('/');
-    if q.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{host}{path}?{}", q.join("&"))
-    }
 }
 
 fn generated(dir: &Path) -> Result<(Vec<Truth>, Vec<Doc>)> {
@@ -261,79 +235,61 @@ fn main() -> Result<()> {
         .count();
     let n = truth.len();
     // Pairwise counts, overall and by the shorter text's length and by match kind.
-    let mut tp = 0usize;
-    let mut fp_pairs = 0usize;
-    let mut fn_pairs = 0usize;
+    let mut all = Counts::default();
     let mut hard_fp = 0usize;
     let mut soft_merged = 0usize;
-    let mut by_len: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    let mut by_len: BTreeMap<&str, Counts> = BTreeMap::new();
     let mut desc = [0usize; 2];
     let mut wrong: Vec<String> = Vec::new();
     let mut missed: Vec<String> = Vec::new();
-    for i in 0..n {
-        for j in i + 1..n {
-            let (a, b) = (&truth[i], &truth[j]);
-            let same = a.story == b.story;
-            let merged = matches!((cluster_of.get(&a.key), cluster_of.get(&b.key)), (Some(x), Some(y)) if x == y);
-            if !same && !merged {
-                continue;
-            }
-            if !same && (a.soft || b.soft) {
-                soft_merged += usize::from(merged);
-                continue;
-            }
-            let len = bucket(
-                words_of
-                    .get(&a.key)
-                    .copied()
-                    .unwrap_or(0)
-                    .min(words_of.get(&b.key).copied().unwrap_or(0)),
-            );
-            let e = by_len.entry(len).or_default();
-            match (same, merged) {
-                (true, true) => {
-                    tp += 1;
-                    e[0] += 1;
+    let pairs = judge_pairs(
+        n,
+        |i, j| truth[i].story == truth[j].story,
+        |i| truth[i].soft,
+        |i| cluster_of.get(&truth[i].key).copied(),
+    );
+    for (i, j, pair) in pairs {
+        let (a, b) = (&truth[i], &truth[j]);
+        if pair == Pair::SoftMerged {
+            soft_merged += 1;
+            continue;
+        }
+        let len = bucket(
+            words_of
+                .get(&a.key)
+                .copied()
+                .unwrap_or(0)
+                .min(words_of.get(&b.key).copied().unwrap_or(0)),
+        );
+        by_len.entry(len).or_default().add(pair);
+        all.add(pair);
+        match pair {
+            Pair::Fn if missed.len() < show => missed.push(format!(
+                "missed {} ({}) ~ {} ({})",
+                a.key, a.feed, b.key, b.feed
+            )),
+            Pair::Fp => {
+                if a.event == b.event {
+                    hard_fp += 1;
                 }
-                (true, false) => {
-                    fn_pairs += 1;
-                    e[2] += 1;
-                    if missed.len() < show {
-                        missed.push(format!(
-                            "missed {} ({}) ~ {} ({})",
-                            a.key, a.feed, b.key, b.feed
-                        ));
-                    }
+                if wrong.len() < show {
+                    wrong.push(format!(
+                        "false {} ({} {}) ~ {} ({} {})",
+                        a.key, a.feed, a.kind, b.key, b.feed, b.kind
+                    ));
                 }
-                (false, true) => {
-                    fp_pairs += 1;
-                    e[1] += 1;
-                    if a.event == b.event {
-                        hard_fp += 1;
-                    }
-                    if wrong.len() < show {
-                        wrong.push(format!(
-                            "false {} ({} {}) ~ {} ({} {})",
-                            a.key, a.feed, a.kind, b.key, b.feed, b.kind
-                        ));
-                    }
-                }
-                _ => {}
             }
-            if same && (desc_only.contains(&a.key) || desc_only.contains(&b.key)) {
-                desc[0] += usize::from(merged);
-                desc[1] += 1;
-            }
+            _ => {}
+        }
+        if matches!(pair, Pair::Tp | Pair::Fn)
+            && (desc_only.contains(&a.key) || desc_only.contains(&b.key))
+        {
+            desc[0] += usize::from(pair == Pair::Tp);
+            desc[1] += 1;
         }
     }
-    let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
-    let p = ratio(tp, tp + fp_pairs);
-    let r = ratio(tp, tp + fn_pairs);
-    let f1 = if p + r > 0.0 {
-        2.0 * p * r / (p + r)
-    } else {
-        0.0
-    };
+    let (tp, fp_pairs, fn_pairs) = (all.tp, all.fp, all.fn_);
+    let (p, r, f1) = (all.p(), all.r(), all.f1());
     // B-cubed over labelled entries (soft entries left out).
     let hard: Vec<&Truth> = truth.iter().filter(|t| !t.soft).collect();
     let mut members: HashMap<usize, Vec<&Truth>> = HashMap::new();
@@ -430,11 +386,14 @@ fn main() -> Result<()> {
     if soft_merged > 0 {
         println!("soft pairs merged (scored apart): {soft_merged}");
     }
-    for (len, [t, f, m]) in &by_len {
+    for (len, c) in &by_len {
         println!(
-            "  words {len:>7}: P {:.4}  R {:.4}  (tp {t}, fp {f}, fn {m})",
-            ratio(*t, t + f),
-            ratio(*t, t + m)
+            "  words {len:>7}: P {:.4}  R {:.4}  (tp {}, fp {}, fn {})",
+            c.p(),
+            c.r(),
+            c.tp,
+            c.fp,
+            c.fn_
         );
     }
     for (kind, [joins, bad]) in &by_kind {

@@ -24,53 +24,23 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use tributary::config::Config;
-use tributary::daemon::Scheduler;
 use tributary::model::FetchStatus;
-use tributary::schedule::SystemClock;
-use tributary::store::Store;
 
+#[path = "common/bench_support.rs"]
+mod bench_support;
+#[path = "common/real_score.rs"]
+mod real_score;
 #[path = "../tests/support/real_set.rs"]
 mod real_set;
+use real_score::{Counts, Pair, judge_pairs, url_key};
 use real_set::esc;
-
-/// harness.py's url_key: host without www., path without trailing slash, query without
-/// tracking parameters.
-fn url_key(u: &str) -> String {
-    let Ok(p) = url::Url::parse(u.trim()) else {
-        return u.trim().to_string();
-    };
-    let host = p.host_str().unwrap_or("").to_lowercase();
-    let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
-    let mut q: Vec<&str> = p
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| {
-            let k = kv.split('=').next().unwrap_or("").to_lowercase();
-            !kv.is_empty()
-                && ![
-                    "utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "igshid", "ref_src", "ref",
-                ]
-                .iter()
-                .any(|t| k.starts_with(t))
-        })
-        .collect();
-    q.sort();
-    let path = p.path().trim_end_matches('/');
-    if q.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{host}{path}?{}", q.join("&"))
-    }
-}
 
 /// One document as served.
 struct Served {
@@ -155,31 +125,6 @@ async fn serve(
     }
 }
 
-/// Pairwise counts.
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    tp: usize,
-    fp: usize,
-    fn_: usize,
-}
-
-impl Counts {
-    fn p(&self) -> f64 {
-        if self.tp + self.fp == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fp) as f64
-        }
-    }
-    fn r(&self) -> f64 {
-        if self.tp + self.fn_ == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fn_) as f64
-        }
-    }
-}
-
 /// What one run gave.
 struct Outcome {
     all: Counts,
@@ -199,27 +144,18 @@ fn run(
     kind: &str,
     full_text: &str,
 ) -> Result<Outcome> {
-    let dir = tempfile::tempdir()?;
-    let mut text = format!(
-        "[storage]\npath = \"{}\"\n\n[fetch]\nfull_text = \"{full_text}\"\n",
-        dir.path().join("eval.db").display()
-    );
-    for d in docs {
-        text.push_str(&format!(
-            "\n[[feeds]]\nname = {}\nurl = \"{}/{kind}/{}.xml\"\n",
-            serde_json::to_string(&d.feed_name)?,
-            d.base,
-            d.index
-        ));
-    }
-    let path = dir.path().join("feeds.toml");
-    std::fs::write(&path, text)?;
-    let config = Config::load(&path)?;
-    let store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
-    let scheduler = Scheduler::new(&config, store.clone(), Arc::new(SystemClock))?;
-    let ids: Vec<i64> = scheduler.feeds().iter().map(|f| f.id).collect();
+    let polling = bench_support::polling(
+        &format!("full_text = \"{full_text}\"\n"),
+        docs.iter().map(|d| {
+            (
+                d.feed_name.clone(),
+                format!("{}/{kind}/{}.xml", d.base, d.index),
+            )
+        }),
+    )?;
+    let (scheduler, store, ids) = (&polling.scheduler, &polling.store, &polling.ids);
     let t0 = Instant::now();
-    let reports = runtime.block_on(scheduler.poll_now(&ids, |_| {}))?;
+    let reports = runtime.block_on(scheduler.poll_now(ids, |_| {}))?;
     let poll = t0.elapsed();
     let t1 = Instant::now();
     let pages = runtime.block_on(scheduler.fetch_pages())?;
@@ -268,24 +204,24 @@ fn run(
         summary,
     };
     let mut bad_stories = std::collections::BTreeSet::new();
-    for a in 0..docs.len() {
-        for b in a + 1..docs.len() {
-            let (da, db) = (&docs[a], &docs[b]);
-            let merged = matches!((cluster.get(&a), cluster.get(&b)), (Some(x), Some(y)) if x == y);
-            if da.story == db.story {
-                let e = out.per_event.entry(da.event.clone()).or_default();
-                if merged {
-                    out.all.tp += 1;
-                    e.tp += 1;
-                } else {
-                    out.all.fn_ += 1;
-                    e.fn_ += 1;
+    let pairs = judge_pairs(
+        docs.len(),
+        |a, b| docs[a].story == docs[b].story,
+        |a| docs[a].soft,
+        |a| cluster.get(&a).copied(),
+    );
+    for (a, b, pair) in pairs {
+        let (da, db) = (&docs[a], &docs[b]);
+        out.all.add(pair);
+        match pair {
+            Pair::Tp | Pair::Fn => {
+                out.per_event.entry(da.event.clone()).or_default().add(pair);
+                if pair == Pair::Fn {
                     out.errors.push(format!("missed {}~{}", da.id, db.id));
                 }
-            } else if da.soft || db.soft {
-                out.soft_merged += usize::from(merged);
-            } else if merged {
-                out.all.fp += 1;
+            }
+            Pair::SoftMerged => out.soft_merged += 1,
+            Pair::Fp => {
                 if da.event == db.event {
                     out.per_event.entry(da.event.clone()).or_default().fp += 1;
                 } else {
@@ -358,9 +294,7 @@ fn main() -> Result<()> {
     }
 
     let hosts = hosts.unwrap_or(values.len()).clamp(1, 254);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = bench_support::runtime()?;
     let mut listeners = Vec::new();
     let mut bases = Vec::new();
     for h in 1..=hosts {

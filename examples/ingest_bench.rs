@@ -7,8 +7,8 @@
 //! `cargo run --release --example ingest_bench [FEEDS] [ENTRIES] [GROUP]`
 //!
 //! GROUP feeds are written per transaction, as the daemon's writer groups feeds that wait
-//! for it (default 32, `WRITE_GROUP_FEEDS`, what it groups in `poll_bench`'s cold cycle; 1 = a
-//! commit per feed).
+//! for it (default `daemon::policy::WRITE_GROUP_FEEDS`, what it groups in `poll_bench`'s
+//! cold cycle; 1 = a commit per feed).
 //!
 //! CPU time is this process's (single-threaded here), so the figures hold up on a machine
 //! that other work keeps busy better than wall times do.
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tributary::config::DedupConfig;
+use tributary::daemon::policy::WRITE_GROUP_FEEDS;
 use tributary::dedup::{Dedup, Fingerprint};
 use tributary::model::ParsedFeed;
 use tributary::parse::{FeedContext, parse};
@@ -33,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     let group: usize = args
         .get(3)
         .and_then(|a| a.parse().ok())
-        .unwrap_or(32)
+        .unwrap_or(WRITE_GROUP_FEEDS)
         .max(1);
     let dir = tempfile::tempdir()?;
     let mut store = Store::open(&dir.path().join("bench.db"))?;

@@ -15,23 +15,19 @@
 //! Targets: 1,000 pages within 10 s, peak RSS ≤ 250 MB.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use tributary::config::Config;
-use tributary::daemon::Scheduler;
 use tributary::model::FetchStatus;
 use tributary::parse::page::extract;
-use tributary::schedule::SystemClock;
-use tributary::store::Store;
 
 #[path = "common/bench_support.rs"]
 mod bench_support;
-use bench_support::{cpu_time, peak_rss_kib};
+use bench_support::{Rng, cpu_time, peak_rss_kib};
 
 /// Everyday news vocabulary, so the article text looks like prose to Readability.
 const VOCAB: &[&str] = &[
@@ -271,19 +267,8 @@ const VOCAB: &[&str] = &[
     "why",
 ];
 
-/// A deterministic xorshift64* stream.
-struct Rng(u64);
-
+/// Prose from bench_support's xorshift64* stream.
 impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
@@ -507,9 +492,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let hosts: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20);
     let items: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = bench_support::runtime()?;
 
     // One listener per loopback address, serving that host's feed and pages.
     let mut feed_urls = Vec::new();
@@ -535,27 +518,18 @@ fn main() -> Result<()> {
         feed_urls.push(format!("{base}/feed.xml"));
     }
 
-    let dir = tempfile::tempdir()?;
-    let mut text = format!(
-        "[storage]\npath = \"{}\"\n\n[fetch]\nfull_text = \"always\"\n",
-        dir.path().join("bench.db").display()
-    );
-    for (i, url) in feed_urls.iter().enumerate() {
-        text.push_str(&format!(
-            "\n[[feeds]]\nname = \"Outlet {}\"\nurl = \"{url}\"\n",
-            i + 1
-        ));
-    }
-    let path = dir.path().join("feeds.toml");
-    std::fs::write(&path, text)?;
-    let config = Config::load(&path)?;
-    let store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
-    let scheduler = Scheduler::new(&config, store.clone(), Arc::new(SystemClock))?;
-    let ids: Vec<i64> = scheduler.feeds().iter().map(|f| f.id).collect();
+    let polling = bench_support::polling(
+        "full_text = \"always\"\n",
+        feed_urls
+            .iter()
+            .enumerate()
+            .map(|(i, url)| (format!("Outlet {}", i + 1), url.clone())),
+    )?;
+    let (scheduler, ids) = (&polling.scheduler, &polling.ids);
 
     let cpu0 = cpu_time();
     let t0 = Instant::now();
-    let reports = runtime.block_on(scheduler.poll_now(&ids, |_| {}))?;
+    let reports = runtime.block_on(scheduler.poll_now(ids, |_| {}))?;
     let poll = t0.elapsed();
     let ok = reports
         .iter()

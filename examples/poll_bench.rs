@@ -10,14 +10,10 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use tributary::config::Config;
-use tributary::daemon::Scheduler;
 use tributary::model::FetchStatus;
-use tributary::schedule::SystemClock;
-use tributary::store::Store;
 
 #[path = "common/bench_support.rs"]
 mod bench_support;
@@ -39,30 +35,23 @@ fn main() -> anyhow::Result<()> {
     BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut port)?;
     let port: u16 = port.trim().parse()?;
 
-    let dir = tempfile::tempdir()?;
-    let mut text = String::from(
-        "[storage]\npath = \"bench.db\"\n\n[fetch]\nconcurrency = 32\nper_host = 32\n",
-    );
-    for i in 0..feeds {
-        text.push_str(&format!(
-            "\n[[feeds]]\nname = \"Outlet {i}\"\nurl = \"http://127.0.0.1:{port}/feed/{i}.xml\"\n"
-        ));
-    }
-    let path = dir.path().join("feeds.toml");
-    std::fs::write(&path, text)?;
-    let config = Config::load(&path)?;
-    let store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
-    let scheduler = Scheduler::new(&config, store.clone(), Arc::new(SystemClock))?;
-    let ids: Vec<i64> = scheduler.feeds().iter().map(|f| f.id).collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let polling = bench_support::polling(
+        "concurrency = 32\nper_host = 32\n",
+        (0..feeds).map(|i| {
+            (
+                format!("Outlet {i}"),
+                format!("http://127.0.0.1:{port}/feed/{i}.xml"),
+            )
+        }),
+    )?;
+    let (scheduler, ids) = (&polling.scheduler, &polling.ids);
+    let runtime = bench_support::runtime()?;
 
     println!("{feeds} feeds x {entries} entries, concurrency 32, per_host 32");
     for cycle in ["cold", "all-304"] {
         let cpu0 = cpu_time();
         let t0 = Instant::now();
-        let reports = runtime.block_on(scheduler.poll_now(&ids, |_| {}))?;
+        let reports = runtime.block_on(scheduler.poll_now(ids, |_| {}))?;
         let wall = t0.elapsed();
         let cpu = cpu_time().saturating_sub(cpu0);
         let count = |s: FetchStatus| reports.iter().filter(|r| r.status == s).count();
@@ -90,9 +79,7 @@ fn serve(feeds: usize, entries: usize) -> anyhow::Result<()> {
     use axum::response::IntoResponse;
 
     let docs: Arc<Vec<String>> = Arc::new((0..feeds).map(|i| document(i, entries)).collect());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = bench_support::runtime()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let mut out = std::io::stdout();

@@ -7,8 +7,11 @@
 //! key), or a copy whose article page arrived ([`record_page`]), is fingerprinted again and
 //! stays in its story while it still matches one of the story's other copies. Index
 //! changes reach the [`Dedup`] only after the commit.
+//!
+//! An ingest fails only when the store does, so its errors are the store's
+//! ([`StoreError`](crate::store::StoreError)): the daemon's writer reads from them whether a
+//! feed's data or the whole database failed.
 
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::config::{DedupConfig, FullText};
@@ -18,7 +21,7 @@ use crate::dedup::{
 };
 use crate::fetch::policy::FULL_TEXT_BELOW_WORDS;
 use crate::model::{Article, MatchKind, PageState, ParsedFeed};
-use crate::store::{Batch, PageWrite, Store, StoredFingerprint, Upsert};
+use crate::store::{Batch, PageWrite, Result, Store, StoredFingerprint, Upsert};
 
 /// What ingesting one feed's document changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,7 +98,7 @@ pub fn open_dedup_with(store: &Store, policy: Policy) -> Result<Dedup> {
         let dedup = builder
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        read.context("cannot load the dedup index")?;
+        read?;
         Ok(dedup)
     })
 }

@@ -1,5 +1,7 @@
 //! The domain types every stage shares: what a feed entry becomes (`Article`), how a copy
-//! joined its story (`MatchKind`), and what a fetch of one feed came to (`FetchOutcome`).
+//! joined its story (`MatchKind`), what a poll of one feed came to (`FetchStatus`, and
+//! `FailureKind` when it failed) and what the schedule remembers of a feed between polls
+//! (`FetchState`).
 //!
 //! Nothing here does I/O; stages produce and consume these values.
 
@@ -167,6 +169,117 @@ impl FetchStatus {
             _ => return None,
         })
     }
+}
+
+/// The class of a failed poll, stored beside its one-sentence error: what `feeds list` and
+/// the `tributary_fetch_failures_total{kind}` metric count failures by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No complete answer within `[fetch].timeout` (or the connect timeout).
+    Timeout,
+    /// A body larger than `[fetch].max_body`.
+    TooLarge,
+    /// A redirect back to a URL already visited.
+    RedirectLoop,
+    /// More redirects than the fetch stage follows.
+    TooManyRedirects,
+    /// A redirect without a usable `Location`.
+    BadRedirect,
+    /// An HTTP status that is neither a document, a redirect, 304, 410 nor a rate limit.
+    HttpStatus,
+    /// The connection or the transfer failed (DNS, TCP, TLS, a cut body).
+    Transport,
+    /// Not requested: the address is one the fetch stage must not reach.
+    Refused,
+    /// 410: the feed is gone.
+    Gone,
+    /// 429/503 with `Retry-After`.
+    RateLimited,
+    /// The document is not a feed the parse stage can read.
+    Parse,
+    /// The feed's writes could not be stored (a failure of its data, not of the database).
+    Store,
+    /// A bug: a stage panicked.
+    Internal,
+}
+
+impl FailureKind {
+    /// The word stored in the database, shown by `feeds list` and used as a metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Timeout => "timeout",
+            FailureKind::TooLarge => "too_large",
+            FailureKind::RedirectLoop => "redirect_loop",
+            FailureKind::TooManyRedirects => "too_many_redirects",
+            FailureKind::BadRedirect => "bad_redirect",
+            FailureKind::HttpStatus => "http_status",
+            FailureKind::Transport => "transport",
+            FailureKind::Refused => "refused",
+            FailureKind::Gone => "gone",
+            FailureKind::RateLimited => "rate_limited",
+            FailureKind::Parse => "parse",
+            FailureKind::Store => "store",
+            FailureKind::Internal => "internal",
+        }
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [FailureKind; 13] = [
+        FailureKind::Timeout,
+        FailureKind::TooLarge,
+        FailureKind::RedirectLoop,
+        FailureKind::TooManyRedirects,
+        FailureKind::BadRedirect,
+        FailureKind::HttpStatus,
+        FailureKind::Transport,
+        FailureKind::Refused,
+        FailureKind::Gone,
+        FailureKind::RateLimited,
+        FailureKind::Parse,
+        FailureKind::Store,
+        FailureKind::Internal,
+    ];
+
+    /// Reads the stored word back; unknown words are `None`.
+    pub fn parse(word: &str) -> Option<Self> {
+        FailureKind::ALL.into_iter().find(|k| k.as_str() == word)
+    }
+}
+
+/// One feed's fetch state: what the schedule remembers about it between polls. Read before
+/// a poll, turned into the next one by `schedule::state::next_state`, stored by the store
+/// (`store/fetch_state.rs`) beside the poll's articles.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FetchState {
+    /// Database id of the feed.
+    pub feed_id: i64,
+    /// The configured URL (normalised).
+    pub url: String,
+    /// The last `ETag`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// The last `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+    /// When the last poll ended.
+    pub last_fetch: Option<DateTime<Utc>>,
+    /// How the last poll ended.
+    pub last_status: Option<FetchStatus>,
+    /// HTTP status of the last poll, when there was an answer.
+    pub last_http: Option<u16>,
+    /// The last error, while the feed is failing.
+    pub last_error: Option<String>,
+    /// The class of the last error, while the feed is failing.
+    pub last_error_kind: Option<FailureKind>,
+    /// Consecutive failures: what the backoff grows with.
+    pub error_count: u32,
+    /// When the next poll is due; `None` for a feed that has no slot yet.
+    pub next_fetch: Option<DateTime<Utc>>,
+    /// A permanent redirect target, polled instead of the configured URL.
+    pub redirect_url: Option<String>,
+    /// 410 seen: not polled until re-enabled.
+    pub gone: bool,
+    /// Seconds: the feed asked (ttl, Cache-Control, Expires) not to be polled more often.
+    pub interval_floor: Option<i64>,
 }
 
 /// Where fetching a copy's article page stands.

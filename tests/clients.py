@@ -70,6 +70,9 @@ def main():
         said.append(check_newsboat(base, expected, problems))
     for line in said:
         print("clients: " + line)
+    # On CI (TRIBUTARY_CI_STRICT, set by .ci/run) a reader that could not run is a failure.
+    if os.environ.get("TRIBUTARY_CI_STRICT") and any("skipped" in line for line in said):
+        problems.append("a feed reader was skipped on CI: .ci/run installs them")
     if problems:
         print("clients: FAILED\n  " + "\n  ".join(problems))
         sys.exit(1)

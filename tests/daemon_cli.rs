@@ -51,10 +51,14 @@ impl Daemon {
     }
 
     fn start_with(config: &Path, env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(bin())
-            .arg("--config")
-            .arg(config)
-            .arg("run")
+        let mut command = Command::new(bin());
+        command.arg("--config").arg(config).arg("run");
+        Daemon::spawn(command, env)
+    }
+
+    /// Starts `command` (which runs `tributary run`) and waits for it to say it runs.
+    fn spawn(mut command: Command, env: &[(&str, &str)]) -> Daemon {
+        let mut child = command
             .env("RUST_LOG", "info")
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
@@ -88,11 +92,33 @@ impl Daemon {
         wait_for(limit, || self.log_text().contains(needle))
     }
 
-    /// The listen address from the start-up line.
+    /// The listen address from the start-up line (text or JSON log).
     fn addr(&self) -> String {
         let text = self.log_text();
+        if let Some(at) = text.find("\"listen\":\"") {
+            let rest = &text[at + "\"listen\":\"".len()..];
+            return rest[..rest.find('"').unwrap()].to_string();
+        }
         let at = text.find("listen=").unwrap() + "listen=".len();
         text[at..].split_whitespace().next().unwrap().to_string()
+    }
+
+    /// The log lines that are JSON events (`TRIBUTARY_LOG_FORMAT=json`).
+    fn events(&self) -> Vec<serde_json::Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The JSON events whose message starts with `start`.
+    fn events_saying(&self, start: &str) -> Vec<serde_json::Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["message"].as_str().is_some_and(|m| m.starts_with(start)))
+            .collect()
     }
 
     fn signal(&self, sig: &str) {
@@ -189,7 +215,14 @@ fn fetch_prints_a_line_per_feed_and_a_summary_and_exits_1_when_one_failed() {
     assert_eq!(missing["error_count"], 1);
     assert_eq!(missing["last_status"], "error");
     assert!(missing["last_error"].as_str().unwrap().contains("404"));
+    assert_eq!(missing["last_error_kind"], "http_status");
     assert!(missing["next_fetch"].is_string());
+    let out = tributary(&config, &["feeds", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("errors: 1 in a row, last (http_status): "),
+        "{text}"
+    );
     let out = tributary(&config, &["fetch", "Nope"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -269,6 +302,51 @@ fn run_serves_healthz_and_metrics_and_reloads_on_file_change_and_sighup() {
         "a removed feed stops being polled"
     );
 
+    let status = daemon.stop(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+/// Failed polls are counted by kind in `/metrics`, and each feed's last one is in
+/// `feeds list --json`.
+#[test]
+fn run_counts_failed_polls_by_kind() {
+    let server = TestServer::start();
+    server.route(
+        "/page",
+        common::Reply::Status {
+            code: 200,
+            headers: vec![],
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("Missing", server.url("/missing")),
+            ("Empty", server.url("/page")),
+        ],
+    );
+    let daemon = Daemon::start(&config);
+    let addr = daemon.addr();
+    let counted = |metrics: &str| {
+        metrics.contains("tributary_fetch_failures_total{kind=\"http_status\"}")
+            && metrics.contains("tributary_fetch_failures_total{kind=\"parse\"}")
+    };
+    assert!(
+        wait_for(Duration::from_secs(20), || counted(
+            &http_get(&addr, "/metrics").1
+        )),
+        "{}",
+        daemon.log_text()
+    );
+    let out = tributary(&config, &["feeds", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kind = |name: &str| {
+        let feed = list.as_array().unwrap().iter().find(|f| f["name"] == name);
+        feed.unwrap()["last_error_kind"].clone()
+    };
+    assert_eq!(kind("Missing"), "http_status");
+    assert_eq!(kind("Empty"), "parse");
     let status = daemon.stop(Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
 }
@@ -367,4 +445,325 @@ fn run_speaks_the_systemd_notify_protocol() {
         "ready again after the reload: {all}"
     );
     assert!(all.trim_end().ends_with("STOPPING=1"), "{all}");
+}
+
+/// Folders for a daemon whose database lives on a small file system of its own: a tmpfs of
+/// [`SMALL_FS`] mounted over `db/` in a mount namespace that only the daemon sees
+/// (`unshare --user --map-root-user --mount`, so it needs no privilege where unprivileged
+/// user namespaces are allowed, and no mount outlives the daemon; where neither root nor
+/// user namespaces are available the test fails with unshare's error). The test reaches that
+/// file system through `/proc/PID/root`, the daemon's own view of the file tree, and runs
+/// the CLI in the daemon's namespaces (`nsenter`: SQLite resolves `/proc/PID/root` to `/`).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+/// The tmpfs's size: the first polls' database fits many times over.
+const SMALL_FS: &str = "8m";
+
+impl SmallDisk {
+    fn new() -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("db")).unwrap();
+        SmallDisk { dir }
+    }
+
+    /// The mount point, as the daemon names it.
+    fn mount(&self) -> PathBuf {
+        self.dir.path().join("db")
+    }
+
+    /// `path` on the small file system, as this process reaches it.
+    fn inside(&self, daemon: &Daemon, name: &str) -> PathBuf {
+        let mount = self.mount();
+        PathBuf::from(format!("/proc/{}/root", daemon.child.id()))
+            .join(mount.strip_prefix("/").unwrap())
+            .join(name)
+    }
+
+    /// Starts `tributary run` with `config` inside the namespace, the tmpfs mounted.
+    fn start(&self, config: &Path, env: &[(&str, &str)]) -> Daemon {
+        let mut command = Command::new("unshare");
+        command
+            .args([
+                "--user",
+                "--map-root-user",
+                "--mount",
+                "--propagation",
+                "private",
+            ])
+            .args(["--", "sh", "-c"])
+            .arg(
+                r#"mount -t tmpfs -o "size=$1" tributary-test "$2" && exec "$3" --config "$4" run"#,
+            )
+            .arg("sh")
+            .arg(SMALL_FS)
+            .arg(self.mount())
+            .arg(bin())
+            .arg(config);
+        Daemon::spawn(command, env)
+    }
+
+    /// `tributary --config CONFIG ARGS` in the daemon's namespaces, so it opens the same
+    /// database.
+    fn cli(&self, daemon: &Daemon, config: &Path, args: &[&str]) -> std::process::Output {
+        Command::new("nsenter")
+            .args([
+                "--target",
+                &daemon.child.id().to_string(),
+                "--user",
+                "--mount",
+                "--preserve-credentials",
+                "--",
+            ])
+            .arg(bin())
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+/// Writes zeros to `path` until the file system has no room left; returns the bytes written.
+fn fill(path: &Path) -> u64 {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    let mut written = 0u64;
+    loop {
+        match file.write(&chunk) {
+            Ok(0) => break,
+            Ok(n) => written += n as u64,
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
+            Err(e) => panic!("cannot fill {}: {e}", path.display()),
+        }
+    }
+    let _ = file.sync_all();
+    written
+}
+
+/// An RSS document of `first` short items (as [`rss`] writes them) and `more` long ones,
+/// every word its own: nothing in it matches anything in another feed.
+fn long_rss(prefix: &str, first: usize, more: usize) -> String {
+    let short = rss("F", prefix, first, "");
+    let long: String = (0..more)
+        .map(|k| {
+            let words: String = (0..300).map(|w| format!("{prefix}n{k}w{w} ")).collect();
+            format!(
+                "<item><title>{prefix} dispatch {k} on the {prefix}n{k} findings</title>\
+                 <link>https://{prefix}.example/n{k}</link><guid>{prefix}-n{k}</guid>\
+                 <description>{words}</description></item>"
+            )
+        })
+        .collect();
+    short.replace("</channel>", &format!("{long}</channel>"))
+}
+
+/// The titles of the merged feed's stories, read from the daemon's HTTP server.
+fn served_titles(addr: &str) -> Vec<String> {
+    let (status, body) = http_get(addr, "/feed.json?limit=500");
+    assert_eq!(status, 200, "{body}");
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The issue's disk-full test: the database on a file system that fills up while the
+/// daemon polls, for real — a tmpfs of 8 MiB whose free space the test takes with a
+/// ballast file, so SQLite's own writes on the daemon's write path get ENOSPC (SQLITE_FULL),
+/// as on a full disk. Then the daemon keeps serving the merged feed, logs one error (not
+/// one per feed), blames no feed (no error count, no backoff: the polls wait and are
+/// written later), retries after 1 s, 2 s, ... , and once the ballast is deleted resumes by
+/// itself, with everything committed before still there and everything fetched meanwhile
+/// stored.
+#[test]
+fn a_full_disk_is_waited_out_without_blaming_feeds_and_nothing_committed_is_lost() {
+    const FEEDS: usize = 6;
+    let server = TestServer::start();
+    for i in 0..FEEDS {
+        server.route(&format!("/f{i}"), feed(rss("F", &format!("f{i}"), 3, "")));
+    }
+    let disk = SmallDisk::new();
+    let mut text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[storage]\npath = \"{}\"\n\n\
+         [fetch]\nschedule = \"* * * * * *\"\ntimeout = \"10s\"\nper_host = 8\n",
+        disk.mount().join("t.db").display()
+    );
+    for i in 0..FEEDS {
+        let url = server.url(&format!("/f{i}"));
+        text.push_str(&format!("\n[[feeds]]\nname = \"F{i}\"\nurl = \"{url}\"\n"));
+    }
+    let config = disk.dir.path().join("feeds.toml");
+    std::fs::write(&config, &text).unwrap();
+    let daemon = disk.start(
+        &config,
+        &[
+            ("TRIBUTARY_LOG_FORMAT", "json"),
+            ("RUST_LOG", "info,tributary::daemon::writer=debug"),
+        ],
+    );
+    let addr = daemon.addr();
+
+    // The first polls commit: 3 stories per feed.
+    let first = FEEDS * 3;
+    assert!(
+        wait_for(Duration::from_secs(30), || served_titles(&addr).len()
+            == first),
+        "{}",
+        daemon.log_text()
+    );
+    let committed = served_titles(&addr);
+
+    // The disk fills up, and the feeds publish 40 long items each: the cycle's writes
+    // cannot all fit.
+    let ballast = disk.inside(&daemon, "ballast");
+    assert!(fill(&ballast) > 0);
+    for i in 0..FEEDS {
+        let prefix = format!("f{i}");
+        server.route(
+            &format!("/f{i}"),
+            common::Reply::Feed {
+                body: long_rss(&prefix, 3, 40),
+                etag: Some("\"v2\"".into()),
+                last_modified: None,
+                headers: vec![],
+            },
+        );
+    }
+    let failing = "cannot write to the database";
+    assert!(
+        wait_for(Duration::from_secs(30), || !daemon
+            .events_saying(failing)
+            .is_empty()),
+        "{}",
+        daemon.log_text()
+    );
+    let error = &daemon.events_saying(failing)[0];
+    assert_eq!(error["level"], "ERROR", "{error}");
+    assert_eq!(error["kind"], "full", "{error}");
+
+    // It retries with a doubling wait, and meanwhile serves what was committed.
+    let retrying = "the database still cannot be written";
+    assert!(
+        wait_for(Duration::from_secs(30), || daemon
+            .events_saying(retrying)
+            .len()
+            >= 3),
+        "{}",
+        daemon.log_text()
+    );
+    let waits: Vec<f64> = daemon
+        .events_saying(retrying)
+        .iter()
+        .map(|e| e["retry_in_s"].as_f64().unwrap())
+        .collect();
+    assert_eq!(waits[..3], [1.0, 2.0, 4.0], "{}", daemon.log_text());
+    let mut served = served_titles(&addr);
+    served.sort();
+    let mut before = committed.clone();
+    before.sort();
+    assert_eq!(served, before, "the merged feed keeps being served");
+    let (status, _) = http_get(&addr, "/healthz");
+    assert_eq!(status, 200);
+    let (_, metrics) = http_get(&addr, "/metrics");
+    assert!(
+        metrics.contains("tributary_store_failures_total{kind=\"full\"}")
+            && metrics.contains("tributary_database_failing 1"),
+        "{metrics}"
+    );
+
+    // Room again: the daemon resumes by itself and stores what it fetched meanwhile.
+    std::fs::remove_file(&ballast).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(90), || !daemon
+            .events_saying("the database can be written again")
+            .is_empty()),
+        "{}",
+        daemon.log_text()
+    );
+    let all = FEEDS * (3 + 40);
+    assert!(
+        wait_for(Duration::from_secs(30), || served_titles(&addr).len()
+            == all),
+        "{}",
+        daemon.log_text()
+    );
+    let after = served_titles(&addr);
+    for title in &committed {
+        assert!(after.contains(title), "{title} was lost");
+    }
+
+    // One error for the episode, none per feed; no feed counts it against itself.
+    let errors: Vec<_> = daemon
+        .events()
+        .into_iter()
+        .filter(|e| e["level"] == "ERROR" || e["message"] == "fetch failed")
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let out = disk.cli(&daemon, &config, &["feeds", "list", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for f in list.as_array().unwrap() {
+        assert_eq!(f["error_count"], 0, "{f}");
+        assert_eq!(f["last_error"], serde_json::Value::Null, "{f}");
+        assert_eq!(f["last_error_kind"], serde_json::Value::Null, "{f}");
+        assert_eq!(f["articles"], 43, "{f}");
+    }
+    let (_, metrics) = http_get(&addr, "/metrics");
+    assert!(
+        metrics.contains("tributary_database_failing 0"),
+        "{metrics}"
+    );
+    let out = disk.cli(&daemon, &config, &["check"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = daemon.stop(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_fresh_start_polls_feeds_never_polled_at_once_and_says_so() {
+    let server = TestServer::start();
+    for p in ["/a", "/b"] {
+        server.route(p, feed(rss(p, &p[1..], 3, "")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[("A", server.url("/a")), ("B", server.url("/b"))],
+    );
+    // An hourly schedule: only "never polled means due now" can poll them within seconds.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("schedule = \"* * * * * *\"", "schedule = \"0 * * * *\"");
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::start(&config);
+    let addr = daemon.addr();
+    assert!(
+        daemon.wait_log("polling 2 of 2 feeds now", Duration::from_secs(10)),
+        "{}",
+        daemon.log_text()
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            let (status, body) = http_get(&addr, "/");
+            status == 200 && body.matches("<article").count() == 6
+        }),
+        "{}",
+        daemon.log_text()
+    );
+    assert_eq!(daemon.stop(Duration::from_secs(10)).code(), Some(0));
 }

@@ -1,8 +1,64 @@
-//! Shared by the poll and ingest benchmarks: the generated outlet feeds and the process
+//! Shared by the benchmarks and evaluations that poll: the generated outlet feeds, a
+//! scheduler set up as `tributary fetch` sets it up, a seeded random stream and the process
 //! measurements. Included with `#[path]`, so each example uses what it needs.
 #![allow(dead_code)]
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tributary::config::Config;
+use tributary::daemon::Scheduler;
+use tributary::schedule::SystemClock;
+use tributary::store::Store;
+
+/// The multi-threaded tokio runtime the examples poll and serve on.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// A scheduler on the system clock over a fresh store, as `tributary fetch` builds it.
+pub struct Polling {
+    pub scheduler: Scheduler,
+    pub store: Arc<Mutex<Store>>,
+    /// Every configured feed's id, in config order.
+    pub ids: Vec<i64>,
+    /// Holds feeds.toml and the database; removed on drop.
+    _dir: tempfile::TempDir,
+}
+
+/// Writes a feeds.toml into a temporary directory (the store there, `fetch` as the body of
+/// `[fetch]`, then one `[[feeds]]` per (name, url)), loads it and opens its store and
+/// scheduler.
+pub fn polling(
+    fetch: &str,
+    feeds: impl IntoIterator<Item = (String, String)>,
+) -> anyhow::Result<Polling> {
+    let dir = tempfile::tempdir()?;
+    let mut text = format!(
+        "[storage]\npath = \"{}\"\n\n[fetch]\n{fetch}",
+        dir.path().join("bench.db").display()
+    );
+    for (name, url) in feeds {
+        text.push_str(&format!(
+            "\n[[feeds]]\nname = {}\nurl = \"{url}\"\n",
+            serde_json::to_string(&name)?
+        ));
+    }
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, text)?;
+    let config = Config::load(&path)?;
+    let store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
+    let scheduler = Scheduler::new(&config, store.clone(), Arc::new(SystemClock))?;
+    let ids = scheduler.feeds().iter().map(|f| f.id).collect();
+    Ok(Polling {
+        scheduler,
+        store,
+        ids,
+        _dir: dir,
+    })
+}
 
 /// User + system CPU time of this process, from /proc/self/stat (clock ticks of 1/100 s).
 pub fn cpu_time() -> Duration {
@@ -55,8 +111,24 @@ pub fn document(i: usize, entries: usize) -> String {
     )
 }
 
+/// A deterministic xorshift64* stream.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
 /// A deterministic stream of made-up words (two or three syllables each).
-pub struct Words(u64);
+pub struct Words(Rng);
 
 const SYLLABLES: [&str; 32] = [
     "ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "bra", "den", "fi", "gor", "hal", "jun", "kel",
@@ -66,21 +138,13 @@ const SYLLABLES: [&str; 32] = [
 
 impl Words {
     fn new(seed: u64) -> Words {
-        Words(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        Words(Rng::new(seed))
     }
 
     fn take(&mut self, n: usize) -> String {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let r = self.next();
+            let r = self.0.next();
             let len = 2 + (r % 2) as usize;
             let word: String = (0..len)
                 .map(|j| SYLLABLES[((r >> (8 + 5 * j)) & 31) as usize])

@@ -30,7 +30,7 @@ pub fn run(config_path: &Path, args: &ExportArgs) -> Result<ExitCode> {
         .snapshot(|store| match document::load(store, &config, &query) {
             Ok(doc) => Ok(Ok(doc)),
             Err(LoadError::NotFound(why)) => Ok(Err(why)),
-            Err(LoadError::Store(e)) => Err(e),
+            Err(e) => Err(e),
         })
         .context("cannot read the merged feed from the database")?
         .map_err(anyhow::Error::msg)?;

@@ -119,7 +119,7 @@ fn probe(url: &url::Url, settings: &crate::config::FetchConfig) -> Result<Probe>
     runtime.block_on(async {
         let get = |u: url::Url| {
             let fetcher = &fetcher;
-            async move { fetcher.get(&u).await }
+            async move { fetcher.get(&u).await.map_err(anyhow::Error::from) }
         };
         let page = get(url.clone()).await?;
         if crate::fetch::discover::looks_like_html(page.content_type.as_deref(), &page.body) {
@@ -212,6 +212,7 @@ fn list(config: &Config, as_json: bool) -> Result<ExitCode> {
                     "last_status": r.and_then(|r| r.last_status).map(|s| s.as_str()),
                     "last_http": r.and_then(|r| r.last_http),
                     "last_error": r.and_then(|r| r.last_error.clone()),
+                    "last_error_kind": r.and_then(|r| r.last_error_kind).map(|k| k.as_str()),
                     "error_count": r.map_or(0, |r| r.error_count),
                     "next_fetch": r.and_then(|r| r.next_fetch).map(|t| t.to_rfc3339()),
                     "redirect_url": r.and_then(|r| r.redirect_url.clone()),
@@ -272,8 +273,11 @@ fn list(config: &Config, as_json: bool) -> Result<ExitCode> {
             );
         }
         if r.error_count > 0 || r.last_error.is_some() {
+            let kind = r
+                .last_error_kind
+                .map_or(String::new(), |k| format!(" ({})", k.as_str()));
             println!(
-                "  errors: {} in a row, last: {}",
+                "  errors: {} in a row, last{kind}: {}",
                 r.error_count,
                 r.last_error.as_deref().unwrap_or("-")
             );

@@ -4,9 +4,12 @@
 //! Life cycle: open the database, bind the listener, tell systemd `READY=1`; poll and serve
 //! until SIGTERM/SIGINT; then `STOPPING=1`, stop scheduling, give in-flight polls
 //! [`policy::SHUTDOWN_GRACE`] to commit, and exit 0. SIGHUP or a change of feeds.toml
-//! reloads the sources; a broken edit is logged and the config in force stays.
+//! reloads the sources; a broken edit is logged and the config in force stays. The
+//! daemon's numbers (writer groups and queue, retention, shutdown, watchdog) are in
+//! [`policy`].
 
 mod pages;
+pub mod policy;
 mod poll;
 mod preparers;
 mod scheduler;
@@ -28,34 +31,15 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::schedule::{SystemClock, policy};
+use crate::schedule::SystemClock;
 use crate::serve::{AppState, FeedService, database_answers};
 use crate::store::Store;
-
-/// Buckets of the fetch duration histogram, in seconds.
-const FETCH_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
-
-/// After the grace period, how long abandoned work on tokio's blocking pool may still take
-/// before the process exits anyway; the unit's TimeoutStopSec covers both. Parsing and
-/// writing run on threads of their own (`preparers.rs`, `writer.rs`), outside this bound:
-/// the writer finishes its queue (at most [`policy::WRITE_QUEUE_FEEDS`] documents) when the
-/// last poll lets go of it, and a transaction that the exit cuts short rolls back.
-const STOP_LINGER: Duration = Duration::from_secs(3);
-
-/// How often histogram upkeep runs for `/metrics`.
-const METRICS_UPKEEP: Duration = Duration::from_secs(5);
-
-/// How long systemd is asked to wait for the database to open before the daemon reports
-/// ready: opening brings the schema up to date, and an upgrade may rewrite a large
-/// database once (schema v3 rewrites the articles table), far beyond systemd's default
-/// start timeout of 90 s — which would kill the upgrade and restart it, forever.
-const OPEN_ALLOWANCE: Duration = Duration::from_secs(15 * 60);
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns exit status 0 after a graceful stop.
 pub fn run(config_path: &Path) -> Result<ExitCode> {
     let config = Config::load(config_path)?;
     let metrics = install_metrics();
-    let allowance = u32::try_from(OPEN_ALLOWANCE.as_micros()).unwrap_or(u32::MAX);
+    let allowance = u32::try_from(policy::OPEN_ALLOWANCE.as_micros()).unwrap_or(u32::MAX);
     notify(&[
         NotifyState::Status("opening the database"),
         NotifyState::ExtendTimeoutUsec(allowance),
@@ -84,7 +68,7 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
     runtime.block_on(daemon.run())?;
     // Work abandoned at the grace limit on tokio's blocking pool gets a short bound to
     // finish; the writer's thread ends with the last poll's reference to it.
-    runtime.shutdown_timeout(STOP_LINGER);
+    runtime.shutdown_timeout(policy::STOP_LINGER);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -96,7 +80,7 @@ fn install_metrics() -> Option<PrometheusHandle> {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full("tributary_fetch_duration_seconds".into()),
-                    &FETCH_BUCKETS,
+                    &policy::FETCH_BUCKETS,
                 )
                 .ok()?;
             builder.install_recorder().ok()
@@ -165,7 +149,7 @@ impl Daemon {
         tokio::spawn(retention(self.scheduler.clone(), stop_rx.clone()));
         if let Some(handle) = self.metrics.clone() {
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(METRICS_UPKEEP);
+                let mut tick = tokio::time::interval(policy::METRICS_UPKEEP);
                 loop {
                     tick.tick().await;
                     handle.run_upkeep();
@@ -302,17 +286,18 @@ async fn retention(scheduler: Arc<Scheduler>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Pings systemd's watchdog at half its period, but only while the database answers, so a
-/// wedged daemon is restarted.
+/// Pings systemd's watchdog [`policy::WATCHDOG_PINGS_PER_PERIOD`] times per period, but only
+/// while the database answers within that share of the period, so a wedged daemon is
+/// restarted.
 async fn watchdog(store: Arc<Mutex<Store>>, period: Duration, mut stop: watch::Receiver<bool>) {
-    let half = period / 2;
-    let mut tick = tokio::time::interval(half.max(Duration::from_millis(100)));
+    let share = period / policy::WATCHDOG_PINGS_PER_PERIOD;
+    let mut tick = tokio::time::interval(share.max(policy::WATCHDOG_MIN_TICK));
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        if database_answers(&store, half).await {
+        if database_answers(&store, share).await {
             notify(&[NotifyState::Watchdog]);
         } else {
             tracing::warn!("the database does not answer: withholding the watchdog ping");
@@ -337,7 +322,7 @@ impl FileWatch {
         w
     }
 
-    fn fingerprint(&self) -> Option<u64> {
+    fn content_hash(&self) -> Option<u64> {
         std::fs::read(&self.path)
             .ok()
             .map(|b| xxhash_rust::xxh3::xxh3_64(&b))
@@ -345,13 +330,13 @@ impl FileWatch {
 
     /// Takes the file as it is now as seen.
     fn refresh(&mut self) {
-        self.seen = self.fingerprint();
+        self.seen = self.content_hash();
     }
 
     /// Whether the file changed since last seen (a vanished file counts as a change, whose
     /// reload then fails and is logged).
     fn changed(&mut self) -> bool {
-        let now = self.fingerprint();
+        let now = self.content_hash();
         if now == self.seen {
             return false;
         }

@@ -20,19 +20,16 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::policy::PAGES_PER_ROUND;
 use super::poll::PollEnv;
-use crate::fetch::policy::{PAGE_ATTEMPTS, PAGE_RETRY_AFTER, PAGES_PER_HOST_PER_MINUTE};
-use crate::fetch::{PageOutcome, PageRequest, Validators};
+use crate::fetch::policy::{
+    MAX_PAGE_RETRY_AFTER, PAGE_ATTEMPTS, PAGE_RETRY_AFTER, PAGES_PER_HOST_PER_MINUTE,
+};
+use crate::fetch::{FetchError, PageOutcome, PageRequest, Validators};
 use crate::ingest::{PageReport, PageResult};
 use crate::model::PageState;
 use crate::parse::page;
 use crate::store::{DuePage, PageWrite};
-
-/// Pages fetched at once by one round at most (each also waits for the fetch limits).
-const PAGES_PER_ROUND: usize = 256;
-
-/// The longest a server's `Retry-After` holds back a page.
-const MAX_PAGE_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// What one round of page fetches did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -252,7 +249,7 @@ async fn attempt(env: &PollEnv, pages: &Pages, due: &DuePage) -> PageResult {
             let base = report.url.clone();
             let extracted = env
                 .writer
-                .prepare(move || page::extract(&body, content_type.as_deref(), &base))
+                .on_preparing_thread(move || page::extract(&body, content_type.as_deref(), &base))
                 .await;
             let write = match extracted {
                 Some(Ok(article)) => {
@@ -293,7 +290,9 @@ async fn attempt(env: &PollEnv, pages: &Pages, due: &DuePage) -> PageResult {
             };
             give(write, None, now)
         }
-        PageOutcome::Refused { reason } => {
+        PageOutcome::Failed {
+            error: FetchError::Refused { reason },
+        } => {
             let write = PageWrite {
                 state: Some(PageState::Refused),
                 reason: Some(reason),
@@ -315,7 +314,7 @@ async fn attempt(env: &PollEnv, pages: &Pages, due: &DuePage) -> PageResult {
             }
             give(write, None, now)
         }
-        PageOutcome::Failed { error } => give(retry(error), None, now),
+        PageOutcome::Failed { error } => give(retry(error.to_string()), None, now),
     }
 }
 

@@ -1,5 +1,7 @@
-//! One poll of one feed: fetch → parse → ingest, then the fetch state that decides when it
-//! is polled next. Every ending is recorded; nothing is dropped silently.
+//! One poll of one feed: fetch → parse → ingest, with the fetch state that decides when it
+//! is polled next (the schedule stage's state machine, `schedule::state::next_state`,
+//! computes it; this file only reports what the poll observed). Every ending is recorded;
+//! nothing is dropped silently.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +11,12 @@ use chrono::{DateTime, Utc};
 use super::SharedStore;
 use super::writer::{Document, Job, Writer};
 use crate::config::CronSchedule;
-use crate::fetch::{FetchOutcome, FetchReport, FetchRequest, Fetcher, Validators};
+use crate::fetch::{FetchOutcome, FetchReport, FetchRequest, Fetcher};
 use crate::ingest::IngestReport;
-use crate::model::FetchStatus;
+use crate::model::{FailureKind, FetchStatus};
+use crate::schedule::Clock;
 use crate::schedule::limits::{self, Limits};
-use crate::schedule::{Clock, plan, policy};
+use crate::schedule::state::{self, Observed, Outcome, next_state};
 use crate::store::FetchState;
 
 /// A configured, enabled feed as the scheduler knows it.
@@ -29,6 +32,16 @@ pub struct ScheduledFeed {
     pub key: String,
     /// The schedule in force for it.
     pub schedule: CronSchedule,
+}
+
+impl ScheduledFeed {
+    /// The feed as the schedule stage sees it: its key and its schedule.
+    pub(crate) fn schedule_feed(&self) -> state::Feed<'_> {
+        state::Feed {
+            key: &self.key,
+            schedule: &self.schedule,
+        }
+    }
 }
 
 /// What one poll did, for the CLI's lines, the log and the metrics.
@@ -100,21 +113,21 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     // (a 304, an error) there is nothing to parse, and no thread to hand it to.
     let job = if matches!(fetched.outcome, FetchOutcome::Modified { .. }) {
         env.writer
-            .prepare(move || prepare(&task_writer, &task_feed, state, fetched, now))
+            .on_preparing_thread(move || build_job(&task_writer, &task_feed, state, fetched, now))
             .await
     } else {
-        Some(prepare(&task_writer, &task_feed, state, fetched, now))
+        Some(build_job(&task_writer, &task_feed, state, fetched, now))
     };
     let (http, bytes, elapsed, moved_to) = meta;
-    let internal = |e: &dyn std::fmt::Display| {
-        let state = failed(&feed, &old, now, http, format!("internal error: {e}"));
+    let internal = |why: &str| {
+        let state = failed_internally(&feed, &old, now, http, why);
         Job {
             fallback: state.clone(),
             state,
             document: None,
         }
     };
-    let job = job.unwrap_or_else(|| internal(&"preparing the document panicked"));
+    let job = job.unwrap_or_else(|| internal("preparing the document panicked"));
     // The next fetch may start once this document has a place in the writer's queue.
     let room = env.writer.room().await;
     drop(global);
@@ -125,7 +138,7 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
         None => {
             // A crash while storing must still move the feed on, or it would be re-polled
             // at once, forever.
-            let state = internal(&"the writer crashed").state;
+            let state = internal("the writer crashed").state;
             save(&env.store, &state);
             (state, IngestReport::default())
         }
@@ -147,9 +160,10 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
     report
 }
 
-/// Turns a fetch into the writes that record it (blocking: parses and fingerprints the
-/// document).
-fn prepare(
+/// Turns a fetch into the writes that record it: the document parsed and fingerprinted
+/// (blocking: call it on a preparing thread when there is a document), and the feed's next
+/// fetch state from the schedule stage's state machine.
+fn build_job(
     writer: &Writer,
     feed: &ScheduledFeed,
     old: FetchState,
@@ -158,6 +172,8 @@ fn prepare(
 ) -> Job {
     let http = fetched.http;
     let moved_to = fetched.moved_to.as_ref().map(url::Url::to_string);
+    let next =
+        |outcome: Outcome| next_state(&old, Observed { http, outcome }, feed.schedule_feed(), now);
     let only = |state: FetchState| Job {
         fallback: state.clone(),
         state,
@@ -177,29 +193,24 @@ fn prepare(
             let parsed = match crate::parse::parse(&body, &ctx) {
                 Ok(p) => p,
                 Err(e) => {
-                    return only(failed(
-                        feed,
-                        &old,
-                        now,
-                        http,
-                        format!("{}: {e}", fetched.url),
-                    ));
+                    let error = format!("{}: {e}", fetched.url);
+                    let kind = FailureKind::Parse;
+                    return only(next(Outcome::Failed { kind, error }));
                 }
             };
-            let floor = policy::interval_floor(parsed.ttl_minutes, validators.fresh_for);
-            let state = succeeded(
-                feed,
-                &old,
-                now,
-                FetchStatus::Ok,
-                http,
-                validators,
-                floor,
+            let state = next(Outcome::Fetched {
+                etag: validators.etag,
+                last_modified: validators.last_modified,
+                fresh_for: validators.fresh_for,
+                ttl_minutes: parsed.ttl_minutes,
                 moved_to,
-            );
+            });
             Job {
                 state,
-                fallback: failed(feed, &old, now, http, String::new()),
+                fallback: next(Outcome::Failed {
+                    kind: FailureKind::Store,
+                    error: String::new(),
+                }),
                 document: Some(Document {
                     fingerprints: writer.fingerprints(feed.id, &parsed),
                     parsed,
@@ -207,115 +218,40 @@ fn prepare(
                 }),
             }
         }
-        FetchOutcome::NotModified { validators } => {
-            let floor = validators
-                .fresh_for
-                .map(|f| f.min(policy::MAX_INTERVAL_FLOOR))
-                .or(old
-                    .interval_floor
-                    .map(|s| Duration::from_secs(s.max(0) as u64)));
-            let validators = Validators {
-                etag: validators.etag.or_else(|| old.etag.clone()),
-                last_modified: validators
-                    .last_modified
-                    .or_else(|| old.last_modified.clone()),
-                fresh_for: validators.fresh_for,
-            };
-            only(succeeded(
-                feed,
-                &old,
-                now,
-                FetchStatus::NotModified,
-                http,
-                validators,
-                floor,
-                moved_to,
-            ))
-        }
-        FetchOutcome::Gone => only(FetchState {
-            last_fetch: Some(now),
-            last_status: Some(FetchStatus::Gone),
-            last_http: http,
-            last_error: Some(format!(
-                "{} answered 410 Gone: polling stopped until `tributary feeds enable`",
-                fetched.url
-            )),
-            error_count: old.error_count.saturating_add(1),
-            next_fetch: None,
-            gone: true,
-            ..old
-        }),
-        FetchOutcome::RateLimited { retry_after } => {
-            let wait = policy::retry_wait(retry_after);
-            let resume = now + chrono::Duration::from_std(wait).unwrap_or_default();
-            only(FetchState {
-                last_fetch: Some(now),
-                last_status: Some(FetchStatus::RateLimited),
-                last_http: http,
-                last_error: Some(format!(
-                    "{} is rate limiting us (HTTP {}): waiting {} s as it asked",
-                    fetched.url,
-                    http.unwrap_or_default(),
-                    wait.as_secs()
-                )),
-                error_count: old.error_count.saturating_add(1),
-                next_fetch: Some(plan::next_due(&feed.schedule, &feed.key, resume)),
-                ..old
-            })
-        }
-        FetchOutcome::Failed { error } => only(failed(feed, &old, now, http, error)),
+        FetchOutcome::NotModified { validators } => only(next(Outcome::NotModified {
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+            fresh_for: validators.fresh_for,
+            moved_to,
+        })),
+        FetchOutcome::Gone => only(next(Outcome::Gone {
+            url: fetched.url.to_string(),
+        })),
+        FetchOutcome::RateLimited { retry_after } => only(next(Outcome::RateLimited {
+            url: fetched.url.to_string(),
+            retry_after,
+        })),
+        FetchOutcome::Failed { error } => only(next(Outcome::Failed {
+            kind: error.kind(),
+            error: error.to_string(),
+        })),
     }
 }
 
-/// The state after a 200 or 304: errors cleared, the next slot at or after the floor.
-#[allow(clippy::too_many_arguments)]
-fn succeeded(
-    feed: &ScheduledFeed,
-    old: &FetchState,
-    now: DateTime<Utc>,
-    status: FetchStatus,
-    http: Option<u16>,
-    validators: Validators,
-    floor: Option<Duration>,
-    moved_to: Option<String>,
-) -> FetchState {
-    let earliest = now + chrono::Duration::from_std(floor.unwrap_or_default()).unwrap_or_default();
-    FetchState {
-        etag: validators.etag,
-        last_modified: validators.last_modified,
-        last_fetch: Some(now),
-        last_status: Some(status),
-        last_http: http,
-        last_error: None,
-        error_count: 0,
-        next_fetch: Some(plan::next_due(&feed.schedule, &feed.key, earliest)),
-        redirect_url: moved_to.or_else(|| old.redirect_url.clone()),
-        gone: false,
-        interval_floor: floor.map(|f| f.as_secs() as i64),
-        ..old.clone()
-    }
-}
-
-/// The state after a failure: one more error, retried after the backoff.
-fn failed(
+/// The state after a poll that failed inside this process (a panic while preparing or
+/// writing): one more error, retried after the backoff like any failure.
+fn failed_internally(
     feed: &ScheduledFeed,
     old: &FetchState,
     now: DateTime<Utc>,
     http: Option<u16>,
-    error: String,
+    why: &str,
 ) -> FetchState {
-    let failures = old.error_count.saturating_add(1);
-    let interval = plan::interval(&feed.schedule, now);
-    let wait = policy::backoff(interval, failures, &feed.key);
-    FetchState {
-        last_fetch: Some(now),
-        last_status: Some(FetchStatus::Error),
-        last_http: http,
-        last_error: Some(error),
-        error_count: failures,
-        next_fetch: Some(now + chrono::Duration::from_std(wait).unwrap_or_default()),
-        ..old.clone()
-    }
+    let outcome = Outcome::Failed {
+        kind: FailureKind::Internal,
+        error: format!("internal error: {why}"),
+    };
+    next_state(old, Observed { http, outcome }, feed.schedule_feed(), now)
 }
 
 fn save(store: &SharedStore, state: &FetchState) {
@@ -329,6 +265,9 @@ fn save(store: &SharedStore, state: &FetchState) {
 fn record(r: &PollReport) {
     let result = r.status.as_str();
     metrics::counter!("tributary_fetches_total", "result" => result).increment(1);
+    if let (Some(_), Some(kind)) = (&r.error, r.state.last_error_kind) {
+        metrics::counter!("tributary_fetch_failures_total", "kind" => kind.as_str()).increment(1);
+    }
     metrics::histogram!("tributary_fetch_duration_seconds").record(r.elapsed.as_secs_f64());
     metrics::counter!("tributary_fetch_bytes_total").increment(r.bytes);
     metrics::counter!("tributary_articles_new_total").increment(r.ingest.new_articles as u64);
@@ -358,6 +297,7 @@ fn record(r: &PollReport) {
             bytes = r.bytes,
             ms,
             errors = r.state.error_count,
+            kind = r.state.last_error_kind.map(FailureKind::as_str),
             next = next.as_deref(),
             error = %error,
             "fetch failed"

@@ -13,7 +13,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
 
-use crate::schedule::policy;
+use super::policy;
 
 type Task = Box<dyn FnOnce() + Send>;
 

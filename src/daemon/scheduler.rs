@@ -3,9 +3,11 @@
 //!
 //! The database is the schedule's memory: each feed's next due time is stored, so a restart
 //! continues where the last run stopped, and a daemon that was down for a day polls each
-//! overdue feed once. New feeds get a slot spread over their interval ([`plan`]); failures
-//! back off, rate limits and cache hints are honoured ([`policy`]). Time comes from a
-//! [`Clock`], so tests move it by hand.
+//! overdue feed once. A feed without a due time gets one from [`state::first_due`] (at once
+//! if never polled, else its next slot, spread over the interval by [`plan`]); after each
+//! poll the schedule stage's state machine ([`state::next_state`]) gives the next due time.
+//! Time comes from a [`Clock`], so tests move it by hand; how often the loop re-reads the
+//! schedule and how long a stop waits are in [`policy`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,10 +18,11 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
 use super::pages::{Pages, PagesReport};
+use super::policy;
 use super::poll::{self, PollEnv, PollReport, ScheduledFeed};
 use super::writer::Writer;
 use crate::schedule::limits::Limits;
-use crate::schedule::{Clock, plan, policy};
+use crate::schedule::{Clock, plan, state};
 
 use crate::config::{Config, FetchConfig, normalize_feed_url};
 use crate::fetch::Fetcher;
@@ -86,6 +89,33 @@ fn scheduled_feeds(config: &Config, store: &mut Store) -> Result<HashMap<i64, Ar
     Ok(feeds)
 }
 
+/// Says what the schedule does next, on start and after a reload: how many feeds are polled
+/// now (never polled, or overdue) and when the next of the others is.
+fn announce(states: &HashMap<i64, FetchState>, now: DateTime<Utc>) {
+    let live: Vec<&FetchState> = states.values().filter(|s| !s.gone).collect();
+    let due_now = live
+        .iter()
+        .filter(|s| s.next_fetch.is_none_or(|t| t <= now))
+        .count();
+    let next = live
+        .iter()
+        .filter_map(|s| s.next_fetch)
+        .filter(|&t| t > now)
+        .min();
+    match (due_now, next) {
+        (0, Some(t)) => tracing::info!(
+            "{} feeds, none due: the next poll is at {}",
+            live.len(),
+            t.format("%H:%M:%S UTC")
+        ),
+        (0, None) => tracing::info!("no feeds to poll"),
+        (n, _) => tracing::info!(
+            "polling {n} of {} feeds now, then on their schedules",
+            live.len()
+        ),
+    }
+}
+
 impl Scheduler {
     /// Mirrors the config's feeds into the store and prepares to poll them.
     pub fn new(config: &Config, store: SharedStore, clock: Arc<dyn Clock>) -> Result<Scheduler> {
@@ -109,9 +139,9 @@ impl Scheduler {
     ) -> Result<Setup> {
         let feeds = {
             let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            // The dedup index is loaded now, before polling, so the first poll does not
-            // wait for it; on a reload this applies the new `[dedup]` policy.
-            writer.prepare_dedup(&guard, &config.dedup)?;
+            // The `[dedup]` policy (a reload's too); the index itself loads when first needed
+            // (`run` loads it at once).
+            writer.configure_dedup(&config.dedup);
             scheduled_feeds(config, &mut guard)?
         };
         Ok(Setup {
@@ -206,7 +236,7 @@ impl Scheduler {
                     && s.next_fetch.is_none()
                     && !s.gone
                 {
-                    let due = plan::next_due(&feed.schedule, &feed.key, now);
+                    let due = state::first_due(s, feed.schedule_feed(), now);
                     s.next_fetch = Some(due);
                     slots.push((feed.id, due));
                 }
@@ -245,7 +275,8 @@ impl Scheduler {
     }
 
     /// Polls every feed due at the clock's current time, waits for them, and returns the
-    /// reports: one step of the daemon's loop, for tests driving a [`ManualClock`].
+    /// reports: one step of the daemon's loop, for tests driving a
+    /// [`ManualClock`](crate::schedule::ManualClock).
     pub async fn poll_due(&self) -> Result<Vec<PollReport>> {
         let setup = self.setup();
         let states = self.load_states(&setup).await?;
@@ -261,8 +292,24 @@ impl Scheduler {
     /// The daemon's loop: polls each feed when due until `stop` turns true, then lets
     /// in-flight polls finish for up to [`policy::SHUTDOWN_GRACE`] and abandons the rest
     /// (an abandoned poll's transaction is rolled back, never half-written).
+    /// A write the whole database refuses (a full disk) is held and retried by the writer
+    /// meanwhile, never counted against the feeds (`Writer::persist_through_outages`).
     pub async fn run(&self, stop: tokio::sync::watch::Receiver<bool>) {
-        tokio::join!(self.run_feeds(stop.clone()), self.run_pages(stop));
+        self.writer.persist_through_outages();
+        // The daemon loads the dedup index at once, so its first document does not wait.
+        let (store, writer) = (self.store.clone(), self.writer.clone());
+        let loaded = tokio::task::spawn_blocking(move || {
+            writer.load_dedup(&store.lock().unwrap_or_else(|p| p.into_inner()))
+        });
+        tokio::join!(
+            async {
+                if let Ok(Err(e)) = loaded.await {
+                    tracing::error!(error = %e, "cannot load the dedup index; the first document retries");
+                }
+            },
+            self.run_feeds(stop.clone()),
+            self.run_pages(stop)
+        );
     }
 
     /// Fetches every article page due now and those that become due meanwhile, until none
@@ -325,13 +372,15 @@ impl Scheduler {
         let mut states: HashMap<i64, FetchState> = HashMap::new();
         let mut refresh_at = self.clock.now();
         let mut setup = self.setup();
+        let mut first = true;
         loop {
             if *stop.borrow() {
                 break;
             }
             let now = self.clock.now();
             let current = self.setup();
-            if now >= refresh_at || !Arc::ptr_eq(&current, &setup) {
+            let new_setup = first || !Arc::ptr_eq(&current, &setup);
+            if now >= refresh_at || new_setup {
                 setup = current;
                 match self.load_states(&setup).await {
                     Ok(s) => states = s,
@@ -339,6 +388,10 @@ impl Scheduler {
                         tracing::error!(error = %format!("{e:#}"), "cannot read the schedule")
                     }
                 }
+                if new_setup {
+                    announce(&states, self.clock.now());
+                }
+                first = false;
                 refresh_at =
                     now + chrono::Duration::from_std(policy::REFRESH_EVERY).unwrap_or_default();
                 let backing_off = states

@@ -10,33 +10,47 @@
 //! commits they saved.) The polls are answered only after the commit, so a report never
 //! claims what a crash could still take back.
 //!
+//! A failure of the whole database is no feed's fault ([`StoreError::is_whole_database`]:
+//! the disk is full, an I/O error, corruption, a lock held past the busy timeout). The
+//! daemon's writer ([`Writer::persist_through_outages`]) then records nothing against the
+//! feeds: it puts the writes back at the head of its queue, logs one error for the episode,
+//! and tries again after [`policy::write_retry_wait`] (1 s doubling to a minute); once a
+//! commit leaves its queue empty it logs that the database is writable again (a failure
+//! within [`RELAPSE`] of that continues the episode: a warning, not a second error; a
+//! disk hovering at full lets small writes through now and then). Meanwhile the polls
+//! wait for their answers, so each feed keeps its place and its fetch state, and fetching
+//! stops once the queue is full. Elsewhere (`tributary fetch`) the polls are answered at
+//! once with the failure, which is not saved either: the database cannot take it.
+//!
 //! The thread is the process's own priority, and the threads that prepare documents for it
 //! ([`Preparers`]) a lower one: the writer is the serial stage and should never wait for a
 //! core.
 //!
-//! The writer owns the dedup stage ([`Dedup`]): its index, loaded from the store before the
-//! first poll ([`Writer::prepare_dedup`], which also takes a reloaded `[dedup]` policy), and
+//! The writer owns the dedup stage ([`Dedup`]): its index, loaded from the store when a
+//! document first needs it or, in the daemon, at start ([`Writer::load_dedup`]; a cycle
+//! of 304s never loads it), with the `[dedup]` policy of [`Writer::configure_dedup`], and
 //! its learned lines, which the preparing threads share through
 //! [`Dedup::learned_lines`] to fingerprint documents while the writer writes.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::SharedStore;
+use super::policy;
 use super::preparers::Preparers;
 use crate::config::DedupConfig;
 use crate::dedup::{Dedup, Fingerprint, LearnedLines, Policy, Staged};
 use crate::ingest::{
     IngestReport, PageReport, PageResult, ingest_into, open_dedup_with, record_page,
 };
-use crate::model::ParsedFeed;
-use crate::schedule::policy;
-use crate::store::{FetchState, Store};
+use crate::model::{FailureKind, ParsedFeed};
+use crate::store::{FetchState, Store, StoreError};
 
 /// One poll's writes.
 pub(crate) struct Job {
@@ -45,7 +59,7 @@ pub(crate) struct Job {
     /// The document fetched, when there is one to store.
     pub document: Option<Document>,
     /// The state to save instead when the document cannot be stored; the writer fills in
-    /// its `last_error`.
+    /// its `last_error` and `last_error_kind`.
     pub fallback: FetchState,
 }
 
@@ -92,12 +106,12 @@ struct Queue {
 #[derive(Default)]
 struct DedupStage {
     /// The stage; locked by whoever holds the store (the writer's thread for each group,
-    /// [`Writer::prepare_dedup`]), taken out while a group is written.
+    /// [`Writer::load_dedup`]), taken out while a group is written.
     dedup: Mutex<Option<Dedup>>,
     /// The stage's learned lines, for the preparing threads: reached without the lock
     /// above, which the writer holds while it writes.
     lines: OnceLock<Arc<LearnedLines>>,
-    /// The `[dedup]` policy last given ([`Writer::prepare_dedup`]): a stage reloaded after a
+    /// The `[dedup]` policy last given ([`Writer::configure_dedup`]): a stage reloaded after a
     /// panic dropped it keeps the operator's window and preferred sources.
     policy: Mutex<Option<Policy>>,
 }
@@ -109,7 +123,7 @@ impl DedupStage {
     }
 
     /// Loads the stage from `store` with `policy`, keeping the lines learned so far.
-    fn open(&self, store: &Store, policy: Policy) -> Result<Dedup> {
+    fn open(&self, store: &Store, policy: Policy) -> Result<Dedup, StoreError> {
         let mut dedup = open_dedup_with(store, policy)?;
         let lines = self.lines.get_or_init(|| dedup.learned_lines());
         dedup.share_learned_lines(lines.clone());
@@ -123,7 +137,44 @@ struct Shared {
     dedup: DedupStage,
     queue: Mutex<Queue>,
     work: Condvar,
+    /// Whether a whole-database failure holds the writes back to retry them
+    /// ([`Writer::persist_through_outages`]) rather than answering them with the failure.
+    persist: AtomicBool,
+    /// Whether the database is failing as a whole now (an episode is open).
+    failing: AtomicBool,
 }
+
+/// Why a group's transaction failed.
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    /// The store refused: a feed's data, or the whole database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An ingest (or a page's) panicked; the transaction rolled back.
+    #[error("internal error: {0} panicked")]
+    Panicked(&'static str),
+}
+
+impl WriteError {
+    /// The store's error when it is a failure of the whole database.
+    fn whole_database(self) -> Result<StoreError, WriteError> {
+        match self {
+            WriteError::Store(e) if e.is_whole_database() => Ok(e),
+            e => Err(e),
+        }
+    }
+
+    /// The class recorded against the feed.
+    fn kind(&self) -> FailureKind {
+        match self {
+            WriteError::Store(_) => FailureKind::Store,
+            WriteError::Panicked(_) => FailureKind::Internal,
+        }
+    }
+}
+
+/// Writes a whole-database failure held back: the error and the writes, to try again.
+type Held<T> = (StoreError, Vec<T>);
 
 /// The writer of one store; shared by every poll of the process.
 pub(crate) struct Writer {
@@ -141,6 +192,8 @@ impl Writer {
             dedup: DedupStage::default(),
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
+            persist: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
         });
         let on_thread = shared.clone();
         let thread = std::thread::Builder::new()
@@ -156,16 +209,41 @@ impl Writer {
         }
     }
 
-    /// Loads the dedup stage from `store` if it is not loaded yet (at startup, so the
-    /// first poll does not wait for it), else gives it `config`'s policy (a reload).
-    /// `store` is the writer's (locked by the caller).
-    pub fn prepare_dedup(&self, store: &Store, config: &DedupConfig) -> Result<()> {
+    /// From now on, writes that fail for the whole database are kept and retried with
+    /// backoff until they commit, instead of being answered with the failure: the daemon,
+    /// whose polls can wait and whose feeds must not be blamed for a full disk.
+    pub fn persist_through_outages(&self) {
+        self.shared.persist.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the database is failing as a whole now: the writer holds writes back (the
+    /// gauge `tributary_database_failing` says so to operators).
+    #[cfg(test)]
+    pub fn database_failing(&self) -> bool {
+        self.shared.failing.load(Ordering::SeqCst)
+    }
+
+    /// Gives the dedup stage `config`'s policy (at start, and on a reload); the stage
+    /// itself is loaded by [`Writer::load_dedup`] or by the first group that needs it.
+    pub fn configure_dedup(&self, config: &DedupConfig) {
         let policy = Policy::from_config(config);
         *lock(&self.shared.dedup.policy) = Some(policy.clone());
+        if let Some(d) = lock(&self.shared.dedup.dedup).as_mut() {
+            d.set_policy(policy);
+        }
+    }
+
+    /// Loads the dedup stage from `store` now if it is not loaded yet (the daemon, at
+    /// start, so its first document does not wait for the index); otherwise the first group
+    /// with a document to store loads it.
+    pub fn load_dedup(&self, store: &Store) -> Result<(), StoreError> {
         let mut dedup = lock(&self.shared.dedup.dedup);
-        match dedup.as_mut() {
-            Some(d) => d.set_policy(policy),
-            None => *dedup = Some(self.shared.dedup.open(store, policy)?),
+        if dedup.is_none() {
+            *dedup = Some(
+                self.shared
+                    .dedup
+                    .open(store, stage_policy(&self.shared.dedup))?,
+            );
         }
         Ok(())
     }
@@ -181,9 +259,9 @@ impl Writer {
         prints
     }
 
-    /// Runs `task` (parsing and fingerprinting a document) on a preparing thread; `None`
-    /// if it panicked.
-    pub async fn prepare<T: Send + 'static>(
+    /// Runs `task` (parsing and fingerprinting a document, extracting an article page) on a
+    /// preparing thread; `None` if it panicked.
+    pub async fn on_preparing_thread<T: Send + 'static>(
         &self,
         task: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
@@ -202,11 +280,15 @@ impl Writer {
     pub async fn write(&self, job: Job) -> Option<Written> {
         let (done, answer) = oneshot::channel();
         if self.thread.is_none() {
-            write_group(
+            let written = write_group(
                 &mut lock(&self.shared.store),
                 &self.shared.dedup,
                 vec![Pending { job, done }],
+                false,
             );
+            if let Err((e, _)) = written {
+                tracing::error!(kind = e.kind().as_str(), error = %e, "cannot write to the database");
+            }
         } else {
             lock(&self.shared.queue).pending.push(Pending { job, done });
             self.shared.work.notify_one();
@@ -220,11 +302,15 @@ impl Writer {
     pub async fn write_page(&self, page: PageResult) -> Option<PageReport> {
         let (done, answer) = oneshot::channel();
         if self.thread.is_none() {
-            write_pages(
+            let written = write_pages(
                 &mut lock(&self.shared.store),
                 &self.shared.dedup,
                 vec![PendingPage { page, done }],
+                false,
             );
+            if let Err((e, _)) = written {
+                tracing::error!(kind = e.kind().as_str(), error = %e, "cannot write to the database");
+            }
         } else {
             lock(&self.shared.queue)
                 .pages
@@ -250,8 +336,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The writer's thread: writes whatever is queued, a group at a time, until the writer is
-/// dropped and the queue is empty.
+/// dropped and the queue is empty. A whole-database failure opens an [`Outage`]: the writes
+/// go back to the head of the queue and are tried again after a growing wait.
 fn write_loop(shared: &Shared) {
+    let mut outage: Option<Outage> = None;
     loop {
         let (group, pages): (Vec<Pending>, Vec<PendingPage>) = {
             let mut queue = lock(&shared.queue);
@@ -268,65 +356,290 @@ fn write_loop(shared: &Shared) {
                 queue.pages.drain(..p).collect(),
             )
         };
+        let persist = shared.persist.load(Ordering::SeqCst);
         let mut store = lock(&shared.store);
         // A panic outside an ingest (which is caught on its own) drops the group's
         // answers — their polls record an internal error — and the thread goes on.
         let dedup = &shared.dedup;
-        if !group.is_empty()
-            && catch_unwind(AssertUnwindSafe(|| write_group(&mut store, dedup, group))).is_err()
-        {
-            tracing::error!("internal error: writing a group of polls panicked");
+        let mut failure: Option<StoreError> = None;
+        let (mut held_polls, mut held_pages) = (Vec::new(), Vec::new());
+        if !group.is_empty() {
+            match catch_unwind(AssertUnwindSafe(|| {
+                write_group(&mut store, dedup, group, persist)
+            })) {
+                Ok(Ok(())) => {}
+                Ok(Err((e, held))) => {
+                    failure = Some(e);
+                    held_polls = held;
+                }
+                Err(_) => tracing::error!("internal error: writing a group of polls panicked"),
+            }
         }
-        if !pages.is_empty()
-            && catch_unwind(AssertUnwindSafe(|| write_pages(&mut store, dedup, pages))).is_err()
+        if !pages.is_empty() {
+            if failure.is_some() && persist {
+                // The database failed a moment ago: the pages wait with the polls.
+                held_pages = pages;
+            } else {
+                match catch_unwind(AssertUnwindSafe(|| {
+                    write_pages(&mut store, dedup, pages, persist)
+                })) {
+                    Ok(Ok(())) => {}
+                    Ok(Err((e, held))) => {
+                        failure = failure.or(Some(e));
+                        held_pages = held;
+                    }
+                    Err(_) => {
+                        tracing::error!("internal error: recording a group of pages panicked")
+                    }
+                }
+            }
+        }
+        drop(store);
+        let Some(error) = failure else {
+            if let Some(episode) = outage.as_mut() {
+                let queue = lock(&shared.queue);
+                let caught_up = queue.pending.is_empty() && queue.pages.is_empty();
+                drop(queue);
+                if episode.ended.is_none() && caught_up {
+                    episode.end(shared);
+                }
+            }
+            continue;
+        };
+        let held = held_polls.len() + held_pages.len();
+        let episode = match outage.take() {
+            Some(episode) if episode.ended.is_none() => episode,
+            Some(mut episode) if episode.ended.is_some_and(|t| t.elapsed() < RELAPSE) => {
+                episode.relapse(shared, &error);
+                episode
+            }
+            _ => Outage::begin(shared, &error, held),
+        };
+        let episode = outage.insert(episode);
+        episode.failed(&error);
+        if held == 0 {
+            // Not persisting: the polls were answered with the failure.
+            continue;
+        }
         {
-            tracing::error!("internal error: recording a group of pages panicked");
+            let mut queue = lock(&shared.queue);
+            queue.pending.splice(0..0, held_polls);
+            queue.pages.splice(0..0, held_pages);
+        }
+        let wait = policy::write_retry_wait(episode.attempts);
+        tracing::debug!(
+            kind = error.kind().as_str(),
+            error = %error,
+            attempts = episode.attempts,
+            retry_in_s = wait.as_secs_f64(),
+            "the database still cannot be written; retrying"
+        );
+        if closed_within(shared, wait) {
+            let mut queue = lock(&shared.queue);
+            let (polls, pages) = (queue.pending.len(), queue.pages.len());
+            // Their polls hear nothing back (they were abandoned at shutdown); their feeds'
+            // states say they are due, so they are polled again after the restart.
+            queue.pending.clear();
+            queue.pages.clear();
+            tracing::warn!(
+                polls,
+                pages,
+                "stopping while the database cannot be written: these writes are not stored"
+            );
+            return;
         }
     }
 }
 
+/// Waits `wait`, or less if the writer is dropped meanwhile; returns whether it was.
+fn closed_within(shared: &Shared, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    let mut queue = lock(&shared.queue);
+    loop {
+        if queue.closed {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        queue = shared
+            .work
+            .wait_timeout(queue, left)
+            .map(|(q, _)| q)
+            .unwrap_or_else(|p| p.into_inner().0);
+    }
+}
+
+/// A failure this soon after an episode ended continues it (a disk hovering at full lets a
+/// small write through now and then): no second error line, and the backoff goes on
+/// growing. As long as the writer's longest wait, so a flapping disk is one episode.
+const RELAPSE: Duration = policy::WRITE_RETRY_MAX;
+
+/// One episode of whole-database failure, from the first failed write until the writer has
+/// caught up (a commit that leaves its queue empty): one error line when it begins, one
+/// info line when it ends.
+struct Outage {
+    since: Instant,
+    /// Failed attempts so far.
+    attempts: u32,
+    /// When it ended, while a failure would still continue it ([`RELAPSE`]).
+    ended: Option<Instant>,
+}
+
+impl Outage {
+    fn begin(shared: &Shared, error: &StoreError, held: usize) -> Outage {
+        shared.failing.store(true, Ordering::SeqCst);
+        metrics::gauge!("tributary_database_failing").set(1.0);
+        if held > 0 {
+            tracing::error!(
+                kind = error.kind().as_str(),
+                error = %error,
+                waiting = held,
+                "cannot write to the database: no feed is blamed; their writes wait and are \
+                 retried with backoff until the database can be written"
+            );
+        } else {
+            tracing::error!(
+                kind = error.kind().as_str(),
+                error = %error,
+                "cannot write to the database: the polls' results are not stored"
+            );
+        }
+        Outage {
+            since: Instant::now(),
+            attempts: 0,
+            ended: None,
+        }
+    }
+
+    /// The database failed again within [`RELAPSE`] of the episode's end.
+    fn relapse(&mut self, shared: &Shared, error: &StoreError) {
+        self.ended = None;
+        shared.failing.store(true, Ordering::SeqCst);
+        metrics::gauge!("tributary_database_failing").set(1.0);
+        tracing::warn!(
+            kind = error.kind().as_str(),
+            error = %error,
+            "the database cannot be written again; retrying as before"
+        );
+    }
+
+    fn failed(&mut self, error: &StoreError) {
+        self.attempts = self.attempts.saturating_add(1);
+        metrics::counter!("tributary_store_failures_total", "kind" => error.kind().as_str())
+            .increment(1);
+    }
+
+    fn end(&mut self, shared: &Shared) {
+        self.ended = Some(Instant::now());
+        shared.failing.store(false, Ordering::SeqCst);
+        metrics::gauge!("tributary_database_failing").set(0.0);
+        tracing::info!(
+            after_s = self.since.elapsed().as_secs(),
+            failed_attempts = self.attempts,
+            "the database can be written again; the writes held back are stored"
+        );
+    }
+}
+
+/// Takes the dedup stage out of `stage` for a group, loading it (with the last policy
+/// given, else the default) when a panic dropped it or it was never loaded.
+fn take_dedup(
+    store: &Store,
+    stage: &DedupStage,
+    slot: &mut Option<Dedup>,
+) -> Result<Dedup, StoreError> {
+    match slot.take() {
+        Some(dedup) => Ok(dedup),
+        None => stage.open(store, stage_policy(stage)),
+    }
+}
+
+/// The `[dedup]` policy last configured, else the default.
+fn stage_policy(stage: &DedupStage) -> Policy {
+    lock(&stage.policy)
+        .clone()
+        .unwrap_or_else(|| Policy::from_config(&DedupConfig::default()))
+}
+
 /// Records a group of pages in one transaction (each alone if that fails) and answers each.
-fn write_pages(store: &mut Store, stage: &DedupStage, group: Vec<PendingPage>) {
-    let (pages, answers): (Vec<PageResult>, Vec<oneshot::Sender<PageReport>>) =
-        group.into_iter().map(|p| (p.page, p.done)).unzip();
+/// A whole-database failure answers none of the pages not yet recorded: with `persist`
+/// they come back to be tried again, else they are answered with nothing recorded.
+fn write_pages(
+    store: &mut Store,
+    stage: &DedupStage,
+    group: Vec<PendingPage>,
+    persist: bool,
+) -> Result<(), Held<PendingPage>> {
     let mut slot = lock(&stage.dedup);
-    let mut dedup = match slot.take() {
-        Some(dedup) => dedup,
-        None => {
-            let policy = lock(&stage.policy)
-                .clone()
-                .unwrap_or_else(|| Policy::from_config(&DedupConfig::default()));
-            match stage.open(store, policy) {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "cannot load the dedup stage to record pages");
-                    return;
-                }
-            }
+    let mut dedup = match take_dedup(store, stage, &mut slot) {
+        Ok(dedup) => dedup,
+        Err(e) if e.is_whole_database() => {
+            drop(slot);
+            let held = hold_or_answer(group, persist, |p| {
+                let _ = p.done.send(PageReport::default());
+            });
+            return Err((e, held));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load the dedup stage to record pages");
+            return Ok(());
         }
     };
-    let reports = match record_together(store, &mut dedup, &pages) {
-        Ok(reports) => reports,
-        Err(e) => {
-            tracing::debug!(error = %format!("{e:#}"), "page group failed; recording pages one by one");
-            pages
-                .iter()
-                .map(|page| {
-                    record_together(store, &mut dedup, std::slice::from_ref(page))
-                        .map(|mut r| r.remove(0))
-                        .unwrap_or_else(|e| {
-                            tracing::warn!(article = page.article, error = %format!("{e:#}"), "cannot record a page");
-                            PageReport::default()
-                        })
-                })
-                .collect()
-        }
+    let pages: Vec<&PageResult> = group.iter().map(|p| &p.page).collect();
+    let (reports, outage) = match record_together(store, &mut dedup, &pages) {
+        Ok(reports) => (reports, None),
+        Err(e) => match e.whole_database() {
+            Ok(e) => (Vec::new(), Some(e)),
+            Err(e) => {
+                tracing::debug!(error = %e, "page group failed; recording pages one by one");
+                let mut reports = Vec::with_capacity(pages.len());
+                let mut outage = None;
+                for page in &pages {
+                    match record_together(store, &mut dedup, std::slice::from_ref(page)) {
+                        Ok(mut r) => reports.push(r.remove(0)),
+                        Err(e) => match e.whole_database() {
+                            Ok(e) => {
+                                outage = Some(e);
+                                break;
+                            }
+                            Err(e) => {
+                                tracing::warn!(article = page.article, error = %e, "cannot record a page");
+                                reports.push(PageReport::default());
+                            }
+                        },
+                    }
+                }
+                (reports, outage)
+            }
+        },
     };
     *slot = Some(dedup);
     drop(slot);
-    for (answer, report) in answers.into_iter().zip(reports) {
-        let _ = answer.send(report);
+    let mut group = group.into_iter();
+    for (pending, report) in group.by_ref().zip(reports) {
+        let _ = pending.done.send(report);
     }
+    match outage {
+        None => Ok(()),
+        Some(e) => {
+            let held = hold_or_answer(group.collect(), persist, |p| {
+                let _ = p.done.send(PageReport::default());
+            });
+            Err((e, held))
+        }
+    }
+}
+
+/// The writes a whole-database failure stopped: kept to retry (`persist`), or each
+/// answered by `answer` and none kept.
+fn hold_or_answer<T>(rest: Vec<T>, persist: bool, answer: impl Fn(T)) -> Vec<T> {
+    if persist {
+        return rest;
+    }
+    rest.into_iter().for_each(answer);
+    Vec::new()
 }
 
 /// Records `pages` in one transaction, all or nothing; the index learns of the changes
@@ -334,8 +647,8 @@ fn write_pages(store: &mut Store, stage: &DedupStage, group: Vec<PendingPage>) {
 fn record_together(
     store: &mut Store,
     dedup: &mut Dedup,
-    pages: &[PageResult],
-) -> Result<Vec<PageReport>> {
+    pages: &[&PageResult],
+) -> Result<Vec<PageReport>, WriteError> {
     let mut batch = store.begin_ingest()?;
     let mut staged = Staged::default();
     let mut reports = Vec::with_capacity(pages.len());
@@ -343,7 +656,7 @@ fn record_together(
         let report = catch_unwind(AssertUnwindSafe(|| {
             record_page(&mut batch, dedup, &mut staged, page, page.fetched_at)
         }))
-        .map_err(|_| anyhow!("internal error: recording a page panicked"))??;
+        .map_err(|_| WriteError::Panicked("recording a page"))??;
         reports.push(report);
     }
     batch.commit()?;
@@ -353,59 +666,100 @@ fn record_together(
 
 /// Writes a group and answers each poll in it. The dedup stage is taken out meanwhile (a
 /// panic drops it, and the next group loads it again from the store); when it is not
-/// loaded yet, it is loaded with the default policy.
-fn write_group(store: &mut Store, stage: &DedupStage, group: Vec<Pending>) {
+/// loaded yet, it is loaded with the default policy. A whole-database failure answers
+/// none of the polls not yet written: with `persist` they come back to be written again,
+/// else each is answered with the failure, which is not saved.
+fn write_group(
+    store: &mut Store,
+    stage: &DedupStage,
+    group: Vec<Pending>,
+    persist: bool,
+) -> Result<(), Held<Pending>> {
     let (jobs, answers): (Vec<Job>, Vec<oneshot::Sender<Answer>>) =
         group.into_iter().map(|p| (p.job, p.done)).unzip();
     let mut slot = lock(&stage.dedup);
-    let dedup = match slot.take() {
-        Some(dedup) => Ok(dedup),
-        None => {
-            let policy = lock(&stage.policy)
-                .clone()
-                .unwrap_or_else(|| Policy::from_config(&DedupConfig::default()));
-            stage.open(store, policy)
-        }
+    // A group with no document to store (304s, errors) writes fetch state only: it needs no
+    // dedup stage, and does not load one (an all-304 cycle costs only its requests).
+    let placeholder = slot.is_none() && jobs.iter().all(|j| j.document.is_none());
+    let taken = if placeholder {
+        Ok(Dedup::new(stage_policy(stage)))
+    } else {
+        take_dedup(store, stage, &mut slot)
     };
-    let written = match dedup {
+    let (written, outage) = match taken {
         Ok(mut dedup) => {
             let written = write_or_isolate(store, &mut dedup, &jobs);
-            *slot = Some(dedup);
+            if !placeholder {
+                *slot = Some(dedup);
+            }
             written
         }
-        Err(e) => jobs.iter().map(|j| give_up(store, j, &e)).collect(),
+        Err(e) if e.is_whole_database() => (Vec::new(), Some(e)),
+        Err(e) => {
+            let e = WriteError::from(e);
+            (jobs.iter().map(|j| give_up(store, j, &e)).collect(), None)
+        }
     };
     drop(slot);
+    let mut rest = jobs.into_iter().zip(answers);
     // Each job goes back to its poll with the answer, to be freed off this thread.
-    for ((answer, w), job) in answers.into_iter().zip(written).zip(jobs) {
+    for (w, (job, answer)) in written.into_iter().zip(rest.by_ref()) {
         // A poll abandoned at shutdown no longer listens; its writes landed anyway.
         let _ = answer.send((w, job));
+    }
+    match outage {
+        None => Ok(()),
+        Some(e) => {
+            let rest = rest.map(|(job, done)| Pending { job, done }).collect();
+            let answer = |p: Pending| {
+                let written = unstored(&p.job, &e);
+                let _ = p.done.send((written, p.job));
+            };
+            let held = hold_or_answer(rest, persist, answer);
+            Err((e, held))
+        }
     }
 }
 
 /// Writes `jobs` together; if anything in them fails (the whole transaction rolled
-/// back), writes each feed alone, so only the feed at fault fails.
-fn write_or_isolate(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Vec<Written> {
-    match write_together(store, dedup, jobs) {
-        Ok(written) => written,
-        Err(e) if jobs.len() > 1 => {
-            tracing::debug!(error = %format!("{e:#}"), "group write failed; writing feeds one by one");
-            jobs.iter()
-                .map(
-                    |job| match write_together(store, dedup, std::slice::from_ref(job)) {
-                        Ok(mut w) => w.remove(0),
-                        Err(e) => give_up(store, job, &e),
-                    },
-                )
-                .collect()
-        }
-        Err(e) => jobs.iter().map(|j| give_up(store, j, &e)).collect(),
+/// back), writes each feed alone, so only the feed at fault fails. A whole-database failure
+/// stops it: what was written so far, and the failure.
+fn write_or_isolate(
+    store: &mut Store,
+    dedup: &mut Dedup,
+    jobs: &[Job],
+) -> (Vec<Written>, Option<StoreError>) {
+    let e = match write_together(store, dedup, jobs) {
+        Ok(written) => return (written, None),
+        Err(e) => match e.whole_database() {
+            Ok(outage) => return (Vec::new(), Some(outage)),
+            Err(e) => e,
+        },
+    };
+    if jobs.len() == 1 {
+        return (vec![give_up(store, &jobs[0], &e)], None);
     }
+    tracing::debug!(error = %e, "group write failed; writing feeds one by one");
+    let mut written = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match write_together(store, dedup, std::slice::from_ref(job)) {
+            Ok(mut w) => written.push(w.remove(0)),
+            Err(e) => match e.whole_database() {
+                Ok(outage) => return (written, Some(outage)),
+                Err(e) => written.push(give_up(store, job, &e)),
+            },
+        }
+    }
+    (written, None)
 }
 
 /// Writes `jobs` in one transaction, all or nothing. The dedup index learns of the new
 /// stories only once they are committed.
-fn write_together(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Result<Vec<Written>> {
+fn write_together(
+    store: &mut Store,
+    dedup: &mut Dedup,
+    jobs: &[Job],
+) -> Result<Vec<Written>, WriteError> {
     let mut batch = store.begin_ingest()?;
     let mut staged = Staged::default();
     let mut written = Vec::with_capacity(jobs.len());
@@ -425,7 +779,7 @@ fn write_together(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Result<
                         doc.fetched_at,
                     )
                 }))
-                .map_err(|_| anyhow!("internal error: the ingest panicked"))??
+                .map_err(|_| WriteError::Panicked("the ingest"))??
             }
             None => IngestReport::default(),
         };
@@ -442,13 +796,34 @@ fn write_together(store: &mut Store, dedup: &mut Dedup, jobs: &[Job]) -> Result<
     Ok(written)
 }
 
-/// Records a job that could not be written: its fallback state, saved on its own.
-fn give_up(store: &mut Store, job: &Job, e: &anyhow::Error) -> Written {
+/// The fallback state of a job that could not be written, with the reason.
+fn failure_state(job: &Job, e: &WriteError) -> FetchState {
     let mut state = job.fallback.clone();
-    state.last_error = Some(format!("cannot store: {e:#}"));
+    state.last_error = Some(format!("cannot store: {e}"));
+    state.last_error_kind = Some(e.kind());
+    state
+}
+
+/// Records a job that could not be written for a fault of its own: its fallback state,
+/// saved on its own.
+fn give_up(store: &mut Store, job: &Job, e: &WriteError) -> Written {
+    let state = failure_state(job, e);
     if let Err(e) = store.save_fetch_state(&state, None, None) {
-        tracing::error!(error = %format!("{e:#}"), "cannot save fetch state");
+        tracing::error!(error = %e, "cannot save fetch state");
     }
+    (state, IngestReport::default())
+}
+
+/// A job a whole-database failure kept from being written, when the writer does not
+/// persist: the failure for its poll's report, saved nowhere (the database cannot take it,
+/// and the feed is not to blame).
+fn unstored(job: &Job, e: &StoreError) -> Written {
+    let reason = format!("cannot store: {e}");
+    let state = FetchState {
+        last_error: Some(reason),
+        last_error_kind: Some(FailureKind::Store),
+        ..job.fallback.clone()
+    };
     (state, IngestReport::default())
 }
 
@@ -464,6 +839,32 @@ mod tests {
             "<rss version=\"2.0\"><channel><title>T</title><item><guid>https://a.example/{title}</guid>\
              <title>{title}</title><description>Some words about {title}.</description></item></channel></rss>"
         );
+        parsed(&xml)
+    }
+
+    /// A document of `items` long articles: more than the free room in a new database's
+    /// pages, so storing it needs new pages.
+    fn long_document(title: &str, items: usize) -> Document {
+        let body = |i: usize| -> String {
+            (0..150)
+                .map(|w| format!("{title}w{i}x{w} "))
+                .collect::<String>()
+        };
+        let entries: String = (0..items)
+            .map(|i| {
+                format!(
+                    "<item><guid>https://a.example/{title}/{i}</guid><title>{title} {i}</title>\
+                     <description>{}</description></item>",
+                    body(i)
+                )
+            })
+            .collect();
+        parsed(&format!(
+            "<rss version=\"2.0\"><channel><title>T</title>{entries}</channel></rss>"
+        ))
+    }
+
+    fn parsed(xml: &str) -> Document {
         let now = chrono::Utc::now();
         let ctx = crate::parse::FeedContext {
             url: "https://a.example/rss",
@@ -478,6 +879,10 @@ mod tests {
     }
 
     fn job(feed: i64, title: &str) -> Job {
+        with_document(feed, document(title))
+    }
+
+    fn with_document(feed: i64, document: Document) -> Job {
         let state = FetchState {
             feed_id: feed,
             last_status: Some(FetchStatus::Ok),
@@ -491,8 +896,128 @@ mod tests {
         };
         Job {
             state,
-            document: Some(document(title)),
-            fallback,
+            document: Some(document),
+            fallback: FetchState {
+                last_error_kind: Some(FailureKind::Store),
+                ..fallback
+            },
+        }
+    }
+
+    /// `jobs` as a group of pending polls, with the channels their answers come on.
+    fn pending(jobs: Vec<Job>) -> (Vec<Pending>, Vec<oneshot::Receiver<Answer>>) {
+        jobs.into_iter()
+            .map(|job| {
+                let (done, answer) = oneshot::channel();
+                (Pending { job, done }, answer)
+            })
+            .unzip()
+    }
+
+    /// A group whose transaction finds the disk full (SQLite's size cap on the writer's
+    /// connection gives SQLITE_FULL as a full disk does): no feed is blamed or answered,
+    /// nothing is saved against them, and the writes come back whole; once there is room
+    /// again they are written as if nothing happened.
+    #[test]
+    fn a_full_disk_blames_no_feed_and_hands_the_writes_back_to_retry() {
+        let (_dir, store, feed) = crate::store::test_store_with_feed();
+        let stage = DedupStage::default();
+        let mut store = store;
+        let jobs = (0..3)
+            .map(|i| with_document(feed, long_document(&format!("f{i}"), 30)))
+            .collect();
+        let (group, mut answers) = pending(jobs);
+        store.cap_at_current_size(true);
+        let Err((error, held)) = write_group(&mut store, &stage, group, true) else {
+            panic!("a write to a full database succeeded");
+        };
+        assert_eq!(error.kind(), crate::store::StoreErrorKind::Full, "{error}");
+        assert_eq!(held.len(), 3);
+        assert!(answers.iter_mut().all(|a| a.try_recv().is_err()));
+        let saved = store.fetch_state(feed).unwrap().unwrap();
+        assert_eq!((saved.error_count, saved.last_status), (0, None));
+        assert_eq!(store.counts().unwrap().1, 0);
+
+        store.cap_at_current_size(false);
+        assert!(write_group(&mut store, &stage, held, true).is_ok());
+        for answer in answers {
+            let ((state, report), _) = answer.blocking_recv().unwrap();
+            assert_eq!((report.new_articles, state.error_count), (30, 0));
+        }
+        let saved = store.fetch_state(feed).unwrap().unwrap();
+        assert_eq!(saved.last_status, Some(FetchStatus::Ok));
+        assert_eq!(store.counts().unwrap().1, 90);
+    }
+
+    /// Outside the daemon (`tributary fetch`) a full disk answers each poll with the
+    /// failure at once; the failure is not saved (it cannot be) nor counted.
+    #[test]
+    fn without_persisting_a_full_disk_answers_each_poll_and_saves_nothing() {
+        let (_dir, store, feed) = crate::store::test_store_with_feed();
+        let mut store = store;
+        let (group, answers) = pending(vec![
+            with_document(feed, long_document("a", 30)),
+            with_document(feed, long_document("b", 30)),
+        ]);
+        store.cap_at_current_size(true);
+        let Err((error, held)) = write_group(&mut store, &DedupStage::default(), group, false)
+        else {
+            panic!("a write to a full database succeeded");
+        };
+        assert!(error.is_whole_database());
+        assert!(held.is_empty());
+        for answer in answers {
+            let ((state, report), _) = answer.blocking_recv().unwrap();
+            assert_eq!(report.new_articles, 0);
+            assert_eq!(state.last_error_kind, Some(FailureKind::Store));
+            let said = state.last_error.unwrap();
+            assert!(
+                said.starts_with("cannot store: the database's disk is full"),
+                "{said}"
+            );
+        }
+        let saved = store.fetch_state(feed).unwrap().unwrap();
+        assert_eq!((saved.error_count, saved.last_error), (0, None));
+    }
+
+    /// The daemon's writer thread: a poll written while the disk is full waits (the
+    /// writer reports the database failing), and is stored and answered by itself once
+    /// there is room again.
+    #[tokio::test]
+    async fn the_writer_waits_out_a_full_disk_and_stores_the_poll_when_room_returns() {
+        let (_dir, store, feed) = crate::store::test_store_with_feed();
+        let store: SharedStore = Arc::new(Mutex::new(store));
+        let writer = Arc::new(Writer::new(store.clone()));
+        writer.persist_through_outages();
+        lock(&store).cap_at_current_size(true);
+        let poll = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .write(with_document(feed, long_document("a", 30)))
+                    .await
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !writer.database_failing() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the write never failed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!poll.is_finished());
+        lock(&store).cap_at_current_size(false);
+        let (state, report) = poll.await.unwrap().expect("the poll was answered");
+        assert_eq!((report.new_articles, state.error_count), (30, 0));
+        assert_eq!(lock(&store).counts().unwrap().1, 30);
+        // The episode ends once the writer has caught up (just after it answered).
+        while writer.database_failing() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the episode never ended"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 
@@ -516,7 +1041,7 @@ mod tests {
             Pending { job, done }
         })
         .collect();
-        write_group(&mut lock(&store), &DedupStage::default(), group);
+        assert!(write_group(&mut lock(&store), &DedupStage::default(), group, true).is_ok());
         let written: Vec<Written> = answers
             .into_iter()
             .map(|a| a.blocking_recv().unwrap().0)
@@ -555,7 +1080,7 @@ mod tests {
             let writer = writer.clone();
             async move {
                 writer
-                    .prepare(move || {
+                    .on_preparing_thread(move || {
                         let _ = running.send(());
                         let _ = gate.recv();
                         drop(last);
@@ -589,9 +1114,7 @@ mod tests {
         let writer = Writer::new(Arc::new(Mutex::new(store)));
         let doc = document("first");
         writer.fingerprints(feed, &doc.parsed);
-        writer
-            .prepare_dedup(&lock(&writer.shared.store), &DedupConfig::default())
-            .unwrap();
+        writer.load_dedup(&lock(&writer.shared.store)).unwrap();
         let stage = &writer.shared.dedup;
         let dedup = lock(&stage.dedup);
         let lines = dedup.as_ref().unwrap().learned_lines();

@@ -5,13 +5,15 @@
 //! [`policy::MAX_REDIRECTS`] redirects itself so a permanent move can be recorded, reads the
 //! body as a stream cut at `[fetch].max_body`, and gives up at `[fetch].timeout` however
 //! slowly the server drips bytes. It never fails: every way a poll can end is a
-//! [`FetchOutcome`] the schedule stage turns into fetch state.
+//! [`FetchOutcome`] the schedule stage turns into fetch state, a failure a typed
+//! [`FetchError`] whose [`kind`](FetchError::kind) the metrics and `feeds list` count.
 //!
 //! Article pages ([`Fetcher::fetch_page`]) go the same way with one difference: their
 //! URLs come from feeds, not from the operator, so each hop is checked by [`guard`] and a
 //! page client whose resolver refuses non-public addresses (the feed's own host excepted).
 
 pub mod discover;
+mod error;
 pub mod guard;
 mod headers;
 pub mod policy;
@@ -21,11 +23,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION};
 
 use crate::config::FetchConfig;
+pub use error::{FetchError, TransportStage};
 
 /// A fetched document, as `feeds add` looks at it.
 #[derive(Debug, Clone)]
@@ -86,8 +88,8 @@ pub enum FetchOutcome {
     },
     /// Anything else: transport, timeout, size, redirect or HTTP failure.
     Failed {
-        /// One sentence for `feeds list` and the log.
-        error: String,
+        /// Why; its `Display` is the one sentence for `feeds list` and the log.
+        error: FetchError,
     },
 }
 
@@ -139,21 +141,17 @@ pub enum PageOutcome {
         /// Updated validators, when the 304 carried any.
         validators: Validators,
     },
-    /// Not fetched because it is not on a public network (or not http/https): no
-    /// connection was made to it.
-    Refused {
-        /// One sentence for the log, naming the address and its kind.
-        reason: String,
-    },
     /// 429 or 503 with a `Retry-After` the server wants honoured.
     RateLimited {
         /// How long the server asked us to wait (not yet bounded).
         retry_after: Duration,
     },
-    /// Anything else: transport, timeout, size, redirect or HTTP failure, 410 included.
+    /// Anything else: transport, timeout, size, redirect or HTTP failure, 410 included,
+    /// and [`FetchError::Refused`]: not fetched because it is not on a public network (or
+    /// not http/https), with no connection made to it.
     Failed {
-        /// One sentence for the log.
-        error: String,
+        /// Why; its `Display` is the one sentence for the log.
+        error: FetchError,
     },
 }
 
@@ -211,8 +209,7 @@ enum Ending {
     RateLimited {
         retry_after: Duration,
     },
-    Refused(String),
-    Failed(String),
+    Failed(FetchError),
 }
 
 /// The validators a request sends, and the largest body it accepts.
@@ -236,7 +233,7 @@ impl Fetcher {
     /// Builds the clients from `[fetch]`: User-Agent, connect and total timeouts, body
     /// limit, and for pages the guard over `private_networks`. Redirects are not followed
     /// by the clients; [`Fetcher::fetch`] and [`Fetcher::fetch_page`] follow them.
-    pub fn new(settings: &FetchConfig) -> Result<Fetcher> {
+    pub fn new(settings: &FetchConfig) -> Result<Fetcher, FetchError> {
         Fetcher::build(settings, HashMap::new())
     }
 
@@ -251,7 +248,7 @@ impl Fetcher {
     fn build(
         settings: &FetchConfig,
         resolved: HashMap<String, Vec<SocketAddr>>,
-    ) -> Result<Fetcher> {
+    ) -> Result<Fetcher, FetchError> {
         let timeout = settings.timeout.0.max(Duration::from_millis(1));
         let builder = || {
             reqwest::Client::builder()
@@ -264,7 +261,10 @@ impl Fetcher {
         for (host, addrs) in &resolved {
             plain = plain.resolve_to_addrs(host, addrs);
         }
-        let client = plain.build().context("cannot set up the HTTP client")?;
+        let client = plain.build().map_err(|e| FetchError::Client {
+            what: "",
+            error: Arc::new(e),
+        })?;
         let guard = guard::Guard::new(settings.private_networks.iter().map(|n| n.0).collect());
         let resolver = guard::GuardedResolver::new(guard.clone(), resolved.clone());
         // A proxy would resolve and connect in our place, past the guard.
@@ -272,7 +272,10 @@ impl Fetcher {
             .dns_resolver(Arc::new(resolver))
             .no_proxy()
             .build()
-            .context("cannot set up the HTTP client for article pages")?;
+            .map_err(|e| FetchError::Client {
+                what: " for article pages",
+                error: Arc::new(e),
+            })?;
         Ok(Fetcher {
             client,
             pages,
@@ -307,7 +310,7 @@ impl Fetcher {
             Ending::NotModified { validators } => FetchOutcome::NotModified { validators },
             Ending::Gone => FetchOutcome::Gone,
             Ending::RateLimited { retry_after } => FetchOutcome::RateLimited { retry_after },
-            Ending::Refused(error) | Ending::Failed(error) => FetchOutcome::Failed { error },
+            Ending::Failed(error) => FetchOutcome::Failed { error },
         };
         // A move is only worth recording when the new place actually answered.
         let keep_move = matches!(
@@ -328,7 +331,7 @@ impl Fetcher {
     /// checked before anything connects to it: on the linking feed's own host it goes
     /// through the feed client; an IP literal must pass the guard; a name goes through the
     /// page client, whose resolver keeps only addresses the guard lets through. Never
-    /// fails: failures are a [`PageOutcome::Failed`], refusals a [`PageOutcome::Refused`].
+    /// fails: failures (refusals among them) are a [`PageOutcome::Failed`].
     pub async fn fetch_page(&self, req: &PageRequest<'_>) -> PageReport {
         let conditional = Conditional {
             etag: req.etag,
@@ -349,10 +352,11 @@ impl Fetcher {
             },
             Ending::NotModified { validators } => PageOutcome::NotModified { validators },
             Ending::Gone => PageOutcome::Failed {
-                error: format!("{} answered 410 Gone", progress.url),
+                error: FetchError::Gone {
+                    url: progress.url.clone(),
+                },
             },
             Ending::RateLimited { retry_after } => PageOutcome::RateLimited { retry_after },
-            Ending::Refused(reason) => PageOutcome::Refused { reason },
             Ending::Failed(error) => PageOutcome::Failed { error },
         };
         PageReport {
@@ -365,12 +369,15 @@ impl Fetcher {
     }
 
     /// Which client a page hop to `url` may use, or why it may not be requested at all.
-    fn page_route(&self, feed_host: Option<&str>, url: &url::Url) -> Result<Via, String> {
+    fn page_route(&self, feed_host: Option<&str>, url: &url::Url) -> Result<Via, FetchError> {
+        let refused = |reason: String| FetchError::Refused { reason };
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("refused: {url} is not an http or https URL"));
+            return Err(refused(format!(
+                "refused: {url} is not an http or https URL"
+            )));
         }
         let Some(host) = url.host() else {
-            return Err(format!("refused: {url} names no host"));
+            return Err(refused(format!("refused: {url} names no host")));
         };
         if feed_host.is_some_and(|feed| same_host(feed, &host)) {
             return Ok(Via::Plain);
@@ -383,7 +390,7 @@ impl Fetcher {
         };
         checked
             .map(|()| Via::Guarded)
-            .map_err(|why| format!("refused: {url}: {why} ({})", guard::PUBLIC_ONLY))
+            .map_err(|why| refused(format!("refused: {url}: {why} ({})", guard::PUBLIC_ONLY)))
     }
 
     /// Runs the hops from `start` under the total timeout; returns how they ended, what was
@@ -392,7 +399,7 @@ impl Fetcher {
         &self,
         start: &url::Url,
         conditional: Conditional<'_>,
-        route: impl Fn(&url::Url) -> Result<Via, String>,
+        route: impl Fn(&url::Url) -> Result<Via, FetchError>,
     ) -> (Ending, Progress, Duration) {
         let started = Instant::now();
         let mut progress = Progress {
@@ -404,18 +411,17 @@ impl Fetcher {
         let hops = self.exchange(start, conditional, &route, &mut progress);
         let ending = match tokio::time::timeout(self.timeout, hops).await {
             Ok(ending) => ending,
-            Err(_) => Ending::Failed(format!(
-                "{} gave no complete answer within {} s (the fetch timeout)",
-                progress.url,
-                self.timeout.as_secs_f64()
-            )),
+            Err(_) => Ending::Failed(FetchError::Timeout {
+                url: progress.url.clone(),
+                limit: self.timeout,
+            }),
         };
         (ending, progress, started.elapsed())
     }
 
     /// A plain GET (redirects followed, no validators) that must end in a document: what
     /// `feeds add` uses to look at a URL before adding it.
-    pub async fn get(&self, url: &url::Url) -> Result<Fetched> {
+    pub async fn get(&self, url: &url::Url) -> Result<Fetched, FetchError> {
         let report = self
             .fetch(&FetchRequest {
                 url,
@@ -431,14 +437,14 @@ impl Fetcher {
                 content_type,
                 body,
             }),
-            FetchOutcome::Failed { error } => anyhow::bail!("{error}"),
-            FetchOutcome::Gone => anyhow::bail!("{url} answered 410 Gone"),
-            FetchOutcome::RateLimited { retry_after } => anyhow::bail!(
-                "{url} is rate limiting us: it asks to retry in {} s",
-                retry_after.as_secs()
-            ),
+            FetchOutcome::Failed { error } => Err(error),
+            FetchOutcome::Gone => Err(FetchError::Gone { url: url.clone() }),
+            FetchOutcome::RateLimited { retry_after } => Err(FetchError::RateLimited {
+                url: url.clone(),
+                retry_after,
+            }),
             FetchOutcome::NotModified { .. } => {
-                anyhow::bail!("{url} answered 304 Not Modified to a plain request")
+                Err(FetchError::UnexpectedNotModified { url: url.clone() })
             }
         }
     }
@@ -449,7 +455,7 @@ impl Fetcher {
         &self,
         start: &url::Url,
         conditional: Conditional<'_>,
-        route: &impl Fn(&url::Url) -> Result<Via, String>,
+        route: &impl Fn(&url::Url) -> Result<Via, FetchError>,
         progress: &mut Progress,
     ) -> Ending {
         let failed = Ending::Failed;
@@ -460,7 +466,7 @@ impl Fetcher {
             let client = match route(&url) {
                 Ok(Via::Plain) => &self.client,
                 Ok(Via::Guarded) => &self.pages,
-                Err(reason) => return Ending::Refused(reason),
+                Err(refused) => return failed(refused),
             };
             let mut request = client.get(url.clone());
             if let Some(etag) = conditional.etag {
@@ -473,7 +479,9 @@ impl Fetcher {
                 Ok(r) => r,
                 Err(e) => {
                     return match guard_refusal(&e) {
-                        Some(refused) => Ending::Refused(refused.to_string()),
+                        Some(refused) => failed(FetchError::Refused {
+                            reason: refused.to_string(),
+                        }),
                         None => failed(describe(&url, &e)),
                     };
                 }
@@ -488,19 +496,19 @@ impl Fetcher {
                     .and_then(|loc| url.join(loc.trim()).ok())
                     .filter(|u| matches!(u.scheme(), "http" | "https"))
                 else {
-                    return failed(format!(
-                        "{url} answered HTTP {status} without a usable Location"
-                    ));
+                    return failed(FetchError::BadRedirect { url, status });
                 };
                 if visited.contains(&next) {
-                    return failed(format!("redirect loop: {url} leads back to {next}"));
+                    return failed(FetchError::RedirectLoop {
+                        url,
+                        next: Box::new(next),
+                    });
                 }
                 if visited.len() > policy::MAX_REDIRECTS {
-                    return failed(format!(
-                        "more than {} redirects starting at {}",
-                        policy::MAX_REDIRECTS,
-                        start
-                    ));
+                    return failed(FetchError::TooManyRedirects {
+                        start: start.clone(),
+                        limit: policy::MAX_REDIRECTS,
+                    });
                 }
                 all_permanent &= matches!(
                     status,
@@ -540,7 +548,7 @@ impl Fetcher {
                         Err(error) => failed(error),
                     }
                 }
-                s => failed(format!("{url} answered HTTP {s}")),
+                status => failed(FetchError::HttpStatus { url, status }),
             };
         }
     }
@@ -551,13 +559,11 @@ impl Fetcher {
         mut resp: reqwest::Response,
         progress: &mut Progress,
         max_body: u64,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, FetchError> {
         let url = progress.url.clone();
-        let too_big = || {
-            format!(
-                "{url} sent a body larger than {} bytes (the max_body limit)",
-                max_body
-            )
+        let too_big = || FetchError::TooLarge {
+            url: url.clone(),
+            limit: max_body,
         };
         let declared = resp
             .headers()
@@ -624,16 +630,16 @@ fn header_string(
         .filter(|v| !v.is_empty())
 }
 
-/// A reqwest error as one sentence naming what failed: "cannot connect to URL: reason".
-fn describe(url: &url::Url, e: &reqwest::Error) -> String {
-    let what = if e.is_connect() {
-        format!("cannot connect to {url}")
+/// A reqwest error as a [`FetchError::Transport`]: what failed and its innermost cause.
+fn describe(url: &url::Url, e: &reqwest::Error) -> FetchError {
+    let stage = if e.is_connect() {
+        TransportStage::Connect
     } else if e.is_timeout() {
-        format!("{url} timed out")
+        TransportStage::TimedOut
     } else if e.is_body() || e.is_decode() {
-        format!("cannot read the body of {url}")
+        TransportStage::Body
     } else {
-        format!("cannot fetch {url}")
+        TransportStage::Other
     };
     // The innermost cause is the one that explains ("Connection refused", "certificate
     // expired"); the layers between are reqwest/hyper plumbing.
@@ -642,10 +648,12 @@ fn describe(url: &url::Url, e: &reqwest::Error) -> String {
         root = next;
     }
     let why = root.to_string();
-    if why.is_empty() || std::ptr::addr_eq(root, e as &dyn std::error::Error) {
-        what
-    } else {
-        format!("{what}: {why}")
+    let cause =
+        (!why.is_empty() && !std::ptr::addr_eq(root, e as &dyn std::error::Error)).then_some(why);
+    FetchError::Transport {
+        url: url.clone(),
+        stage,
+        cause,
     }
 }
 
@@ -752,7 +760,9 @@ mod tests {
 
     fn reason(report: &PageReport) -> &str {
         match &report.outcome {
-            PageOutcome::Refused { reason } => reason,
+            PageOutcome::Failed {
+                error: FetchError::Refused { reason },
+            } => reason,
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
@@ -877,7 +887,7 @@ mod tests {
         let feed = Some("127.0.0.1");
         let report = page(&fetcher, &format!("http://{addr}/gone"), feed).await;
         assert!(
-            matches!(&report.outcome, PageOutcome::Failed { error } if error.ends_with("answered 410 Gone")),
+            matches!(&report.outcome, PageOutcome::Failed { error: e @ FetchError::Gone { .. } } if e.to_string().ends_with("answered 410 Gone")),
             "{report:?}"
         );
         let report = page(&fetcher, &format!("http://{addr}/busy"), feed).await;
@@ -887,7 +897,7 @@ mod tests {
         ));
         let report = page(&fetcher, &format!("http://{addr}/err"), feed).await;
         assert!(
-            matches!(&report.outcome, PageOutcome::Failed { error } if error.contains("HTTP 500"))
+            matches!(&report.outcome, PageOutcome::Failed { error: e @ FetchError::HttpStatus { .. } } if e.to_string().contains("HTTP 500"))
         );
         let report = page(&fetcher, &format!("http://{addr}/ftp"), feed).await;
         assert!(

@@ -31,6 +31,10 @@ pub const PAGE_RETRY_AFTER: Duration = Duration::from_secs(30 * 60);
 /// Attempts at one article's page before its summary is final.
 pub const PAGE_ATTEMPTS: u32 = 3;
 
+/// The longest a server's `Retry-After` holds back an article page (and the host's other
+/// pages).
+pub const MAX_PAGE_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
 /// The largest article page read (or `[fetch].max_body`, when smaller). Real article pages
 /// are 50 KB–2 MB with their inline scripts; a page ten times that is not an article to
 /// read, and Readability's cost grows with it (a 10 MB page took seconds of a core).

@@ -47,9 +47,21 @@ pub struct FeedContext<'a> {
 }
 
 /// Why a document yielded no feed.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ParseError(pub String);
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Neither an XML nor a JSON document (HTML is XML enough to be tried).
+    #[error("the document is neither XML nor JSON")]
+    NeitherXmlNorJson,
+    /// JSON, but not a JSON Feed the reader accepts; the reader's reason.
+    #[error("not a JSON feed: {0}")]
+    NotJsonFeed(String),
+    /// XML that neither feed-rs nor the fallback reader found a feed in; feed-rs's reason.
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    /// The parse stage panicked on the document (caught; counted in [`panics_caught`]).
+    #[error("the feed parser crashed on this document")]
+    Crashed,
+}
 
 static PANICS: AtomicU64 = AtomicU64::new(0);
 
@@ -71,9 +83,7 @@ pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, ParseErr
     }));
     parsed.unwrap_or_else(|_| {
         note_panic();
-        Err(ParseError(
-            "the feed parser crashed on this document".into(),
-        ))
+        Err(ParseError::Crashed)
     })
 }
 
@@ -83,7 +93,7 @@ fn read(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<RawFeed, ParseError> {
     let text = decode::decode(bytes, ctx.content_type);
     let repaired = repair::repair(&text);
     if repaired.format == Format::Other {
-        return Err(ParseError("the document is neither XML nor JSON".into()));
+        return Err(ParseError::NeitherXmlNorJson);
     }
     // Relative links resolve against xml:base, else the feed's own link, else its URL.
     let fetched_from = ::url::Url::parse(ctx.url).ok();
@@ -95,10 +105,10 @@ fn read(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<RawFeed, ParseError> {
     let primary = feedrs::read(&repaired.text, site.as_deref().unwrap_or(ctx.url));
     let complete = matches!(&primary, Ok(feed) if feed.entries.len() >= repaired.entries);
     if repaired.format == Format::Json {
-        return primary.map_err(|e| ParseError(format!("not a JSON feed: {e}")));
+        return primary.map_err(ParseError::NotJsonFeed);
     }
     if complete {
-        let mut feed = primary.map_err(ParseError)?;
+        let mut feed = primary.map_err(ParseError::NotAFeed)?;
         if feed.entries.len() == repaired.thumbnails.len() {
             for (entry, thumbnail) in feed.entries.iter_mut().zip(&repaired.thumbnails) {
                 if entry.image.is_none() {
@@ -122,7 +132,7 @@ fn read(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<RawFeed, ParseError> {
         }
         Ok(feed) => Ok(fill_feed(lenient, feed)),
         Err(_) if !lenient.entries.is_empty() || lenient.title.is_some() => Ok(lenient),
-        Err(e) => Err(ParseError(format!("not a feed: {e}"))),
+        Err(e) => Err(ParseError::NotAFeed(e)),
     }
 }
 

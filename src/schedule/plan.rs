@@ -4,11 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::policy::NO_OCCURRENCE_RETRY;
 use crate::config::CronSchedule;
-
-/// Where a schedule without any further occurrence (a pattern that never matches again)
-/// puts its feed: a day later, so it is retried rather than forgotten.
-const NO_OCCURRENCE_RETRY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// The feed's place within each interval of its schedule, in [0, 1): a hash of its URL, so
 /// it survives restarts and differs between feeds.

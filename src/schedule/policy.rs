@@ -1,5 +1,8 @@
-//! The scheduling policy's numbers and the pure rules built on them: how long a failing,
-//! rate-limited or cache-hinting feed waits. Everything the issue calls "policy" is here.
+//! The numbers that decide *when a feed is polled*, and the pure rules built on them: how
+//! long a failing, rate-limited or cache-hinting feed waits, and where a schedule without a
+//! next occurrence puts its feed. The state machine that applies them after each poll is
+//! `state.rs`; the daemon's own numbers (writer, retention, shutdown) are in
+//! `daemon/policy.rs`.
 
 use std::time::Duration;
 
@@ -16,28 +19,13 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 /// `<ttl>`, `Cache-Control: max-age` and `Expires` may slow a feed down to this at most.
 pub const MAX_INTERVAL_FLOOR: Duration = Duration::from_secs(24 * 3600);
 
-/// On SIGTERM, in-flight polls get this long to finish before they are abandoned.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// How often the daemon prunes stories older than `[storage].retention`.
-pub const RETENTION_EVERY: Duration = Duration::from_secs(24 * 3600);
-
-/// The first pruning runs this long after start, out of the start-up rush.
-pub const RETENTION_FIRST: Duration = Duration::from_secs(60);
-
-/// Stories deleted per pruning transaction: small, so a fetch waits milliseconds at most.
-pub const PRUNE_BATCH: usize = 200;
-
-/// The daemon re-reads every feed's due time from the database at least this often, to see
-/// `feeds enable` and `fetch` run by the CLI meanwhile.
-pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
-
-/// How often the daemon looks at feeds.toml for changes.
-pub const CONFIG_POLL: Duration = Duration::from_secs(2);
+/// Where a schedule without any further occurrence (a pattern that never matches again)
+/// puts its feed: a day later, so it is retried rather than forgotten.
+pub const NO_OCCURRENCE_RETRY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// The wait before retry number `failures` (1 for the first failure) of a feed polled every
 /// `interval`: the interval doubled per failure, jittered, at most [`MAX_BACKOFF`]. `seed`
-/// (the feed's URL) makes the jitter stable per feed and attempt.
+/// (the feed's key, its normalised URL) makes the jitter stable per feed and attempt.
 pub fn backoff(interval: Duration, failures: u32, seed: &str) -> Duration {
     let doublings = failures.saturating_sub(1).min(30);
     let base = interval
@@ -62,33 +50,6 @@ pub fn interval_floor(ttl_minutes: Option<u32>, fresh_for: Option<Duration>) -> 
 pub fn retry_wait(retry_after: Duration) -> Duration {
     retry_after.min(MAX_RETRY_AFTER)
 }
-
-/// Feeds written in one transaction at most (group commit, `daemon/writer.rs`): a commit
-/// costs about as much as a feed of 50 new articles, and a group of this size still
-/// commits within a fraction of a second.
-pub const WRITE_GROUP_FEEDS: usize = 32;
-
-/// Article pages recorded in one transaction at most: a page is one copy's update, so a
-/// group of pages costs about what one feed of that many new articles does.
-pub const WRITE_GROUP_PAGES: usize = 64;
-
-/// Parsed documents waiting for the writer at most: bounds their memory, and holds back
-/// fetching when the writer is the bottleneck.
-pub const WRITE_QUEUE_FEEDS: usize = 24;
-
-/// Threads that parse and fingerprint fetched documents (`daemon/preparers.rs`): one per
-/// core, so no core idles while the writer waits for work.
-pub fn preparing_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// How many nice levels nicer than the process the preparing threads run: the writer, the
-/// one serial stage of a poll cycle and its bottleneck on a cold start, runs at the
-/// process's own priority and gets a core whenever it has work (measured with
-/// `examples/poll_bench` on 2 cores: at equal priority it waited for a core for a third of
-/// the cycle). 10 levels give it about nine tenths of a contended core, whatever nice value
-/// the process was started at.
-pub const PREPARE_NICE: i32 = 10;
 
 #[cfg(test)]
 mod tests {

@@ -17,10 +17,10 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue};
 use chrono::{DateTime, Utc};
 
-use super::limits::{CACHE_ENTRIES, MAX_AGE};
+use super::policy::{CACHE_ENTRIES, MAX_AGE};
 use super::query::FeedQuery;
 use super::render::Format;
-use crate::store::Fingerprint;
+use crate::store::MergedVersion;
 
 /// When cached documents were built: equal generations mean nothing they show has changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,15 +44,15 @@ pub struct Validators {
 }
 
 impl Validators {
-    /// Validators for the document of `format` and `query` whose selection has fingerprint
-    /// `fp`; `salt` covers whatever else the document depends on (config, version).
-    pub fn new(format: Format, fp: &Fingerprint, salt: u64) -> Validators {
+    /// Validators for the document of `format` and `query` whose selection is at `version`;
+    /// `salt` covers whatever else the document depends on (config, program version).
+    pub fn new(format: Format, version: &MergedVersion, salt: u64) -> Validators {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(&fp.hash.to_le_bytes());
+        h.update(&version.hash.to_le_bytes());
         h.update(&salt.to_le_bytes());
         let mut v = Validators {
             etag: format!("W/\"{}-{:016x}\"", format.as_str(), h.digest()),
-            last_modified: fp.last_changed,
+            last_modified: version.last_changed,
             headers: Vec::new(),
         };
         let cache_control = format!("public, max-age={}", MAX_AGE.as_secs());
@@ -146,11 +146,11 @@ mod tests {
 
     #[test]
     fn conditional_requests_match_the_right_versions() {
-        let fp = Fingerprint {
+        let version = MergedVersion {
             hash: 7,
             last_changed: DateTime::from_timestamp(1_752_487_200, 0),
         };
-        let v = Validators::new(Format::Atom, &fp, 1);
+        let v = Validators::new(Format::Atom, &version, 1);
         assert!(v.etag.starts_with("W/\"atom-"));
         let mut h = HeaderMap::new();
         assert!(!v.fresh_for(&h));

@@ -5,14 +5,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::limits::{MAX_CATEGORIES, MAX_SUMMARY_CHARS};
+use super::policy::{MAX_CATEGORIES, MAX_SUMMARY_CHARS};
 use super::query::FeedQuery;
 use super::safe;
 use crate::config::{Config, normalize_feed_url};
 use crate::markup::chars::text_chars;
 use crate::markup::escape;
 use crate::markup::whitespace::one_line;
-use crate::store::{Fingerprint, MergedCopy, MergedStory, Store, StoryFilter};
+use crate::store::{MergedCopy, MergedStory, MergedVersion, Store, StoreError, StoryFilter};
 
 /// A merged-feed document ready to render.
 #[derive(Debug, Clone)]
@@ -87,7 +87,10 @@ pub enum LoadError {
     NotFound(String),
     /// The database failed.
     #[error(transparent)]
-    Store(#[from] anyhow::Error),
+    Store(#[from] StoreError),
+    /// The renderer failed.
+    #[error(transparent)]
+    Render(#[from] super::render::RenderError),
 }
 
 /// The store filter for `query`, or NotFound when it names an unknown feed or tag.
@@ -114,9 +117,9 @@ pub fn filter_for(store: &Store, query: &FeedQuery) -> Result<StoryFilter, LoadE
 }
 
 /// What the validators of the document for `query` derive from, without reading article
-/// text: the store's fingerprint of the selection.
-pub fn fingerprint(store: &Store, query: &FeedQuery) -> Result<Fingerprint, LoadError> {
-    Ok(store.merged_fingerprint(&filter_for(store, query)?)?)
+/// text: the version of the selection in the store.
+pub fn version(store: &Store, query: &FeedQuery) -> Result<MergedVersion, LoadError> {
+    Ok(store.merged_version(&filter_for(store, query)?)?)
 }
 
 /// Reads the stories `query` selects and prepares them for rendering.
@@ -250,7 +253,7 @@ impl Document {
     pub fn feed_id(&self) -> String {
         let mut id = format!("urn:tributary:{}:feed", self.instance);
         let filter = FeedQuery {
-            limit: super::limits::DEFAULT_LIMIT,
+            limit: super::policy::DEFAULT_LIMIT,
             ..self.query.clone()
         };
         let q = filter.to_query_string();

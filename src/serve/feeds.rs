@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use anyhow::Result;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -19,11 +18,11 @@ use tower_http::compression::CompressionLayer;
 
 use super::cache::{Cached, DocCache, Generation, Validators};
 use super::document::{self, LoadError};
-use super::limits::READ_POOL;
+use super::policy::READ_POOL;
 use super::query::FeedQuery;
 use super::render::{self, Format};
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The Content-Security-Policy of the river page: nothing runs, nothing loads from
 /// elsewhere; the inline style sheet is the only exception.
@@ -75,7 +74,7 @@ impl FeedService {
     }
 
     /// The current generation: one `PRAGMA data_version` on the watch connection.
-    fn generation(&self) -> Result<Generation> {
+    fn generation(&self) -> Result<Generation, StoreError> {
         let config_epoch = self.config_epoch.load(Ordering::SeqCst);
         let mut watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
         let store = match watch.take() {
@@ -92,7 +91,10 @@ impl FeedService {
     }
 
     /// Runs `f` on a pooled read-only connection, inside one read transaction.
-    fn with_reader<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+    fn with_reader<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let store = match pooled {
             Some(s) => s,
@@ -131,8 +133,9 @@ impl FeedService {
         h.digest()
     }
 
-    /// The slow path: validators from the store's fingerprint, then — unless the client
-    /// already has this version — the rendered document. Either way the result is cached.
+    /// The slow path: validators from the selection's version in the store, then — unless
+    /// the client already has this version — the rendered document. Either way the result is
+    /// cached.
     fn build(
         &self,
         format: Format,
@@ -144,19 +147,19 @@ impl FeedService {
         let salt = Self::salt(&config, format, &query);
         let entry = self
             .with_reader(|store| {
-                let fp = match document::fingerprint(store, &query) {
-                    Ok(fp) => fp,
+                let version = match document::version(store, &query) {
+                    Ok(version) => version,
                     Err(LoadError::NotFound(why)) => return Ok(Err(why)),
-                    Err(LoadError::Store(e)) => return Err(e),
+                    Err(e) => return Err(e),
                 };
-                let validators = Validators::new(format, &fp, salt);
+                let validators = Validators::new(format, &version, salt);
                 let body = if validators.fresh_for(headers) {
                     None
                 } else {
                     let doc = match document::load(store, &config, &query) {
                         Ok(doc) => doc,
                         Err(LoadError::NotFound(why)) => return Ok(Err(why)),
-                        Err(LoadError::Store(e)) => return Err(e),
+                        Err(e) => return Err(e),
                     };
                     Some(Bytes::from(render::render(&doc, format)?))
                 };
@@ -224,8 +227,8 @@ fn plain(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn unavailable(e: &anyhow::Error) -> Response {
-    tracing::warn!(error = %format!("{e:#}"), "cannot serve the merged feed");
+fn unavailable(e: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "cannot serve the merged feed");
     plain(
         StatusCode::SERVICE_UNAVAILABLE,
         "the database cannot be read right now; try again shortly",
@@ -269,8 +272,8 @@ async fn document_response(
             _ => not_modified(&entry.validators),
         },
         Ok(Err(LoadError::NotFound(why))) => plain(StatusCode::NOT_FOUND, &why),
-        Ok(Err(LoadError::Store(e))) => unavailable(&e),
-        Err(e) => unavailable(&anyhow::anyhow!("the render task failed: {e}")),
+        Ok(Err(e)) => unavailable(&e),
+        Err(e) => unavailable(&format_args!("the render task failed: {e}")),
     }
 }
 

@@ -2,20 +2,21 @@
 //!
 //! `feeds.rs` holds the subscriber-facing routes; a [`document::Document`] is what one
 //! query selects, made safe to publish; `render/` has one renderer per format, shared with
-//! `tributary export`; `cache.rs` makes unchanged feeds cost almost nothing to re-serve.
+//! `tributary export`; `cache.rs` makes unchanged feeds cost almost nothing to re-serve;
+//! `ops.rs` answers the operator (`/healthz`, `/metrics`). The stage's numbers are in
+//! [`policy`].
 
 mod cache;
 pub mod document;
 pub mod feeds;
-mod limits;
 mod ops;
+pub mod policy;
 pub mod query;
 pub mod render;
 mod safe;
 
 pub use feeds::{FeedService, routes};
-pub use limits::{DEFAULT_LIMIT, MAX_LIMIT};
-pub use ops::{AppState, HEALTH_TIMEOUT, database_answers};
+pub use ops::{AppState, database_answers};
 
 /// Every route of the daemon: the subscriber-facing documents and the operator's
 /// `/healthz` and `/metrics`. The one place the daemon gets its router from.

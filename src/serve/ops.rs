@@ -12,10 +12,8 @@ use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 
+use super::policy::HEALTH_TIMEOUT;
 use crate::store::Store;
-
-/// How long `/healthz` waits for the database before answering 503.
-pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What the handlers share.
 #[derive(Clone)]

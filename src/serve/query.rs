@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::limits::{DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_BYTES, MAX_VALUE_CHARS};
+use super::policy::{DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_BYTES, MAX_VALUE_CHARS};
 
 /// Which stories a merged-feed document shows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -6,7 +6,7 @@
 //! everything composed is escaped (`markup::escape`), and characters published text never
 //! holds are dropped from every string (`markup::chars`).
 
-use super::limits::MAX_TITLE_CHARS;
+use super::policy::MAX_TITLE_CHARS;
 use crate::markup::chars::text_chars;
 use crate::markup::sanitize;
 use crate::markup::text::html_to_text;

@@ -1,10 +1,9 @@
 //! Writing copies and stories: the ingest side of the store.
 
-use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Batch, Hot, secs, time};
+use super::{Batch, Hot, Result, secs, time};
 use crate::model::{Article, MatchKind};
 
 /// What storing one article did.

@@ -14,8 +14,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use rusqlite::Connection;
+
+use super::{Result, StoreError};
 
 /// How often the background connection copies committed pages into the database. A page
 /// that several commits rewrite (an index page, during a burst of writes) is copied once
@@ -41,15 +42,17 @@ pub struct Checkpointer {
 impl Checkpointer {
     /// Opens a second connection to the WAL database at `path` and starts checkpointing it.
     pub fn spawn(path: &Path) -> Result<Checkpointer> {
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open {} for checkpointing", path.display()))?;
+        let conn = Connection::open(path)?;
         super::wait_for_writers(&conn)?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = stop.clone();
         let thread = std::thread::Builder::new()
             .name("wal-checkpoint".into())
             .spawn(move || run(&conn, &signal))
-            .context("cannot start the checkpoint thread")?;
+            .map_err(|error| StoreError::Thread {
+                what: "checkpoint",
+                error,
+            })?;
         Ok(Checkpointer {
             stop,
             thread: Some(thread),

@@ -2,11 +2,10 @@
 //! `<source>`), stored fingerprints for rebuilding the index after a restart, and the
 //! story listings `stories` and `explain` print.
 
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Batch, Hot, Store, time};
+use super::{Batch, Hot, Result, Store, StoreError, time};
 use crate::dedup::{Fingerprint, Profile};
 use crate::model::MatchKind;
 
@@ -122,12 +121,8 @@ fn fingerprint_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Fi
 }
 
 /// Whether `e` is an insert refused for a row with its primary key already there.
-fn is_primary_key_conflict(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<rusqlite::Error>(),
-        Some(rusqlite::Error::SqliteFailure(f, _))
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-    )
+fn is_primary_key_conflict(e: &StoreError) -> bool {
+    e.is_constraint(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 /// The statement that writes a fingerprint row, after `$verb` (`INSERT`, `INSERT OR REPLACE`).
@@ -294,7 +289,7 @@ impl Batch<'_> {
             .prepare_cached("SELECT name FROM feeds WHERE id = ?1")?
             .query_row([feed], |r| r.get(0))
             .optional()?
-            .with_context(|| format!("feed {feed} is not in the database"))
+            .ok_or(StoreError::NoFeed(feed))
     }
 }
 

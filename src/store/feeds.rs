@@ -2,12 +2,11 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
 use rusqlite::params;
 
-use super::{Store, time};
+use super::{Result, Store, time};
 use crate::config::{Config, FeedConfig, FullText};
-use crate::model::FetchStatus;
+use crate::model::{FailureKind, FetchStatus};
 
 /// What the store needs to know of a configured feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +55,8 @@ pub struct FeedRow {
     pub last_http: Option<u16>,
     /// The last error, while the feed is failing.
     pub last_error: Option<String>,
+    /// Its class.
+    pub last_error_kind: Option<FailureKind>,
     /// Consecutive failures.
     pub error_count: u32,
     /// When the next poll is due.
@@ -108,7 +109,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT f.id, f.url, f.name, f.title, f.site_url, f.last_fetch, f.last_status, f.last_http,
                     f.last_error, f.error_count, f.next_fetch, f.redirect_url, f.gone,
-                    (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)
+                    (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.last_error_kind
              FROM feeds f ORDER BY f.name",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -130,6 +131,10 @@ impl Store {
                 redirect_url: r.get(11)?,
                 gone: r.get(12)?,
                 articles: r.get(13)?,
+                last_error_kind: r
+                    .get::<_, Option<String>>(14)?
+                    .as_deref()
+                    .and_then(FailureKind::parse),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -140,7 +145,7 @@ impl Store {
     pub fn reenable_feed(&mut self, url: &str) -> Result<bool> {
         let n = self.conn.execute(
             "UPDATE feeds SET gone = 0, error_count = 0, next_fetch = NULL,
-                 last_error = NULL WHERE url = ?1",
+                 last_error = NULL, last_error_kind = NULL WHERE url = ?1",
             [url],
         )?;
         Ok(n > 0)

@@ -1,48 +1,17 @@
-//! Fetch state: what the scheduler remembers about each feed between polls (validators for
-//! conditional GET, the last result, the error streak, the next due time, a permanent
-//! redirect, the 410 mark and the interval floor), so a restart continues where it stopped.
+//! Fetch state in the database: what the schedule remembers about each feed between polls
+//! (`model::FetchState`: validators for conditional GET, the last result, the error streak,
+//! the next due time, a permanent redirect, the 410 mark and the interval floor), read and
+//! written here so a restart continues where it stopped.
 
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, secs, time};
-use crate::model::FetchStatus;
-
-/// One feed's fetch state, read before a poll and written back after it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FetchState {
-    /// Database id of the feed.
-    pub feed_id: i64,
-    /// The configured URL (normalised).
-    pub url: String,
-    /// The last `ETag`, sent back as `If-None-Match`.
-    pub etag: Option<String>,
-    /// The last `Last-Modified`, sent back as `If-Modified-Since`.
-    pub last_modified: Option<String>,
-    /// When the last poll ended.
-    pub last_fetch: Option<DateTime<Utc>>,
-    /// How the last poll ended.
-    pub last_status: Option<FetchStatus>,
-    /// HTTP status of the last poll, when there was an answer.
-    pub last_http: Option<u16>,
-    /// The last error, while the feed is failing.
-    pub last_error: Option<String>,
-    /// Consecutive failures: what the backoff grows with.
-    pub error_count: u32,
-    /// When the next poll is due; `None` for a feed that has no slot yet.
-    pub next_fetch: Option<DateTime<Utc>>,
-    /// A permanent redirect target, polled instead of the configured URL.
-    pub redirect_url: Option<String>,
-    /// 410 seen: not polled until re-enabled.
-    pub gone: bool,
-    /// Seconds: the feed asked (ttl, Cache-Control, Expires) not to be polled more often.
-    pub interval_floor: Option<i64>,
-}
+use super::{Result, Store, secs, time};
+use crate::model::{FailureKind, FetchState, FetchStatus};
 
 const COLUMNS: &str =
     "id, url, etag, last_modified, last_fetch, last_status, last_http, last_error,
-    error_count, next_fetch, redirect_url, gone, interval_floor";
+    error_count, next_fetch, redirect_url, gone, interval_floor, last_error_kind";
 
 fn read_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<FetchState> {
     Ok(FetchState {
@@ -62,6 +31,10 @@ fn read_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<FetchState> {
         redirect_url: r.get(10)?,
         gone: r.get(11)?,
         interval_floor: r.get(12)?,
+        last_error_kind: r
+            .get::<_, Option<String>>(13)?
+            .as_deref()
+            .and_then(FailureKind::parse),
     })
 }
 
@@ -110,7 +83,7 @@ impl Store {
                 stmt.execute(params![id, secs(*at)])?;
             }
         }
-        tx.commit().context("cannot save the next fetch times")?;
+        tx.commit()?;
         Ok(())
     }
 }
@@ -138,7 +111,8 @@ fn write_state(
         "UPDATE feeds SET etag = ?2, last_modified = ?3, last_fetch = ?4, last_status = ?5,
                  last_http = ?6, last_error = ?7, error_count = ?8, next_fetch = ?9,
                  redirect_url = ?10, gone = ?11, interval_floor = ?12,
-                 title = coalesce(?13, title), site_url = coalesce(?14, site_url)
+                 title = coalesce(?13, title), site_url = coalesce(?14, site_url),
+                 last_error_kind = ?15
              WHERE id = ?1",
     )?
     .execute(params![
@@ -156,8 +130,8 @@ fn write_state(
         state.interval_floor,
         title,
         site_url,
-    ])
-    .with_context(|| format!("cannot save the fetch state of {}", state.url))?;
+        state.last_error_kind.map(FailureKind::as_str),
+    ])?;
     Ok(())
 }
 
@@ -174,6 +148,8 @@ mod tests {
         s.etag = Some("\"v1\"".into());
         s.gone = true;
         s.error_count = 3;
+        s.last_error = Some("https://a.example/rss answered 410 Gone".into());
+        s.last_error_kind = Some(FailureKind::Gone);
         s.last_status = Some(FetchStatus::Gone);
         s.last_fetch = Some(time(1_700_000_000));
         s.interval_floor = Some(3600);
@@ -188,6 +164,7 @@ mod tests {
         let back = store.fetch_state(id).unwrap().unwrap();
         assert!(!back.gone);
         assert_eq!(back.error_count, 0);
+        assert_eq!((back.last_error, back.last_error_kind), (None, None));
         assert_eq!(back.etag.as_deref(), Some("\"v1\""));
         store.set_next_fetch(&[(id, time(1_800_000_000))]).unwrap();
         assert_eq!(

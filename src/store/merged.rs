@@ -1,15 +1,15 @@
 //! Reading the merged feed: the stories a query selects, each with its copies, newest first;
-//! the cheap fingerprint that validates a cached document without reading any article text;
+//! the cheap version ([`MergedVersion`]) that validates a cached document without reading any
+//! article text;
 //! and read-only connections for the HTTP server.
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ToSql};
 
-use super::{Store, time};
+use super::{Result, Store, StoreError, time};
 
 /// Which stories a merged-feed query selects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -68,10 +68,11 @@ pub struct MergedCopy {
     pub matched: String,
 }
 
-/// What a cached document's validators are derived from: a hash of everything a rendered
-/// document depends on in the database, and the latest change among the selected stories.
+/// The version of a merged-feed selection, what a cached document's validators (`ETag`,
+/// `Last-Modified`) are derived from: a hash of everything a rendered document depends on in
+/// the database, and the latest change among the selected stories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint {
+pub struct MergedVersion {
     /// xxh3 over the selected stories, their copies' content hashes, dates and outlets.
     pub hash: u64,
     /// The latest `last_changed` of the selected stories (None when nothing is selected).
@@ -160,7 +161,7 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .with_context(|| format!("cannot open the database {} for reading", path.display()))?;
+        .map_err(|e| StoreError::from(e).opening(path))?;
         super::wait_for_writers(&conn)?;
         Ok(Store {
             conn,
@@ -172,8 +173,13 @@ impl Store {
 
     /// Runs `f` inside one read transaction, so everything it reads comes from one snapshot
     /// of the database even while the daemon writes.
-    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        self.conn.execute_batch("BEGIN DEFERRED")?;
+    pub fn snapshot<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(StoreError::from)?;
         let out = f(self);
         // Ending a read transaction cannot lose anything; a failure here only means it had
         // already ended.
@@ -284,9 +290,9 @@ impl Store {
             .collect())
     }
 
-    /// The [`Fingerprint`] of what `filter` selects: reads ids, hashes and dates only, so it
-    /// costs a fraction of [`Store::merged_stories`].
-    pub fn merged_fingerprint(&self, filter: &StoryFilter) -> Result<Fingerprint> {
+    /// The [`MergedVersion`] of what `filter` selects: reads ids, hashes and dates only, so
+    /// it costs a fraction of [`Store::merged_stories`].
+    pub fn merged_version(&self, filter: &StoryFilter) -> Result<MergedVersion> {
         let sql = format!(
             "{}
              SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
@@ -318,7 +324,7 @@ impl Store {
             let changed: i64 = r.get(3)?;
             latest = Some(latest.map_or(changed, |l| l.max(changed)));
         }
-        Ok(Fingerprint {
+        Ok(MergedVersion {
             hash: h.digest(),
             last_changed: latest.map(time),
         })
@@ -409,18 +415,15 @@ mod tests {
         };
         assert_eq!(reader.merged_stories(&by_feed).unwrap()[0].id, s2);
 
-        let before = reader.merged_fingerprint(&by_feed).unwrap();
-        let version = reader.data_version().unwrap();
+        let before = reader.merged_version(&by_feed).unwrap();
+        let generation = reader.data_version().unwrap();
         let mut batch = store.begin().unwrap();
         batch
             .upsert_article(b, &article("b2", "New, edited", 2_000), now)
             .unwrap();
         batch.commit().unwrap();
-        assert_ne!(reader.data_version().unwrap(), version);
-        assert_ne!(
-            reader.merged_fingerprint(&by_feed).unwrap().hash,
-            before.hash
-        );
+        assert_ne!(reader.data_version().unwrap(), generation);
+        assert_ne!(reader.merged_version(&by_feed).unwrap().hash, before.hash);
     }
 
     #[test]

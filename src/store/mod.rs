@@ -10,6 +10,7 @@
 mod articles;
 mod checkpoint;
 mod dedup;
+mod error;
 mod feeds;
 mod fetch_state;
 mod merged;
@@ -20,17 +21,22 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use rusqlite::{CachedStatement, Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
+/// The fetch state the store keeps per feed (`store/fetch_state.rs`); defined in `model`,
+/// where the schedule stage reads it.
+pub use crate::model::FetchState;
 pub use articles::{StoredArticle, Upsert};
 pub use checkpoint::Checkpointer;
 pub use dedup::{CopyView, StoredFingerprint, StoryView};
+pub use error::{StoreError, StoreErrorKind};
 pub use feeds::{FeedRow, FeedSpec};
-pub use fetch_state::FetchState;
-pub use merged::{Fingerprint, MergedCopy, MergedStory, StoryFilter};
+pub use merged::{MergedCopy, MergedStory, MergedVersion, StoryFilter};
 pub use pages::{DuePage, PageCounts, PageRecord, PageWrite};
+
+/// What every store operation returns: its value or a [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// How long a writer waits for another process's write to finish before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -65,6 +71,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v3_lean.sql")),
         M::up(include_str!("schema_v4_merges.sql")),
         M::up(include_str!("schema_v5_pages.sql")),
+        M::up(include_str!("schema_v6_error_kinds.sql")),
     ])
 }
 
@@ -136,15 +143,19 @@ const HOT_STATEMENTS: usize = Hot::SetRepresentative as usize + 1;
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_at(path).map_err(|e| e.opening(path))
+    }
+
+    fn open_at(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::Folder {
+                path: dir.to_path_buf(),
+                error,
+            })?;
         }
-        let mut conn = Connection::open(path)
-            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        let mut conn = Connection::open(path)?;
         wait_for_writers(&conn)?;
-        retry_while_contended(|| conn.pragma_update(None, "journal_mode", "WAL"))
-            .with_context(|| format!("cannot use {} as a database", path.display()))?;
+        retry_while_contended(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Measured with `examples/ingest_bench`: a 16 MiB page cache cuts a cold ingest's
@@ -154,8 +165,7 @@ impl Store {
         // checkpoints when the WAL outgrows the bound.
         conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WAL_BOUND_PAGES)?;
         conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_KEEP_BYTES)?;
-        migrate(&mut conn)
-            .with_context(|| format!("cannot bring the database {} up to date", path.display()))?;
+        migrate(&mut conn)?;
         // Only after the upgrade: a schema change that rewrites a table (v3) journals it
         // as it goes, and in memory that held as much as the whole table (848 MB RSS
         // upgrading an 827 MB database); temporary files are the place for that. From here
@@ -208,9 +218,7 @@ impl Store {
     /// the change inside one).
     fn enforce_foreign_keys(&mut self, on: bool) -> Result<()> {
         if self.foreign_keys != on {
-            self.conn
-                .pragma_update(None, "foreign_keys", on)
-                .context("cannot set foreign-key enforcement")?;
+            self.conn.pragma_update(None, "foreign_keys", on)?;
             self.foreign_keys = on;
         }
         Ok(())
@@ -313,7 +321,7 @@ impl<'a> Batch<'a> {
     pub fn commit(self) -> Result<()> {
         let Batch { hot, tx, .. } = self;
         drop(hot);
-        tx.commit().context("cannot commit to the database")
+        Ok(tx.commit()?)
     }
 
     /// Runs `f` on the statement `sql`, kept in this batch's `slot` from its first use on.
@@ -341,6 +349,19 @@ pub(crate) fn secs(t: chrono::DateTime<chrono::Utc>) -> i64 {
 /// A time from Unix seconds (out-of-range values become the epoch rather than failing).
 pub(crate) fn time(s: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(s, 0).unwrap_or_default()
+}
+
+impl Store {
+    /// Test hook: caps the database at its size now, or lifts the cap, on this connection
+    /// (SQLite's `max_page_count`): a write that needs another page then fails with
+    /// SQLITE_FULL exactly as on a full disk.
+    #[cfg(test)]
+    pub(crate) fn cap_at_current_size(&self, capped: bool) {
+        let pages: i64 = if capped { 1 } else { 0xFFFF_FFFE };
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .unwrap();
+    }
 }
 
 /// A store in a temp folder with one feed (`https://a.example/rss`, named "A"): the

@@ -8,11 +8,10 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Batch, Store, secs, time};
+use super::{Batch, Result, Store, secs, time};
 use crate::config::FullText;
 use crate::model::PageState;
 

@@ -1,11 +1,10 @@
 //! Retention: removing stories (and their articles) older than `[storage].retention`, a
 //! small batch per transaction so the daemon's fetches never wait long for the write lock.
 
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::{Store, secs};
+use super::{Result, Store, secs};
 
 impl Store {
     /// Deletes up to `limit` stories first published and last changed before `cutoff`,
@@ -39,8 +38,7 @@ impl Store {
             [],
         )?;
         tx.execute("DELETE FROM temp.prune_batch", [])?;
-        tx.commit()
-            .context("cannot commit the pruning of old stories")?;
+        tx.commit()?;
         Ok(n)
     }
 }

@@ -1,7 +1,8 @@
 //! A labelled real-news document (the `tests/data/real-*.json` format) as the one-item RSS
 //! feed `shared/tools/make_case.py` serves for it: a 40-word description plus the full text
 //! as `content:encoded`, or (`lede`) a 45-word description alone. Shared by
-//! `tests/dedup_real.rs` and `examples/dedup-eval.rs`, so both judge the same feeds.
+//! `tests/dedup_real.rs`, `examples/dedup-eval.rs` and `examples/fulltext-dedup.rs`, so
+//! they judge the same feeds.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 

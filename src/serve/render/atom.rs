@@ -1,7 +1,6 @@
 //! Atom 1.0 (RFC 4287) with atom_syndication: each entry names the representative's feed in
 //! `<source>` and links every other copy with `rel="related"`.
 
-use anyhow::{Context, Result};
 use atom_syndication::{
     Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
 };
@@ -83,7 +82,7 @@ fn entry(s: &Story) -> Entry {
 }
 
 /// The document as Atom 1.0.
-pub fn render(doc: &Document) -> Result<Vec<u8>> {
+pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
     let feed = Feed {
         title: Text::plain(doc.title.as_str()),
         id: doc.feed_id(),
@@ -105,9 +104,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>> {
         entries: doc.stories.iter().map(entry).collect(),
         ..Default::default()
     };
-    let mut out = feed
-        .write_to(Vec::new())
-        .context("cannot write the Atom document")?;
+    let mut out = feed.write_to(Vec::new())?;
     out.push(b'\n');
     Ok(out)
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::serve::document::{Document, Story};
-use crate::serve::limits::EXCERPT_CHARS;
+use crate::serve::policy::EXCERPT_CHARS;
 use crate::serve::query::FeedQuery;
 
 /// The page's whole style sheet: small, inline, light and dark, readable widths.
@@ -86,7 +86,7 @@ fn story(s: &Story) -> Markup {
 /// The river page.
 pub fn render(doc: &Document) -> Vec<u8> {
     let feeds_query = FeedQuery {
-        limit: crate::serve::limits::DEFAULT_LIMIT,
+        limit: crate::serve::policy::DEFAULT_LIMIT,
         ..doc.query.clone()
     }
     .suffix();

@@ -2,7 +2,6 @@
 //! Feed crates are unmaintained). Each item carries an `_tributary` extension listing every
 //! copy of the story.
 
-use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
@@ -94,7 +93,7 @@ fn item(s: &Story) -> JsonItem<'_> {
 }
 
 /// The document as JSON Feed 1.1.
-pub fn render(doc: &Document) -> Result<Vec<u8>> {
+pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &doc.title,
@@ -106,7 +105,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>> {
         ),
         items: doc.stories.iter().map(item).collect(),
     };
-    let mut out = serde_json::to_vec(&feed).context("cannot write the JSON Feed document")?;
+    let mut out = serde_json::to_vec(&feed)?;
     out.push(b'\n');
     Ok(out)
 }

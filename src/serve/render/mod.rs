@@ -6,9 +6,21 @@ mod html;
 mod json;
 mod rss;
 
-use anyhow::Result;
-
 use super::document::Document;
+
+/// Why a renderer could not write its document (its writer refused a value).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The Atom writer failed.
+    #[error("cannot write the Atom document: {0}")]
+    Atom(#[from] atom_syndication::Error),
+    /// The RSS writer failed.
+    #[error("cannot write the RSS document: {0}")]
+    Rss(#[from] ::rss::Error),
+    /// The JSON writer failed.
+    #[error("cannot write the JSON Feed document: {0}")]
+    Json(#[from] serde_json::Error),
+}
 
 /// The formats a merged-feed document can be rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,7 +68,7 @@ impl Format {
 }
 
 /// Renders `doc` as `format`.
-pub fn render(doc: &Document, format: Format) -> Result<Vec<u8>> {
+pub fn render(doc: &Document, format: Format) -> Result<Vec<u8>, RenderError> {
     match format {
         Format::Atom => atom::render(doc),
         Format::Rss => rss::render(doc),

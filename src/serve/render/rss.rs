@@ -1,7 +1,6 @@
 //! RSS 2.0 with the rss crate: `<source url>` names the representative's outlet, the guid is
 //! the story's stable id (`isPermaLink="false"`), and `atom:link rel="self"` points back.
 
-use anyhow::{Context, Result};
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item, Source};
@@ -40,7 +39,7 @@ fn item(s: &Story) -> Item {
 }
 
 /// The document as RSS 2.0.
-pub fn render(doc: &Document) -> Result<Vec<u8>> {
+pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
     let channel = Channel {
         title: doc.title.clone(),
         link: doc.url_of(""),
@@ -61,9 +60,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>> {
         items: doc.stories.iter().map(item).collect(),
         ..Default::default()
     };
-    let mut out = channel
-        .write_to(Vec::new())
-        .context("cannot write the RSS document")?;
+    let mut out = channel.write_to(Vec::new())?;
     out.push(b'\n');
     Ok(out)
 }

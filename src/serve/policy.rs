@@ -1,4 +1,6 @@
-//! The serve stage's policy numbers, in one place.
+//! The serve stage's policy numbers, in one place: what a query may ask for, how much of a
+//! story a document carries, how rendered documents are cached and for how long clients may
+//! keep them, the read connections kept, and how long `/healthz` waits.
 
 use std::time::Duration;
 
@@ -36,3 +38,6 @@ pub const READ_POOL: usize = 4;
 
 /// How long shared caches may keep a document before revalidating.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
+
+/// How long `/healthz` waits for the database before answering 503.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
