@@ -1,8 +1,12 @@
 //! `stories --json` and `explain URL` through the binary, on a database filled by the
 //! library's ingest (parse → dedup → store) from feed documents.
 
-use assert_cmd::Command;
+mod support;
+
+use std::process::Command;
+
 use chrono::Utc;
+use support::{Feed, Item, bin};
 use tributary::config::DedupConfig;
 use tributary::ingest::{ingest_with, open_dedup};
 use tributary::parse::{FeedContext, parse};
@@ -10,16 +14,22 @@ use tributary::store::{FeedSpec, Store};
 
 const WIRE: &str = "The central bank of Examplestan raised its main interest rate by 50 basis points to 27.75% on Tuesday, its sixth increase this year, as it fights inflation running at 33.9%. The monetary policy committee voted unanimously for the rise, governor Adaeze Okafor told a news conference in the capital. Analysts polled last week had expected a smaller increase of 25 basis points. The currency firmed 1.2% against the dollar after the decision. The bank has raised rates by a cumulative 875 basis points since February.";
 
+/// A one-item feed: the item's title, link, guid and plain-text description.
 fn rss(title: &str, link: &str, guid: &str, body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://x.example/</link><description>d</description>
-<item><title>{title}</title><link>{link}</link><guid isPermaLink="false">{guid}</guid><pubDate>Tue, 25 Nov 2025 10:00:00 GMT</pubDate><description>{body}</description></item></channel></rss>"#
-    )
+    Feed::new("T")
+        .link("https://x.example/")
+        .description("d")
+        .item(
+            Item::new(title, link)
+                .guid(guid)
+                .published("Tue, 25 Nov 2025 10:00:00 GMT")
+                .description(body),
+        )
+        .rss()
 }
 
 fn tributary(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("tributary")
-        .unwrap()
+    Command::new(bin())
         .arg("--config")
         .arg(config)
         .args(args)
@@ -241,7 +251,7 @@ fn a_listing_piped_into_a_reader_that_quits_stops_quietly() {
     let (_dir, config) = (w.dir, w.config);
     drop(w.store);
     for args in [&["stories"][..], &["export"], &["feeds", "list"]] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tributary"))
+        let mut child = Command::new(bin())
             .arg("--config")
             .arg(&config)
             .args(args)

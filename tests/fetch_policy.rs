@@ -1,13 +1,13 @@
 //! The fetch and schedule stages against a real HTTP server on 127.0.0.1, one test per
 //! behaviour of issue 3. Time is driven through the scheduler's ManualClock, never slept.
 
-mod common;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{Reply, TestServer, feed, rss};
+use support::{Reply, TestServer, feed, rss};
 use tributary::config::Config;
 use tributary::daemon::{PollReport, Scheduler, SharedStore};
 use tributary::model::FetchStatus;
@@ -588,7 +588,7 @@ async fn the_run_loop_polls_when_the_clock_reaches_the_due_time_and_stops_on_req
         let rig = rig.clone();
         tokio::task::spawn_blocking(move || {
             let mut due = None;
-            common::wait_for(Duration::from_secs(10), || {
+            support::wait_for(Duration::from_secs(10), || {
                 due = rig.state("A").next_fetch;
                 due.is_some()
             });
@@ -601,7 +601,7 @@ async fn the_run_loop_polls_when_the_clock_reaches_the_due_time_and_stops_on_req
     rig.clock.set(due);
     let s = server.clone();
     let polled = tokio::task::spawn_blocking(move || {
-        common::wait_for(Duration::from_secs(10), || s.hits("/a") == 1)
+        support::wait_for(Duration::from_secs(10), || s.hits("/a") == 1)
     })
     .await
     .unwrap();
