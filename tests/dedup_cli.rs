@@ -5,7 +5,7 @@ mod support;
 
 use std::process::Command;
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use support::{Feed, Item, bin};
 use tributary::config::DedupConfig;
 use tributary::ingest::{ingest_with, open_dedup};
@@ -13,6 +13,11 @@ use tributary::parse::{FeedContext, parse};
 use tributary::store::{FeedSpec, Store};
 
 const WIRE: &str = "The central bank of Examplestan raised its main interest rate by 50 basis points to 27.75% on Tuesday, its sixth increase this year, as it fights inflation running at 33.9%. The monetary policy committee voted unanimously for the rise, governor Adaeze Okafor told a news conference in the capital. Analysts polled last week had expected a smaller increase of 25 basis points. The currency firmed 1.2% against the dollar after the decision. The bank has raised rates by a cumulative 875 basis points since February.";
+
+/// When every document is fetched: two hours after the items' publication.
+fn fetched_at() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 11, 25, 12, 0, 0).unwrap()
+}
 
 /// A one-item feed: the item's title, link, guid and plain-text description.
 fn rss(title: &str, link: &str, guid: &str, body: &str) -> String {
@@ -85,7 +90,7 @@ impl World {
         let ctx = FeedContext {
             url: &url,
             content_type: None,
-            fetched_at: Utc::now(),
+            fetched_at: fetched_at(),
         };
         let parsed = parse(xml.as_bytes(), &ctx).unwrap();
         ingest_with(
@@ -93,7 +98,7 @@ impl World {
             &mut self.dedup,
             self.ids[&url],
             &parsed,
-            Utc::now(),
+            fetched_at(),
         )
         .unwrap();
     }
