@@ -17,3 +17,8 @@ pub mod parse;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+
+/// The tests' "is this markup executable" oracle, shared with the integration tests.
+#[cfg(test)]
+#[path = "../tests/support/executable.rs"]
+pub(crate) mod executable_oracle;

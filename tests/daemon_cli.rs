@@ -1,19 +1,14 @@
 //! `tributary fetch` and `tributary run` as a user runs them: the binary against feeds on a
 //! server bound to 127.0.0.1, signals sent with kill(1), state read back with the CLI.
 
-mod common;
+mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Reply, TestServer, feed, rss, wait_for};
-
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("tributary")
-}
+use support::{Daemon, Reply, TestServer, bin, feed, http_get, rss, wait_for};
 
 /// A config in a temp dir: `[server]` on a free port, feeds (name, url) polled every second.
 fn write_config(dir: &Path, feeds: &[(&str, String)]) -> PathBuf {
@@ -37,141 +32,6 @@ fn tributary(config: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-/// `tributary run` with its log lines collected.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        Daemon::start_with(config, &[])
-    }
-
-    fn start_with(config: &Path, env: &[(&str, &str)]) -> Daemon {
-        let mut command = Command::new(bin());
-        command.arg("--config").arg(config).arg("run");
-        Daemon::spawn(command, env)
-    }
-
-    /// Starts `command` (which runs `tributary run`) and waits for it to say it runs.
-    fn spawn(mut command: Command, env: &[(&str, &str)]) -> Daemon {
-        let mut child = command
-            .env("RUST_LOG", "info")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let d = Daemon { child, log };
-        assert!(
-            d.wait_log("tributary is running", Duration::from_secs(20)),
-            "{}",
-            d.log_text()
-        );
-        d
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    fn wait_log(&self, needle: &str, limit: Duration) -> bool {
-        wait_for(limit, || self.log_text().contains(needle))
-    }
-
-    /// The listen address from the start-up line (text or JSON log).
-    fn addr(&self) -> String {
-        let text = self.log_text();
-        if let Some(at) = text.find("\"listen\":\"") {
-            let rest = &text[at + "\"listen\":\"".len()..];
-            return rest[..rest.find('"').unwrap()].to_string();
-        }
-        let at = text.find("listen=").unwrap() + "listen=".len();
-        text[at..].split_whitespace().next().unwrap().to_string()
-    }
-
-    /// The log lines that are JSON events (`TRIBUTARY_LOG_FORMAT=json`).
-    fn events(&self) -> Vec<serde_json::Value> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    /// The JSON events whose message starts with `start`.
-    fn events_saying(&self, start: &str) -> Vec<serde_json::Value> {
-        self.events()
-            .into_iter()
-            .filter(|e| e["message"].as_str().is_some_and(|m| m.starts_with(start)))
-            .collect()
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-
-    /// Waits for the exit status after SIGTERM.
-    fn stop(mut self, limit: Duration) -> std::process::ExitStatus {
-        self.signal("TERM");
-        let deadline = std::time::Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "still running {limit:?} after SIGTERM:\n{}",
-                    self.log_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A plain HTTP/1.0 GET to the daemon, returning (status, body).
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|x| x.1)
-        .unwrap_or("")
-        .to_string();
-    (status, body)
 }
 
 #[test]
@@ -313,7 +173,7 @@ fn run_counts_failed_polls_by_kind() {
     let server = TestServer::start();
     server.route(
         "/page",
-        common::Reply::Status {
+        support::Reply::Status {
             code: 200,
             headers: vec![],
         },
@@ -627,7 +487,7 @@ fn a_full_disk_is_waited_out_without_blaming_feeds_and_nothing_committed_is_lost
         let prefix = format!("f{i}");
         server.route(
             &format!("/f{i}"),
-            common::Reply::Feed {
+            support::Reply::Feed {
                 body: long_rss(&prefix, 3, 40),
                 etag: Some("\"v2\"".into()),
                 last_modified: None,

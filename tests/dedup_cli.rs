@@ -1,8 +1,12 @@
 //! `stories --json` and `explain URL` through the binary, on a database filled by the
 //! library's ingest (parse → dedup → store) from feed documents.
 
-use assert_cmd::Command;
-use chrono::Utc;
+mod support;
+
+use std::process::Command;
+
+use chrono::{TimeZone, Utc};
+use support::{Feed, Item, bin};
 use tributary::config::DedupConfig;
 use tributary::ingest::{ingest_with, open_dedup};
 use tributary::parse::{FeedContext, parse};
@@ -10,16 +14,27 @@ use tributary::store::{FeedSpec, Store};
 
 const WIRE: &str = "The central bank of Examplestan raised its main interest rate by 50 basis points to 27.75% on Tuesday, its sixth increase this year, as it fights inflation running at 33.9%. The monetary policy committee voted unanimously for the rise, governor Adaeze Okafor told a news conference in the capital. Analysts polled last week had expected a smaller increase of 25 basis points. The currency firmed 1.2% against the dollar after the decision. The bank has raised rates by a cumulative 875 basis points since February.";
 
+/// When every document is fetched: two hours after the items' publication.
+fn fetched_at() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// A one-item feed: the item's title, link, guid and plain-text description.
 fn rss(title: &str, link: &str, guid: &str, body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://x.example/</link><description>d</description>
-<item><title>{title}</title><link>{link}</link><guid isPermaLink="false">{guid}</guid><pubDate>Tue, 25 Nov 2025 10:00:00 GMT</pubDate><description>{body}</description></item></channel></rss>"#
-    )
+    Feed::new("T")
+        .link("https://x.example/")
+        .description("d")
+        .item(
+            Item::new(title, link)
+                .guid(guid)
+                .published("Tue, 25 Nov 2025 10:00:00 GMT")
+                .description(body),
+        )
+        .rss()
 }
 
 fn tributary(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("tributary")
-        .unwrap()
+    Command::new(bin())
         .arg("--config")
         .arg(config)
         .args(args)
@@ -75,7 +90,7 @@ impl World {
         let ctx = FeedContext {
             url: &url,
             content_type: None,
-            fetched_at: Utc::now(),
+            fetched_at: fetched_at(),
         };
         let parsed = parse(xml.as_bytes(), &ctx).unwrap();
         ingest_with(
@@ -83,7 +98,7 @@ impl World {
             &mut self.dedup,
             self.ids[&url],
             &parsed,
-            Utc::now(),
+            fetched_at(),
         )
         .unwrap();
     }
@@ -241,7 +256,7 @@ fn a_listing_piped_into_a_reader_that_quits_stops_quietly() {
     let (_dir, config) = (w.dir, w.config);
     drop(w.store);
     for args in [&["stories"][..], &["export"], &["feeds", "list"]] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tributary"))
+        let mut child = Command::new(bin())
             .arg("--config")
             .arg(&config)
             .args(args)

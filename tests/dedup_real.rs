@@ -16,8 +16,9 @@ use tributary::ingest::{ingest_into, open_dedup};
 use tributary::parse::{FeedContext, parse};
 use tributary::store::{FeedSpec, Store};
 
-#[path = "support/real_set.rs"]
-mod real_set;
+mod support;
+
+use support::real_set;
 
 /// One labelled document as a feed.
 struct Doc {

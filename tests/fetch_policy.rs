@@ -1,13 +1,13 @@
 //! The fetch and schedule stages against a real HTTP server on 127.0.0.1, one test per
 //! behaviour of issue 3. Time is driven through the scheduler's ManualClock, never slept.
 
-mod common;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{Reply, TestServer, feed, rss};
+use support::{Reply, TestServer, feed, rss, status};
 use tributary::config::Config;
 use tributary::daemon::{PollReport, Scheduler, SharedStore};
 use tributary::model::FetchStatus;
@@ -332,15 +332,10 @@ async fn gone_stops_polling_until_the_feed_is_enabled_again() {
     assert_eq!(rig.state("G").last_status, Some(FetchStatus::Ok));
 }
 
-async fn rate_limited_waits_as_asked(retry_after: String, wait: i64) {
+/// A 429 with `headers` holds its feed back `wait` seconds.
+async fn rate_limited_waits_as_asked(headers: &[(&str, &str)], wait: i64) {
     let server = TestServer::start();
-    server.route(
-        "/busy",
-        Reply::Status {
-            code: 429,
-            headers: vec![("retry-after".into(), retry_after)],
-        },
-    );
+    server.route("/busy", status(429, headers));
     server.route("/calm", feed(rss("C", "c", 1, "")));
     let rig = rig(
         "schedule = \"* * * * *\"",
@@ -367,14 +362,17 @@ async fn rate_limited_waits_as_asked(retry_after: String, wait: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_429_with_retry_after_seconds() {
-    rate_limited_waits_as_asked("3600".into(), 3600).await;
+    rate_limited_waits_as_asked(&[("Retry-After", "3600")], 3600).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_with_retry_after_as_an_http_date() {
-    // Measured against the server's Date header, so real time does not matter.
-    let at = Utc::now() + chrono::Duration::seconds(7200);
-    rate_limited_waits_as_asked(at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(), 7200).await;
+    // Measured against the server's Date header, so neither clock matters.
+    let headers = [
+        ("Date", "Tue, 14 Jul 2020 08:00:00 GMT"),
+        ("Retry-After", "Tue, 14 Jul 2020 10:00:00 GMT"),
+    ];
+    rate_limited_waits_as_asked(&headers, 7200).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -590,7 +588,7 @@ async fn the_run_loop_polls_when_the_clock_reaches_the_due_time_and_stops_on_req
         let rig = rig.clone();
         tokio::task::spawn_blocking(move || {
             let mut due = None;
-            common::wait_for(Duration::from_secs(10), || {
+            support::wait_for(Duration::from_secs(10), || {
                 let state = rig.state("A");
                 due = state.last_fetch.and(state.next_fetch);
                 due.is_some()
@@ -609,7 +607,7 @@ async fn the_run_loop_polls_when_the_clock_reaches_the_due_time_and_stops_on_req
     rig.clock.set(due);
     let s = server.clone();
     let polled = tokio::task::spawn_blocking(move || {
-        common::wait_for(Duration::from_secs(10), || s.hits("/a") == 2)
+        support::wait_for(Duration::from_secs(10), || s.hits("/a") == 2)
     })
     .await
     .unwrap();

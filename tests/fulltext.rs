@@ -9,348 +9,16 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use serde_json::Value;
-use support::Workspace;
-
-/// How long one CLI command may take before the test calls it hung (debug builds on two
-/// cores; the slowest page here ends at the 2 s fetch timeout).
-const COMMAND_LIMIT: Duration = Duration::from_secs(120);
-
-// ---------------------------------------------------------------------------------------
-// A raw HTTP/1.1 server
-
-/// How a path answers.
-#[derive(Clone)]
-enum Answer {
-    /// A status, headers and a body of known length.
-    Fixed {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Arc<Vec<u8>>,
-    },
-    /// 200 `text/html` that sends one byte every 50 ms and never ends.
-    Drip,
-}
-
-fn html(body: String) -> Answer {
-    typed("text/html; charset=utf-8", body.into_bytes())
-}
-
-fn typed(content_type: &str, body: Vec<u8>) -> Answer {
-    Answer::Fixed {
-        status: 200,
-        headers: vec![("Content-Type".into(), content_type.into())],
-        body: Arc::new(body),
-    }
-}
-
-fn status(status: u16, headers: &[(&str, &str)]) -> Answer {
-    Answer::Fixed {
-        status,
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        body: Arc::new(Vec::new()),
-    }
-}
-
-fn redirect(to: &str) -> Answer {
-    status(302, &[("Location", to)])
-}
-
-/// A server on `ip` (a free port): answers each path as routed (404 otherwise), records
-/// every request's path and counts the connections it accepted.
-#[derive(Clone)]
-struct Server {
-    base: String,
-    routes: Arc<Mutex<HashMap<String, Answer>>>,
-    seen: Arc<Mutex<Vec<String>>>,
-    connections: Arc<AtomicUsize>,
-}
-
-impl Server {
-    fn start(ip: &str) -> Server {
-        let listener = TcpListener::bind((ip, 0)).unwrap();
-        let server = Server {
-            base: format!("http://{}", listener.local_addr().unwrap()),
-            routes: Arc::default(),
-            seen: Arc::default(),
-            connections: Arc::default(),
-        };
-        let s = server.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                s.connections.fetch_add(1, Ordering::SeqCst);
-                let s = s.clone();
-                std::thread::spawn(move || s.handle(conn));
-            }
-        });
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn route(&self, path: &str, answer: Answer) {
-        self.routes.lock().unwrap().insert(path.into(), answer);
-    }
-
-    /// Requests for `path` so far.
-    fn hits(&self, path: &str) -> usize {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|p| *p == path)
-            .count()
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-
-    fn handle(&self, mut s: TcpStream) {
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut head = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            match s.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => head.extend_from_slice(&chunk[..n]),
-            }
-            if head.len() > 64 * 1024 {
-                return;
-            }
-        }
-        let head = String::from_utf8_lossy(&head);
-        let target = head.split_whitespace().nth(1).unwrap_or("/");
-        let path = target.split('?').next().unwrap_or("/").to_string();
-        self.seen.lock().unwrap().push(path.clone());
-        let answer = self.routes.lock().unwrap().get(&path).cloned();
-        match answer.unwrap_or_else(|| status(404, &[])) {
-            Answer::Fixed {
-                status,
-                headers,
-                body,
-            } => {
-                let mut head = format!(
-                    "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-                    reason(status),
-                    body.len()
-                );
-                for (k, v) in headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                head.push_str("\r\n");
-                // A client that stops reading (a body over max_body) is its right.
-                let _ = s
-                    .write_all(head.as_bytes())
-                    .and_then(|()| s.write_all(&body));
-            }
-            Answer::Drip => {
-                let _ = s.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><body><p>",
-                );
-                // Until the client hangs up (a safety stop after five minutes).
-                let stop = Instant::now() + Duration::from_secs(300);
-                while Instant::now() < stop && s.write_all(b"x").is_ok() {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        302 => "Found",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        _ => "Other",
-    }
-}
+use support::{
+    Daemon, Reply, TestServer, Workspace, html, http_get, prose, redirect, status, typed, wait_for,
+};
 
 // ---------------------------------------------------------------------------------------
 // Feeds and pages
-
-const VOCAB: &[&str] = &[
-    "harbour",
-    "council",
-    "river",
-    "bridge",
-    "minister",
-    "storm",
-    "market",
-    "farmers",
-    "railway",
-    "school",
-    "hospital",
-    "election",
-    "budget",
-    "treaty",
-    "village",
-    "museum",
-    "festival",
-    "airport",
-    "factory",
-    "union",
-    "court",
-    "judge",
-    "police",
-    "mayor",
-    "coast",
-    "forest",
-    "drought",
-    "flood",
-    "tunnel",
-    "ferry",
-    "island",
-    "border",
-    "province",
-    "senate",
-    "governor",
-    "teachers",
-    "nurses",
-    "workers",
-    "pension",
-    "tariff",
-    "exports",
-    "harvest",
-    "wheat",
-    "copper",
-    "mine",
-    "pipeline",
-    "reactor",
-    "satellite",
-    "vaccine",
-    "clinic",
-    "stadium",
-    "league",
-    "coach",
-    "striker",
-    "orchestra",
-    "library",
-    "archive",
-    "painting",
-    "novel",
-    "poet",
-    "cathedral",
-    "monastery",
-    "glacier",
-    "volcano",
-    "earthquake",
-    "wildfire",
-    "lighthouse",
-    "fishermen",
-    "trawler",
-    "quota",
-    "subsidy",
-    "inflation",
-    "currency",
-    "bank",
-    "lender",
-    "mortgage",
-    "tenants",
-    "landlord",
-    "housing",
-    "permit",
-    "zoning",
-    "highway",
-    "cyclists",
-    "pedestrians",
-    "tram",
-    "depot",
-    "warehouse",
-    "shipyard",
-    "crane",
-    "dockers",
-    "strike",
-    "talks",
-    "mediator",
-    "ceasefire",
-    "envoy",
-    "summit",
-    "delegation",
-    "embassy",
-    "refugees",
-    "shelter",
-    "volunteers",
-    "donors",
-    "charity",
-    "auction",
-    "collector",
-    "inventor",
-    "patent",
-    "laboratory",
-    "researchers",
-    "telescope",
-    "comet",
-    "orbit",
-    "quietly",
-    "sharply",
-    "briefly",
-    "openly",
-    "slowly",
-    "warned",
-    "agreed",
-    "rejected",
-    "announced",
-    "delayed",
-    "approved",
-    "blocked",
-    "praised",
-    "questioned",
-    "northern",
-    "southern",
-    "eastern",
-    "western",
-    "ancient",
-    "modern",
-    "rural",
-    "coastal",
-];
-
-/// `words` words of pseudo-random prose from `seed`: sentences of twelve words with a
-/// comma in each, so two seeds share no run of five words.
-fn prose(seed: u64, words: usize) -> String {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = String::new();
-    for i in 0..words {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let w = VOCAB[(x % VOCAB.len() as u64) as usize];
-        if i % 12 == 0 {
-            let mut c = w.chars();
-            let first = c.next().unwrap().to_ascii_uppercase();
-            out.push(first);
-            out.push_str(c.as_str());
-        } else {
-            out.push_str(w);
-        }
-        if i + 1 == words || i % 12 == 11 {
-            out.push('.');
-        } else if i % 12 == 5 {
-            out.push(',');
-        }
-        if i + 1 < words {
-            out.push(' ');
-        }
-    }
-    out
-}
 
 /// Story `n`: its headline, its feed summary and its article's paragraphs.
 fn title(n: u64) -> String {
@@ -395,32 +63,21 @@ fn item(n: u64, link: String) -> Item {
     }
 }
 
-fn rss(items: &[Item]) -> String {
-    let items: String = items
-        .iter()
-        .map(|i| {
-            let content = i
-                .content
-                .as_ref()
-                .map(|c| format!("<content:encoded><![CDATA[{c}]]></content:encoded>"))
-                .unwrap_or_default();
-            format!(
-                "<item><title>{}</title><link>{}</link><guid>{}</guid><description>{}</description>{content}</item>\n",
-                title(i.n),
-                i.link,
-                i.link,
-                summary(i.n)
-            )
-        })
-        .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel>\
-         <title>The Harbour Times</title><link>https://harbour.example/</link><description>News</description>\n{items}</channel></rss>"
-    )
-}
-
-fn feed(items: &[Item]) -> Answer {
-    typed("application/rss+xml", rss(items).into_bytes())
+/// The Harbour Times' feed of `items`: each with its story's title and summary.
+fn feed(items: &[Item]) -> Reply {
+    let doc = support::Feed::new("The Harbour Times")
+        .link("https://harbour.example/")
+        .items(items.iter().map(|i| {
+            let it = support::Item::new(&title(i.n), &i.link)
+                .guid(&i.link)
+                .description(&summary(i.n));
+            match &i.content {
+                Some(c) => it.content(c),
+                None => it,
+            }
+        }))
+        .rss();
+    typed("application/rss+xml", doc.into_bytes())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -437,63 +94,16 @@ fn config(fetch: &str, feeds: &[(&str, String, &str)]) -> String {
     text
 }
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("tributary")
-}
-
-/// Runs `tributary --config WS ARGS`, failing the test if it has not exited within
-/// [`COMMAND_LIMIT`]; returns (exit code, stdout, stderr).
-fn run(ws: &Workspace, args: &[&str]) -> (i32, String, String) {
-    let mut child = Command::new(bin())
-        .arg("--config")
-        .arg(ws.config())
-        .args(args)
-        .env_remove("TRIBUTARY_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = r.read_to_string(&mut text);
-            text
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + COMMAND_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "`tributary {}` still running after {COMMAND_LIMIT:?}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (
-        status.code().unwrap_or(-1),
-        out.join().unwrap(),
-        err.join().unwrap(),
-    )
-}
-
 /// `fetch`, which must succeed; its stdout.
 fn fetch(ws: &Workspace) -> String {
-    let (code, out, err) = run(ws, &["fetch"]);
+    let (code, out, err) = ws.run(&["fetch"]);
     assert_eq!(code, 0, "fetch failed:\n{out}\n{err}");
     out
 }
 
 /// The items of `export --format json`.
 fn export_items(ws: &Workspace) -> Vec<Value> {
-    let (code, out, err) = run(ws, &["export", "--format", "json", "--limit", "500"]);
+    let (code, out, err) = ws.run(&["export", "--format", "json", "--limit", "500"]);
     assert_eq!(code, 0, "export failed:\n{err}");
     let doc: Value = serde_json::from_str(&out).unwrap();
     doc["items"].as_array().unwrap().clone()
@@ -552,7 +162,7 @@ fn assert_summary_only(item: &Value, n: u64) {
 
 #[test]
 fn always_replaces_each_summary_with_its_pages_article_and_keeps_the_summary() {
-    let server = Server::start("127.0.0.1");
+    let server = TestServer::start();
     let items: Vec<Item> = (1..=3)
         .map(|n| item(n, server.url(&format!("/articles/{n}.html"))))
         .collect();
@@ -591,7 +201,7 @@ fn always_replaces_each_summary_with_its_pages_article_and_keeps_the_summary() {
 
 #[test]
 fn auto_fetches_the_page_of_a_summary_but_not_of_a_full_feed_text() {
-    let server = Server::start("127.0.0.1");
+    let server = TestServer::start();
     let long_text: String = (0..5)
         .map(|k| format!("<p>{}</p>", paragraph(11, 20 + k)))
         .collect();
@@ -625,7 +235,7 @@ fn auto_fetches_the_page_of_a_summary_but_not_of_a_full_feed_text() {
 
 #[test]
 fn by_default_no_article_page_is_fetched() {
-    let server = Server::start("127.0.0.1");
+    let server = TestServer::start();
     let items = [
         item(21, server.url("/a.html")),
         item(22, server.url("/b.html")),
@@ -650,7 +260,7 @@ fn by_default_no_article_page_is_fetched() {
 
 #[test]
 fn a_feed_set_to_never_is_not_fetched_under_a_global_always() {
-    let server = Server::start("127.0.0.1");
+    let server = TestServer::start();
     let quiet = [item(31, server.url("/quiet/1.html"))];
     let loud = [item(32, server.url("/loud/1.html"))];
     server.route("/quiet/1.html", html(article_page(31)));
@@ -680,9 +290,9 @@ fn a_feed_set_to_never_is_not_fetched_under_a_global_always() {
 /// A feed on 127.0.0.1 linking to a page on 127.0.0.2 (another host, loopback) and to a
 /// page on its own host that redirects there; returns (feed server, other host, config
 /// for `private_networks`).
-fn forgery_rig(private_networks: &str) -> (Server, Server, Workspace) {
-    let server = Server::start("127.0.0.1");
-    let other = Server::start("127.0.0.2");
+fn forgery_rig(private_networks: &str) -> (TestServer, TestServer, Workspace) {
+    let server = TestServer::start();
+    let other = TestServer::start_on("127.0.0.2");
     other.route("/secret.html", html(article_page(41)));
     other.route("/moved.html", html(article_page(42)));
     server.route("/hop.html", redirect(&other.url("/moved.html")));
@@ -726,7 +336,7 @@ fn a_link_to_another_host_on_a_loopback_address_is_refused_without_connecting() 
     // Each page's line in `explain` says it was refused and why.
     let mut unexplained = Vec::new();
     for url in [other.url("/secret.html"), server.url("/hop.html")] {
-        let (code, out, err) = run(&ws, &["explain", &url]);
+        let (code, out, err) = ws.run(&["explain", &url]);
         assert_eq!(code, 0, "{out}{err}");
         let page = out
             .lines()
@@ -777,8 +387,14 @@ const GOOD: u64 = 61;
 /// Routes the hostile pages, a malformed page with an article in it (story 60) and one
 /// good page (story 61) on `server`, and a feed `/feed.xml` linking to each; returns the
 /// items.
-fn hostile_rig(server: &Server) -> Vec<Item> {
-    server.route("/drip.html", Answer::Drip);
+fn hostile_rig(server: &TestServer) -> Vec<Item> {
+    server.route(
+        "/drip.html",
+        Reply::Drip {
+            every: Duration::from_millis(50),
+            count: usize::MAX,
+        },
+    );
     // A 10 MB page: more than any article page is read (fetch::policy::MAX_PAGE_BODY).
     let mut huge = String::from("<html><body><article>");
     while huge.len() < 10_000_000 {
@@ -870,7 +486,7 @@ fn assert_hostile_export(items: &[Item], exported_items: &[Value]) {
 
 #[test]
 fn hostile_pages_cost_only_their_own_article_and_fetch_still_ends() {
-    let server = Server::start("127.0.0.1");
+    let server = TestServer::start();
     let items = hostile_rig(&server);
     let ws = Workspace::with_config(&config(
         "timeout = \"2s\"\nfull_text = \"always\"",
@@ -891,121 +507,13 @@ fn hostile_pages_cost_only_their_own_article_and_fetch_still_ends() {
         "a redirect loop is cut short"
     );
     assert_hostile_export(&items, &export_items(&ws));
-    let (code, out, err) = run(&ws, &["check"]);
+    let (code, out, err) = ws.run(&["check"]);
     assert_eq!(code, 0, "{out}{err}");
-}
-
-/// `tributary run` with its log collected.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(bin())
-            .arg("--config")
-            .arg(config)
-            .arg("run")
-            .env("RUST_LOG", "info")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("TRIBUTARY_CONFIG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let d = Daemon { child, log };
-        assert!(
-            wait_for(Duration::from_secs(30), || d
-                .log_text()
-                .contains("tributary is running")),
-            "{}",
-            d.log_text()
-        );
-        d
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    /// The listen address from the start-up line.
-    fn addr(&self) -> String {
-        let text = self.log_text();
-        let at = text.find("listen=").unwrap() + "listen=".len();
-        text[at..].split_whitespace().next().unwrap().to_string()
-    }
-
-    /// SIGTERM, then the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running after SIGTERM:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `cond` until it holds or `limit` passes; returns whether it held.
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    cond()
-}
-
-/// A plain HTTP/1.0 GET, returning (status, body).
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|x| x.1)
-        .unwrap_or("")
-        .to_string();
-    (status, body)
 }
 
 #[test]
 fn the_daemon_survives_hostile_pages_and_still_answers_healthz() {
-    let server = Server::start("127.0.0.1");
+    let server = TestServer::start();
     let items = hostile_rig(&server);
     let text = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\n\n{}",
@@ -1048,11 +556,11 @@ fn the_daemon_survives_hostile_pages_and_still_answers_healthz() {
         daemon.log_text()
     );
     assert_eq!(server.hits("/good.html"), 1);
-    let log = daemon.log.clone();
-    let status = daemon.stop();
+    let log = daemon.log_handle();
+    let exit = daemon.stop(Duration::from_secs(30));
     assert!(
-        status.success(),
-        "{status:?}\n{}",
+        exit.success(),
+        "{exit:?}\n{}",
         log.lock().unwrap().join("\n")
     );
 }
@@ -1098,7 +606,7 @@ fn f1(got: &[String], want: &[String]) -> f64 {
 #[test]
 fn real_article_pages_give_readabilitys_article_text() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pages");
-    let server = Server::start("127.0.0.1");
+    let server = TestServer::start();
     let mut items = Vec::new();
     for (name, n) in REAL_PAGES.iter().zip(71..) {
         let source = std::fs::read(data.join(name).join("source.html")).unwrap();

@@ -165,6 +165,36 @@ fn is_noncharacter(c: char) -> bool {
 mod tests {
     use super::super::text::html_to_text;
     use super::*;
+    use crate::executable_oracle::is_executable;
+
+    /// Runs `test` on values of `strategy` as `proptest!` does (a failure is shrunk, its
+    /// seed kept in proptest-regressions), and returns how many cases reached what the
+    /// property is about (`test` returned `Ok(true)`) and how many ran: a property that
+    /// holds because the code refused every case proves nothing, so each caller requires a
+    /// share of them.
+    fn run_counting<S: proptest::strategy::Strategy>(
+        strategy: S,
+        test: impl Fn(S::Value) -> Result<bool, proptest::test_runner::TestCaseError>,
+    ) -> (u32, u32) {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let (ran, reached) = (AtomicU32::new(0), AtomicU32::new(0));
+        let config = proptest::test_runner::Config {
+            source_file: Some(file!()),
+            ..proptest::test_runner::Config::default()
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let result = runner.run(&strategy, |value| {
+            ran.fetch_add(1, Ordering::Relaxed);
+            if test(value)? {
+                reached.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}\n{runner}");
+        }
+        (reached.into_inner(), ran.into_inner())
+    }
 
     fn site() -> Option<Url> {
         Url::parse("https://site.example/news/").ok()
@@ -190,7 +220,7 @@ mod tests {
         let Some(fast) = fast_clean(html) else {
             return Ok(false);
         };
-        proptest::prop_assert!(!is_executable_markup(&fast), "{:?} became {:?}", html, fast);
+        proptest::prop_assert!(!is_executable(&fast), "{:?} became {:?}", html, fast);
         proptest::prop_assert_eq!(
             html_to_text(&fast),
             html_to_text(&ammonia_with(html, site().as_ref())),
@@ -245,7 +275,7 @@ mod tests {
         ] {
             assert_eq!(fast_clean(html), None, "{html:?} took the fast path");
             let out = c(html);
-            assert!(!is_executable_markup(&out), "{html:?} became {out:?}");
+            assert!(!is_executable(&out), "{html:?} became {out:?}");
         }
         let deep = "<b>".repeat(FAST_PATH_MAX_DEPTH + 1) + &"</b>".repeat(FAST_PATH_MAX_DEPTH + 1);
         assert_eq!(fast_clean(&deep), None);
@@ -307,74 +337,6 @@ mod tests {
         }
     }
 
-    /// True when sanitised output still holds something a browser would run, or even
-    /// mentions it (stricter than [`is_executable_markup`]: text counts too).
-    pub(crate) fn is_executable(html: &str) -> bool {
-        let lower = html.to_ascii_lowercase();
-        let tags = [
-            "<script", "<style", "<iframe", "<object", "<embed", "<form", "<svg", "<math", "<meta",
-            "<base", "<link",
-        ];
-        tags.iter().any(|t| lower.contains(t))
-            || lower.contains("javascript:")
-            || lower.contains("vbscript:")
-            || lower.contains("data:")
-            || lower.contains("expression(")
-            || attribute_names(&lower).any(|a| a.starts_with("on") || a == "style")
-    }
-
-    fn attribute_names(html: &str) -> impl Iterator<Item = &str> {
-        html.split('<').skip(1).flat_map(|tag| {
-            let tag = tag.split('>').next().unwrap_or("");
-            tag.split_whitespace()
-                .skip(1)
-                .map(|a| a.split('=').next().unwrap_or(""))
-        })
-    }
-
-    /// Executable constructs in markup. Sanitised output escapes every `<` of text, so
-    /// each literal `<` opens a real tag; text that merely mentions `javascript:` is not a
-    /// URL, so only tags and attributes count.
-    fn is_executable_markup(html: &str) -> bool {
-        let blocked = [
-            "script", "style", "iframe", "object", "embed", "form", "svg", "math", "meta", "base",
-            "link",
-        ];
-        for tag in html.to_ascii_lowercase().split('<').skip(1) {
-            let tag = tag.split('>').next().unwrap_or("");
-            let name: String = tag
-                .trim_start_matches('/')
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
-            if blocked.contains(&name.as_str()) {
-                return true;
-            }
-            let mut rest = &tag[name.len().min(tag.len())..];
-            while let Some(eq) = rest.find("=\"") {
-                let attr = rest[..eq].split_whitespace().last().unwrap_or("");
-                let value_end = rest[eq + 2..].find('"').map_or(rest.len(), |i| eq + 2 + i);
-                let value = &rest[eq + 2..value_end];
-                if attr.starts_with("on") || attr == "style" {
-                    return true;
-                }
-                let url_attr = matches!(
-                    attr,
-                    "href" | "src" | "cite" | "action" | "formaction" | "background" | "poster"
-                );
-                if url_attr
-                    && !(value.starts_with("http://")
-                        || value.starts_with("https://")
-                        || value.starts_with("mailto:"))
-                {
-                    return true;
-                }
-                rest = &rest[(value_end + 1).min(rest.len())..];
-            }
-        }
-        false
-    }
-
     /// Properly nested bare inline tags around text the fast path takes.
     fn inline_tree() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::strategy::Strategy;
@@ -406,44 +368,127 @@ mod tests {
         })
     }
 
-    proptest::proptest! {
-        #[test]
-        fn output_never_executable(
-            parts in proptest::collection::vec(proptest::sample::select(vec![
-                "<script>", "</script>", "<img src=x onerror=alert(1)>", "javascript:",
-                "<a href=\"", "\">", "<svg onload=x>", "<style>", "data:", "&#106;", "<",
-                ">", "\"", "'", "=", " ", "x", "<iframe>", "onclick=", "<p>", "</p>",
-                "vbscript:", "expression(", "<math>", "<!--", "-->", "&lt;script&gt;",
-                "<b>", "</b>", "<i>", "</i>", "<br>",
-            ]), 0..24),
-            tail in "[ -~]{0,40}",
-        ) {
+    /// Nothing a browser would run survives, and markup that is safe does (an output escaped
+    /// to plain text every time would pass the first half alone); whatever the fast path
+    /// takes keeps its contract.
+    #[test]
+    fn output_never_executable() {
+        let strategy = (
+            proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<script>",
+                    "</script>",
+                    "<img src=x onerror=alert(1)>",
+                    "javascript:",
+                    "<a href=\"",
+                    "\">",
+                    "<svg onload=x>",
+                    "<style>",
+                    "data:",
+                    "&#106;",
+                    "<",
+                    ">",
+                    "\"",
+                    "'",
+                    "=",
+                    " ",
+                    "x",
+                    "<iframe>",
+                    "onclick=",
+                    "<p>",
+                    "</p>",
+                    "vbscript:",
+                    "expression(",
+                    "<math>",
+                    "<!--",
+                    "-->",
+                    "&lt;script&gt;",
+                    "<b>",
+                    "</b>",
+                    "<i>",
+                    "</i>",
+                    "<br>",
+                ]),
+                0..24,
+            ),
+            "[ -~]{0,40}",
+        );
+        let (kept_markup, ran) = run_counting(strategy, |(parts, tail)| {
             let input = format!("{}{}", parts.concat(), tail);
             let out = c(&input);
-            proptest::prop_assert!(!is_executable_markup(&out), "{:?} became {:?}", input, out);
+            proptest::prop_assert!(!is_executable(&out), "{:?} became {:?}", input, out);
             fast_path_keeps_its_contract(&input)?;
-        }
+            // Sanitised text has every `<` escaped: a `<` left is an element kept.
+            Ok(out.contains('<'))
+        });
+        assert!(
+            kept_markup * 4 >= ran,
+            "markup kept in {kept_markup} of {ran} cases"
+        );
+    }
 
-        /// Bare, properly nested inline tags take the fast path, which keeps its contract.
-        #[test]
-        fn bare_inline_trees_take_the_fast_path(parts in proptest::collection::vec(inline_tree(), 1..4)) {
+    /// Bare, properly nested inline tags take the fast path, which keeps its contract.
+    #[test]
+    fn bare_inline_trees_take_the_fast_path() {
+        let strategy = proptest::collection::vec(inline_tree(), 1..4);
+        let (took, ran) = run_counting(strategy, |parts| {
             let input = parts.concat();
-            proptest::prop_assert!(fast_path_keeps_its_contract(&input)?, "{:?} missed the fast path", input);
-        }
+            let taken = fast_path_keeps_its_contract(&input)?;
+            proptest::prop_assert!(taken, "{:?} missed the fast path", input);
+            Ok(taken)
+        });
+        assert_eq!(took, ran);
+    }
 
-        /// Trees with something the fast path must refuse here and there: whatever it takes
-        /// it keeps its contract, and whatever it refuses ammonia cleans.
-        #[test]
-        fn near_misses_keep_the_contract(
-            trees in proptest::collection::vec(inline_tree(), 0..3),
-            junk in proptest::collection::vec(proptest::sample::select(vec![
-                "<B>", "</I>", "<b class=x>", "<b >", "</b >", "&amp;", "&", "<", "<p>", "</p>",
-                "<a href=\"/x\">", "</a>", "<br></br>", "</br>", "\r", "\u{0}", "\u{85}",
-                "<script>", "<!-- c -->", "<nobr>", "<b>", "</b>", "<i>", "</i>", "<span>",
-                "</span>", "<>", "</>", "<b/>", "<em>x", "x</em>",
-            ]), 0..4),
-            at in proptest::collection::vec(0usize..64, 0..4),
-        ) {
+    /// The fast path takes at least 1 in N of the near misses (measured: 114 to 127 of 256
+    /// in three runs; the bound is far below).
+    const NEAR_MISSES_TAKEN: u32 = 8;
+
+    /// Trees with something the fast path must refuse here and there: whatever it takes
+    /// it keeps its contract, and whatever it refuses ammonia cleans.
+    #[test]
+    fn near_misses_keep_the_contract() {
+        let strategy = (
+            proptest::collection::vec(inline_tree(), 0..3),
+            proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<B>",
+                    "</I>",
+                    "<b class=x>",
+                    "<b >",
+                    "</b >",
+                    "&amp;",
+                    "&",
+                    "<",
+                    "<p>",
+                    "</p>",
+                    "<a href=\"/x\">",
+                    "</a>",
+                    "<br></br>",
+                    "</br>",
+                    "\r",
+                    "\u{0}",
+                    "\u{85}",
+                    "<script>",
+                    "<!-- c -->",
+                    "<nobr>",
+                    "<b>",
+                    "</b>",
+                    "<i>",
+                    "</i>",
+                    "<span>",
+                    "</span>",
+                    "<>",
+                    "</>",
+                    "<b/>",
+                    "<em>x",
+                    "x</em>",
+                ]),
+                0..4,
+            ),
+            proptest::collection::vec(0usize..64, 0..4),
+        );
+        let (took, ran) = run_counting(strategy, |(trees, junk, at)| {
             let mut input = trees.concat();
             for (piece, at) in junk.iter().zip(at) {
                 let mut i = at.min(input.len());
@@ -452,9 +497,14 @@ mod tests {
                 }
                 input.insert_str(i, piece);
             }
-            fast_path_keeps_its_contract(&input)?;
+            let taken = fast_path_keeps_its_contract(&input)?;
             let out = c(&input);
-            proptest::prop_assert!(!is_executable_markup(&out), "{:?} became {:?}", input, out);
-        }
+            proptest::prop_assert!(!is_executable(&out), "{:?} became {:?}", input, out);
+            Ok(taken)
+        });
+        assert!(
+            took * NEAR_MISSES_TAKEN >= ran,
+            "the fast path took {took} of {ran} cases"
+        );
     }
 }

@@ -68,20 +68,8 @@ mod tests {
             <svg onload="alert(7)"></svg><style>body{}</style><ScRiPt>x</sCrIpT>
             <a href="data:text/html;base64,PHNjcmlwdD4=">d</a><a href="/rel">r</a>"#;
         let base = url::Url::parse("https://outlet.example/news/1").unwrap();
-        let out = clean_html(html, Some(&base)).to_lowercase();
-        for bad in [
-            "<script",
-            "onerror",
-            "onclick",
-            "onload",
-            "javascript:",
-            "<iframe",
-            "data:text/html",
-            "<svg",
-            "<style",
-        ] {
-            assert!(!out.contains(bad), "{bad} survived: {out}");
-        }
+        let out = clean_html(html, Some(&base));
+        crate::executable_oracle::assert_not_executable("clean_html", &out);
         assert!(out.contains("https://outlet.example/rel"));
         assert_eq!(excerpt(html, 100), "Council votes more x dr");
         assert_eq!(

@@ -2,14 +2,17 @@
 //! feed `shared/tools/make_case.py` serves for it: a 40-word description plus the full text
 //! as `content:encoded`, or (`lede`) a 45-word description alone. Shared by
 //! `tests/dedup_real.rs`, `examples/dedup-eval.rs` and `examples/fulltext-dedup.rs`, so
-//! they judge the same feeds.
+//! they judge the same feeds. The XML is written by the tests' feed builder (`feeds.rs`).
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
-/// `s` escaped for the feed's XML (text or attribute).
-pub fn esc(s: &str) -> String {
-    tributary::markup::escape::attribute(s).into_owned()
-}
+// The tests' feed builder, declared here because the examples include this file alone.
+#[allow(dead_code)]
+#[path = "feeds.rs"]
+pub mod feeds;
+
+pub use feeds::esc;
+use feeds::{Feed, Item};
 
 /// The feed of document `d`, the `index`-th of its set (which spreads publication times
 /// over the day, as make_case.py does). `date` overrides the document's date (YYYY-MM-DD).
@@ -38,15 +41,11 @@ pub fn real_item_feed(
     if words.len() > n {
         desc.push('…');
     }
-    let mut item = format!(
-        "<title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}-{index}</guid><description>{}</description>",
-        esc(&s("title")),
-        esc(&s("url")),
-        s("id"),
-        esc(&desc)
-    );
+    let mut item = Item::new(&s("title"), &s("url"))
+        .guid(&format!("{}-{index}", s("id")))
+        .description(&desc);
     if let Some(w) = when {
-        item.push_str(&format!("<pubDate>{}</pubDate>", w.to_rfc2822()));
+        item = item.published(&w.to_rfc2822());
     }
     if !lede {
         let content: String = text
@@ -55,14 +54,14 @@ pub fn real_item_feed(
             .filter(|p| !p.is_empty())
             .map(|p| format!("<p>{}</p>", esc(p)))
             .collect();
-        item.push_str(&format!(
-            "<content:encoded><![CDATA[{content}]]></content:encoded>"
-        ));
+        item = item.content(&content);
     }
-    let outlet = esc(&s("outlet"));
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>{outlet}</title><link>https://{outlet}/</link><description>news</description><language>{}</language><item>{item}</item></channel></rss>\n",
-        esc(&s("language"))
-    )
-    .into_bytes()
+    let outlet = s("outlet");
+    Feed::new(&outlet)
+        .link(&format!("https://{outlet}/"))
+        .description("news")
+        .channel(&format!("<language>{}</language>", esc(&s("language"))))
+        .item(item)
+        .rss()
+        .into_bytes()
 }
