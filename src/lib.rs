@@ -1,7 +1,8 @@
 //! tributary: a feed aggregation daemon that merges syndicated copies of one story.
 //!
 //! The pipeline, one module per stage (see ARCHITECTURE.md):
-//! `schedule → fetch → parse → dedup → store → serve`, plus `config`, `model` and `cli`.
+//! `schedule → fetch → parse → dedup → store → serve`, plus `config`, `model`, `markup`
+//! (the text toolkit every stage shares) and `cli`.
 
 pub mod cli;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod daemon;
 pub mod dedup;
 pub mod fetch;
 pub mod ingest;
+pub mod markup;
 pub mod model;
 pub mod opml;
 pub mod parse;

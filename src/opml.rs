@@ -8,6 +8,9 @@
 
 use quick_xml::events::{BytesStart, Event};
 
+use crate::markup::chars::text_chars;
+use crate::markup::{entities, escape};
+
 /// One subscription read from an OPML file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -110,16 +113,14 @@ fn is_outline(e: &BytesStart<'_>) -> bool {
     e.local_name().as_ref().eq_ignore_ascii_case("outline")
 }
 
-/// The value of attribute `name` (ASCII case-insensitive), unescaped and trimmed.
+/// The value of attribute `name` (ASCII case-insensitive), its references decoded (HTML's
+/// named ones too: exports write `&eacute;`) and trimmed.
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(name))
         .and_then(|a| {
-            let v = quick_xml::escape::unescape(&a.value)
-                .map(|v| v.into_owned())
-                .unwrap_or_else(|_| a.value.to_string());
-            let v = v.trim().to_string();
+            let v = entities::decode(&a.value).trim().to_string();
             (!v.is_empty()).then_some(v)
         })
 }
@@ -167,21 +168,25 @@ pub fn write(title: &str, feeds: &[Outline<'_>]) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n",
     );
-    let _ = writeln!(out, "    <title>{}</title>", escape(title));
+    let _ = writeln!(
+        out,
+        "    <title>{}</title>",
+        escape::text(&text_chars(title))
+    );
     out.push_str("  </head>\n  <body>\n");
     let outline = |out: &mut String, f: &Outline<'_>, indent: &str| {
         let _ = write!(
             out,
             "{indent}<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\"",
-            escape(f.name),
-            escape(f.url)
+            attribute(f.name),
+            attribute(f.url)
         );
         if let Some(h) = f.html_url {
-            let _ = write!(out, " htmlUrl=\"{}\"", escape(h));
+            let _ = write!(out, " htmlUrl=\"{}\"", attribute(h));
         }
         if f.tags.len() > 1 {
             let cats: Vec<String> = f.tags.iter().map(|t| format!("/{t}")).collect();
-            let _ = write!(out, " category=\"{}\"", escape(&cats.join(",")));
+            let _ = write!(out, " category=\"{}\"", attribute(&cats.join(",")));
         }
         out.push_str("/>\n");
     };
@@ -189,7 +194,11 @@ pub fn write(title: &str, feeds: &[Outline<'_>]) -> String {
     folders.sort();
     folders.dedup();
     for tag in folders {
-        let _ = writeln!(out, "    <outline text=\"{0}\" title=\"{0}\">", escape(tag));
+        let _ = writeln!(
+            out,
+            "    <outline text=\"{0}\" title=\"{0}\">",
+            attribute(tag)
+        );
         for f in feeds.iter().filter(|f| f.tags.first() == Some(tag)) {
             outline(&mut out, f, "      ");
         }
@@ -217,13 +226,9 @@ pub fn for_config(config: &crate::config::Config) -> String {
     write(&config.server.title, &outlines)
 }
 
-/// Escapes text for an XML attribute or element, dropping characters XML cannot carry.
-fn escape(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .filter(|&c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
-        .collect();
-    quick_xml::escape::escape(clean.as_str()).into_owned()
+/// `s` as an XML attribute value, without the characters published text never holds.
+fn attribute(s: &str) -> String {
+    escape::attribute(&text_chars(s)).into_owned()
 }
 
 #[cfg(test)]
@@ -251,6 +256,18 @@ mod tests {
             <outline text=\"Caf\xe9\" xmlUrl=\"https://cafe.example/rss\"/></body></outlineDocument>";
         let subs = read(doc).unwrap();
         assert_eq!(subs[0].name, "Caf\u{e9}");
+    }
+
+    #[test]
+    fn references_in_names_are_decoded_html_ones_too() {
+        let doc = br#"<opml version="2.0"><body>
+            <outline text="Caf&eacute; &amp; Bar&#39;s &nbsp;news" xmlUrl="https://c.example/rss?a=1&amp;b=2"/>
+            <outline text="AT&T" xmlUrl="https://att.example/rss"/>
+        </body></opml>"#;
+        let subs = read(doc).unwrap();
+        assert_eq!(subs[0].name, "Caf\u{e9} & Bar's \u{a0}news");
+        assert_eq!(subs[0].url, "https://c.example/rss?a=1&b=2");
+        assert_eq!(subs[1].name, "AT&T");
     }
 
     #[test]

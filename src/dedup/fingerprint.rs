@@ -525,7 +525,7 @@ mod tests {
             "LAGOS (Reuters) - The central bank raised its key rate to 27.5% on Tuesday, the sixth rise this year.\nAdvertisement\nThe bank said inflation was the main worry.",
         );
         let b = fp(
-            "<p>Published: 12:16, 14 July 2025</p><p>The Central Bank raised its key rate to 27.5% on Tuesday, the sixth rise this year.</p><p>The bank said inflation was the main worry.</p>",
+            "Published: 12:16, 14 July 2025\nThe Central Bank raised its key rate to 27.5% on Tuesday, the sixth rise this year.\nThe bank said inflation was the main worry.",
         );
         assert_eq!(a.shingles, b.shingles);
         assert!(a.credit && !b.credit);
@@ -539,6 +539,16 @@ mod tests {
             0x776e_e62e_b22e_6931,
             "xxh3 with the dedup seed changed"
         );
+    }
+
+    /// `Article.text` is plain text: markup written in it is part of what the article says,
+    /// never stripped again.
+    #[test]
+    fn markup_written_as_text_is_text() {
+        let with = fp("Editors still type <p> before every paragraph of the pages they write");
+        let without = fp("Editors still type before every paragraph of the pages they write");
+        assert_eq!(with.words, without.words + 1);
+        assert_ne!(with.text_hash, without.text_hash);
     }
 
     #[test]
@@ -578,8 +588,9 @@ mod tests {
     mod reference {
         use super::super::*;
         use crate::dedup::chrome::{credits_wire, is_chrome_counted};
-        use crate::dedup::normalize::{fold_into, for_each_plain_line};
+        use crate::dedup::normalize::fold_into;
         use crate::dedup::words::count_words;
+        use crate::markup::whitespace::for_each_line;
 
         fn for_each_clean_line(
             text: &str,
@@ -588,7 +599,7 @@ mod tests {
         ) -> bool {
             let mut credit = false;
             let mut folded = String::new();
-            for_each_plain_line(text, |line| {
+            for_each_line(text, |line| {
                 fold_into(line, &mut folded);
                 credit = credit || credits_wire(&folded);
                 let words = count_words(&folded, usize::MAX);
@@ -648,7 +659,7 @@ mod tests {
         pub fn line_hashes(text: &str) -> Vec<u64> {
             let mut hashes = Vec::new();
             let mut folded = String::new();
-            for_each_plain_line(text, |l| {
+            for_each_line(text, |l| {
                 fold_into(l, &mut folded);
                 hashes.push(hash64(&folded));
             });

@@ -3,8 +3,9 @@
 //! document's articles are folded once for both. It depends on neither: the learned lines
 //! and the fingerprint modules both build on it.
 
-use super::normalize::{fold_append, for_each_plain_line};
+use super::normalize::fold_append;
 use super::words::{count_words, hash64};
+use crate::markup::whitespace::for_each_line;
 
 /// A text's plain lines, folded once: learning a feed's lines and fingerprinting a copy
 /// both start from it (a document's articles are learned from, then fingerprinted: each
@@ -31,7 +32,7 @@ impl FoldedText {
     pub(crate) fn new(text: &str) -> FoldedText {
         let mut folded = String::with_capacity(text.len() + text.len() / 8);
         let mut lines = Vec::new();
-        for_each_plain_line(text, |line| {
+        for_each_line(text, |line| {
             let start = folded.len();
             fold_append(line, &mut folded);
             let l = &folded[start..];

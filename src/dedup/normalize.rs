@@ -1,168 +1,9 @@
-//! Text normalisation: plain lines out of whatever the parse stage handed over, Unicode
-//! compatibility folding (NFKC), case folding, quote and dash folding, quoted-speech
-//! removal and tokenisation (words, or single characters for scripts without spaces).
+//! Text normalisation: Unicode compatibility folding (NFKC), case folding, quote and dash
+//! folding, quoted-speech removal and tokenisation (words, or single characters for
+//! scripts without spaces). The stage reads `Article.text`, plain text the parse stage
+//! made, line by line (`markup::whitespace::for_each_line`): it never reads markup.
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization};
-
-/// Splits a text into trimmed, non-empty lines. Markup (the thin parse hands over HTML)
-/// is reduced to text first: block tags become line breaks, other tags vanish, the common
-/// entities are decoded.
-pub fn plain_lines(text: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    for_each_plain_line(text, |l| lines.push(l.to_string()));
-    lines
-}
-
-/// [`plain_lines`] without a `String` per line: calls `each` with every line in order.
-pub fn for_each_plain_line(text: &str, mut each: impl FnMut(&str)) {
-    let owned;
-    let markup = |b: u8| memchr::memchr(b, text.as_bytes()).is_some();
-    let text = if markup(b'<') && markup(b'>') {
-        owned = strip_markup(text);
-        owned.as_str()
-    } else {
-        text
-    };
-    let mut spaced = String::new();
-    // Lines end at '\n' (and the trim removes a '\r' before it, as `str::lines` would).
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
-    for end in ends {
-        let l = text[start..end].trim();
-        start = end + 1;
-        if l.is_empty() {
-            continue;
-        }
-        if needs_collapsing(l) {
-            spaced.clear();
-            for (i, w) in l.split_whitespace().enumerate() {
-                if i > 0 {
-                    spaced.push(' ');
-                }
-                spaced.push_str(w);
-            }
-            each(&spaced);
-        } else {
-            each(l);
-        }
-    }
-}
-
-/// Whether a line holds a run of spaces, a tab or a no-break space (U+00A0, bytes C2 A0
-/// in UTF-8, where C2 can only start a character): `l.contains("  ") ||
-/// l.contains(['\t', '\u{a0}'])` in one pass over the bytes.
-fn needs_collapsing(l: &str) -> bool {
-    let b = l.as_bytes();
-    let Some(&first) = b.first() else {
-        return false;
-    };
-    // Without an early exit, so the comparisons run many bytes at a time: lines are short,
-    // and almost never need collapsing.
-    let pairs = b.iter().zip(&b[1..]).fold(false, |hit, (&prev, &c)| {
-        hit | (c == b'\t') | ((c == b' ') & (prev == b' ')) | ((c == 0xA0) & (prev == 0xC2))
-    });
-    pairs | (first == b'\t')
-}
-
-fn strip_markup(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&decode_entities(&rest[..open]));
-        let Some(close) = rest[open..].find('>') else {
-            rest = "";
-            break;
-        };
-        let tag = rest[open + 1..open + close]
-            .trim_start_matches('/')
-            .to_ascii_lowercase();
-        let name: String = tag
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
-        if matches!(
-            name.as_str(),
-            "p" | "br"
-                | "div"
-                | "li"
-                | "h1"
-                | "h2"
-                | "h3"
-                | "h4"
-                | "h5"
-                | "h6"
-                | "blockquote"
-                | "figcaption"
-                | "figure"
-                | "tr"
-                | "ul"
-                | "ol"
-                | "section"
-                | "article"
-        ) {
-            out.push('\n');
-        } else {
-            out.push(' ');
-        }
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(&decode_entities(rest));
-    out
-}
-
-fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let end = after.find(';').filter(|&e| e <= 10);
-        let decoded = end.and_then(|e| {
-            let name = &after[..e];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some(' '),
-                "lsquo" => Some('\u{2018}'),
-                "rsquo" => Some('\u{2019}'),
-                "ldquo" => Some('\u{201C}'),
-                "rdquo" => Some('\u{201D}'),
-                "ndash" => Some('\u{2013}'),
-                "mdash" => Some('\u{2014}'),
-                "hellip" => Some('\u{2026}'),
-                "laquo" => Some('\u{00AB}'),
-                "raquo" => Some('\u{00BB}'),
-                _ if name.starts_with("#x") || name.starts_with("#X") => {
-                    u32::from_str_radix(&name[2..], 16)
-                        .ok()
-                        .and_then(char::from_u32)
-                }
-                _ if name.starts_with('#') => name[1..].parse().ok().and_then(char::from_u32),
-                _ => None,
-            };
-            c.map(|c| (c, e))
-        });
-        match decoded {
-            Some((c, e)) => {
-                out.push(c);
-                rest = &after[e + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
 
 /// NFKC (skipped for ASCII, where it is the identity), lower case, and one spelling of
 /// each quote and dash: the form every comparison is made in.
@@ -459,13 +300,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markup_becomes_lines_and_entities_decode() {
-        let lines =
-            plain_lines("<p>One &amp; two</p><p>Three&nbsp;<b>four</b> &#8220;x&#x201D;</p>");
-        assert_eq!(lines, vec!["One & two", "Three four \u{201C}x\u{201D}"]);
-    }
-
-    #[test]
     fn folding_unifies_quotes_dashes_case_and_compatibility_forms() {
         assert_eq!(
             fold("\u{201C}Ｈｉ\u{201D} \u{2014} It\u{2019}s"),
@@ -621,10 +455,6 @@ mod tests {
                     folded.split_whitespace().take(limit).count()
                 );
             }
-            proptest::prop_assert_eq!(
-                needs_collapsing(&text),
-                text.contains("  ") || text.contains(['\t', '\u{a0}'])
-            );
         }
     }
 }

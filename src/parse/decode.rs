@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
-use super::entities::is_xml_char;
 use super::policy::{DECLARATION_SNIFF_BYTES, DETECTION_SAMPLE_BYTES};
+use crate::markup::chars::xml_chars;
 
 /// Decodes the fetched bytes to text, whatever charset they came in.
 ///
@@ -108,10 +108,13 @@ fn clean_chars(text: Cow<'_, str>) -> Cow<'_, str> {
             found | ((b < 0x20) & !matches!(b, b'\t' | b'\n' | b'\r')) | (b == 0xEF)
         })
     });
-    if !suspect || text.chars().all(is_xml_char) {
+    if !suspect {
         return text;
     }
-    Cow::Owned(text.chars().filter(|&c| is_xml_char(c)).collect())
+    match xml_chars(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(cleaned) => Cow::Owned(cleaned),
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use super::entities::{self, Reference};
 use super::raw::{RawEntry, RawFeed, RawText};
+use crate::markup::entities::{self, Reference};
+use crate::markup::escape;
 use crate::model::{Enclosure, SourceRef};
 
 /// Reads whatever entries the document holds; stops quietly at the first XML error, keeping
@@ -165,7 +166,7 @@ impl State {
         {
             child.2.push_str(text);
         }
-        push_escaped(&mut capture.markup, text);
+        escape::push_text(&mut capture.markup, text);
     }
 
     fn reference(&mut self, r: &quick_xml::events::BytesRef<'_>) {
@@ -178,17 +179,6 @@ impl State {
             None => format!("&{name};"),
         };
         self.text(&resolved);
-    }
-}
-
-fn push_escaped(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
     }
 }
 

@@ -85,9 +85,10 @@ impl ContactFinder {
 
 /// The byte range of the content of the first `name` element starting at or after `from`.
 fn find_contact(text: &str, from: usize, name: &str) -> Option<(usize, usize)> {
-    let rest = &text[from..];
-    let open = rest.find(&format!("<{name}>"))? + name.len() + 2;
-    let close = open + rest[open..].find(&format!("</{name}>"))?;
+    // memmem rather than `str::find`: the search runs over the whole rest of the document.
+    let rest = &text.as_bytes()[from..];
+    let open = memchr::memmem::find(rest, format!("<{name}>").as_bytes())? + name.len() + 2;
+    let close = open + memchr::memmem::find(&rest[open..], format!("</{name}>").as_bytes())?;
     Some((from + open, from + close))
 }
 

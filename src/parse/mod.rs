@@ -8,13 +8,13 @@
 //!    lenient [`fallback`] reader (quick-xml) reads it instead, and it also recovers the
 //!    `<source>` of syndicated copies, which feed-rs drops;
 //! 4. [`normalize`] — the one normaliser into [`Article`](crate::model::Article)s, with
-//!    [`url`], [`text`], [`sanitize`] and [`date`].
+//!    [`url`], [`text`] and [`date`]; HTML is sanitised and turned into text by the
+//!    shared toolkit ([`crate::markup`]).
 //!
 //! Everything runs under `catch_unwind`: a panic in a dependency costs that feed only.
 
 mod date;
 mod decode;
-mod entities;
 mod fallback;
 mod feedrs;
 mod json;
@@ -23,7 +23,6 @@ pub mod page;
 mod policy;
 mod raw;
 mod repair;
-mod sanitize;
 mod text;
 mod url;
 

@@ -8,7 +8,10 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::policy::FUTURE_TOLERANCE;
 use super::raw::{RawEntry, RawFeed, RawText};
-use super::{sanitize, text, url as urls};
+use super::{text, url as urls};
+use crate::markup::text::html_to_text;
+use crate::markup::whitespace::one_line;
+use crate::markup::{escape, sanitize};
 use crate::model::{Article, Enclosure, ParsedFeed};
 
 /// Normalises a feed read from the document at `feed_url`, fetched at `fetched_at`.
@@ -66,7 +69,7 @@ fn article(
         .as_deref()
         .filter(|c| !c.trim().is_empty())
         .or(summary_html.as_deref());
-    let body_text = best.map(text::html_to_text).unwrap_or_default();
+    let body_text = best.map(html_to_text).unwrap_or_default();
     let mut title = e.title.as_ref().map(plain_title).unwrap_or_default();
     if title.is_empty() {
         title = text::first_words(&body_text);
@@ -107,11 +110,7 @@ fn article(
     };
     let mut source = e.source;
     if let Some(s) = &mut source {
-        s.title = s
-            .title
-            .as_deref()
-            .map(text::one_line)
-            .filter(|t| !t.is_empty());
+        s.title = s.title.as_deref().map(one_line).filter(|t| !t.is_empty());
         s.url = s
             .url
             .as_deref()
@@ -125,8 +124,8 @@ fn article(
         summary_html: summary_html.filter(|s| !s.trim().is_empty()),
         content_html: content_html.filter(|c| !c.trim().is_empty()),
         text: body_text,
-        authors: dedup(e.authors.iter().map(|a| text::one_line(a))),
-        categories: dedup(e.categories.iter().map(|c| text::one_line(c))),
+        authors: dedup(e.authors.iter().map(|a| one_line(a))),
+        categories: dedup(e.categories.iter().map(|c| one_line(c))),
         language: e
             .language
             .map(|l| l.trim().to_string())
@@ -145,7 +144,7 @@ fn article(
 fn plain_title(t: &RawText) -> String {
     // Titles marked as plain text still carry markup often enough (`&lt;b&gt;`), and a
     // literal `<` followed by a space survives the conversion.
-    let line = text::one_line(&text::html_to_text(&t.body));
+    let line = one_line(&html_to_text(&t.body));
     text::fix_mojibake(&line).unwrap_or(line)
 }
 
@@ -166,17 +165,11 @@ fn body_html(t: &RawText, base: Option<&Url>) -> String {
                 html.push('\n');
             }
             html.push_str("<p>");
-            html.push_str(&escape(para.trim()));
+            escape::push_text(&mut html, para.trim());
             html.push_str("</p>");
         }
         html
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn enclosures(list: Vec<Enclosure>, base: Option<&Url>) -> Vec<Enclosure> {

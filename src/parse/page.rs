@@ -3,15 +3,18 @@
 //! The page's bytes are decoded like a feed's (`decode.rs`), checked to be an HTML page of
 //! a depth a tree walk can take, handed to `dom_smoothie` (Mozilla Readability's algorithm;
 //! chosen over `readabilityrs` and `legible` on Readability's own 130 test pages, see
-//! ARCHITECTURE.md), and its article goes through the one sanitiser (`sanitize.rs`, relative
-//! URLs resolved against the page) and the one HTML → text conversion (`text.rs`). A page
+//! ARCHITECTURE.md), and its article goes through the one sanitiser (`markup::sanitize`,
+//! relative URLs resolved against the page) and the one HTML → text (`markup::text`). A page
 //! that yields no article (a paywall, a consent wall, a page of links) is an error naming
 //! why; it never panics (the caller runs it under `catch_unwind` as well).
 
 use url::Url;
 
+use super::decode;
 use super::policy::{MAX_LINKED_SHARE, MAX_PAGE_DEPTH, MAX_PAGE_ELEMENTS, MIN_PAGE_ARTICLE_WORDS};
-use super::{decode, sanitize, text};
+use crate::markup::sanitize;
+use crate::markup::text::html_to_text;
+use crate::markup::whitespace::one_line;
 
 /// The article a page carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +67,7 @@ pub fn extract(
         .parse()
         .map_err(|e| PageError::NoArticle(e.to_string()))?;
     let html = sanitize::clean(&article.content, Some(url));
-    let text = text::html_to_text(&html);
+    let text = html_to_text(&html);
     let words = text.split_whitespace().count();
     if words < MIN_PAGE_ARTICLE_WORDS {
         return Err(PageError::NoArticle(format!(
@@ -77,20 +80,20 @@ pub fn extract(
             "{linked} of its {words} words are links: a page of links, not an article"
         )));
     }
-    let one_line = |s: &str| Some(text::one_line(s)).filter(|s| !s.is_empty());
+    let line = |s: &str| Some(one_line(s)).filter(|s| !s.is_empty());
     Ok(PageArticle {
         html,
         text,
         words,
-        title: one_line(&article.title),
-        byline: article.byline.as_deref().map(without_by).and_then(one_line),
+        title: line(&article.title),
+        byline: article.byline.as_deref().map(without_by).and_then(line),
     })
 }
 
 /// The text of an article stored as sanitised HTML (a page that answered 304 gives the
 /// article extracted before): the same conversion [`extract`] uses.
 pub fn text_of(html: &str) -> String {
-    text::html_to_text(html)
+    html_to_text(html)
 }
 
 /// A byline without its leading "By " ("By Ann Reporter" names Ann Reporter).

@@ -16,10 +16,6 @@ pub const DECLARATION_SNIFF_BYTES: usize = 4096;
 /// How many bytes chardetng sees when the declared charset is missing or wrong.
 pub const DETECTION_SAMPLE_BYTES: usize = 64 * 1024;
 
-/// Longest entity name considered when repairing `&name;` references (the longest HTML
-/// entity, `&CounterClockwiseContourIntegral;`, has 31 characters).
-pub const MAX_ENTITY_NAME: usize = 32;
-
 /// Nesting depth past which the repair pass stops descending: deeper elements are flattened
 /// to text so no reader recurses without bound.
 pub const MAX_DEPTH: usize = 256;
@@ -61,75 +57,6 @@ pub const TRACKING_PARAMS: &[&str] = &[
 
 /// Query parameter prefixes that only track the reader (`utm_source`, `utm_medium`, ...).
 pub const TRACKING_PREFIXES: &[&str] = &["utm_", "pk_", "mtm_", "hsa_", "__s"];
-
-/// URL schemes allowed in sanitised HTML; everything else (`javascript:`, `vbscript:`,
-/// `data:`, ...) is removed with its attribute.
-pub const ALLOWED_URL_SCHEMES: &[&str] = &["http", "https", "mailto", "ftp", "tel", "magnet"];
-
-/// Tags the sanitiser's fast path writes out itself (see `sanitize`): a fragment with any
-/// other tag goes through ammonia.
-pub const FAST_PATH_TAGS: &[&str] = &[
-    "a",
-    "p",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "div",
-    "article",
-    "aside",
-    "figure",
-    "figcaption",
-    "header",
-    "footer",
-    "nav",
-    "center",
-    "pre",
-    "ul",
-    "ol",
-    "li",
-    "em",
-    "strong",
-    "b",
-    "i",
-    "u",
-    "s",
-    "span",
-    "code",
-    "sub",
-    "sup",
-    "small",
-    "cite",
-    "abbr",
-    "time",
-    "mark",
-    "q",
-    "del",
-    "ins",
-    "kbd",
-    "samp",
-    "var",
-    "dfn",
-    "tt",
-    "strike",
-    "bdi",
-    "br",
-    "img",
-    "hr",
-    "table",
-    "tbody",
-    "thead",
-    "tfoot",
-    "tr",
-    "td",
-    "th",
-];
-
-/// Nesting depth past which the sanitiser's fast path hands a fragment to ammonia.
-pub const FAST_PATH_MAX_DEPTH: usize = 32;
 
 /// Elements nested deeper than this make a page refused before extraction: Readability's
 /// tree walks recurse, and a page nested 100,000 deep would exhaust the thread's stack.

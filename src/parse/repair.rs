@@ -12,8 +12,9 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::entities::{self, Reference};
 use super::policy::MAX_DEPTH;
+use crate::markup::entities::{self, Reference};
+use crate::markup::escape;
 
 /// What kind of document the bytes turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +198,7 @@ impl<'a> Scanner<'a> {
         let starts_name = rest[1..].chars().next().is_some_and(is_name_start);
         if !starts_name {
             if !self.stack.is_empty() {
-                self.out.push_str("&lt;");
+                escape::push_text(&mut self.out, "<");
             }
             self.pos += 1;
             return true;
@@ -619,52 +620,42 @@ fn fix_atom_type(name: &str, attrs: &mut Vec<Attr<'_>>) {
     ty.value = Cow::Borrowed(fixed);
 }
 
-/// Writes `text` escaped for XML, repairing references on the way: XML's own references and
-/// valid numeric ones stay, HTML named entities become their characters, anything else
-/// starting with `&` is a literal ampersand.
+/// Writes `text` escaped for XML (`markup::escape`, as an attribute value or as element
+/// content), repairing references on the way: XML's own references and valid numeric ones
+/// stay, HTML named entities become their characters, anything else starting with `&` is a
+/// literal ampersand.
 fn push_escaped(out: &mut String, text: &str, in_attribute: bool) {
+    let escape = if in_attribute {
+        escape::push_attribute
+    } else {
+        escape::push_text
+    };
     let mut rest = text;
-    while let Some(i) = memchr::memchr3(b'&', b'<', b'"', rest.as_bytes()) {
-        out.push_str(&rest[..i]);
-        let c = rest.as_bytes()[i];
-        rest = &rest[i + 1..];
-        match c {
-            b'<' => out.push_str("&lt;"),
-            b'"' if in_attribute => out.push_str("&quot;"),
-            b'"' => out.push('"'),
-            _ => {
-                let reference = entities::reference_end(rest)
-                    .and_then(|semi| Some((semi, entities::resolve(&rest[..semi])?)));
-                let Some((semi, reference)) = reference else {
-                    out.push_str("&amp;");
-                    continue;
-                };
-                match reference {
-                    Reference::Xml(_) => {
-                        out.push('&');
-                        out.push_str(&rest[..=semi]);
-                    }
-                    Reference::Numeric(c) | Reference::Html(c, None) => push_char(out, c),
-                    Reference::Html(a, Some(b)) => {
-                        push_char(out, a);
-                        push_char(out, b);
-                    }
-                }
-                rest = &rest[semi + 1..];
+    while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
+        escape(out, &rest[..amp]);
+        rest = &rest[amp + 1..];
+        let reference = entities::reference_end(rest)
+            .and_then(|semi| Some((semi, entities::resolve(&rest[..semi])?)));
+        let Some((semi, reference)) = reference else {
+            escape(out, "&");
+            continue;
+        };
+        match reference {
+            Reference::Xml(_) => {
+                out.push('&');
+                out.push_str(&rest[..=semi]);
+            }
+            Reference::Numeric(c) | Reference::Html(c, None) => {
+                escape(out, c.encode_utf8(&mut [0; 4]));
+            }
+            Reference::Html(a, Some(b)) => {
+                escape(out, a.encode_utf8(&mut [0; 4]));
+                escape(out, b.encode_utf8(&mut [0; 4]));
             }
         }
+        rest = &rest[semi + 1..];
     }
-    out.push_str(rest);
-}
-
-fn push_char(out: &mut String, c: char) {
-    match c {
-        '&' => out.push_str("&amp;"),
-        '<' => out.push_str("&lt;"),
-        '>' => out.push_str("&gt;"),
-        '"' => out.push_str("&quot;"),
-        c => out.push(c),
-    }
+    escape(out, rest);
 }
 
 #[cfg(test)]

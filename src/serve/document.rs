@@ -9,6 +9,9 @@ use super::policy::{MAX_CATEGORIES, MAX_SUMMARY_CHARS};
 use super::query::FeedQuery;
 use super::safe;
 use crate::config::{Config, normalize_feed_url};
+use crate::markup::chars::text_chars;
+use crate::markup::escape;
+use crate::markup::whitespace::one_line;
 use crate::store::{MergedCopy, MergedStory, MergedVersion, Store, StoreError, StoryFilter};
 
 /// A merged-feed document ready to render.
@@ -172,7 +175,7 @@ fn feed_title(config: &Config, query: &FeedQuery) -> String {
 fn copy(c: &MergedCopy) -> Copy {
     Copy {
         outlet: safe::title(&c.outlet),
-        feed_url: safe::xml_text(&c.feed_url).into_owned(),
+        feed_url: text_chars(&c.feed_url).into_owned(),
         site_url: safe::http_url(c.site_url.as_deref()),
         url: safe::http_url(c.url.as_deref()),
         title: safe::title(&c.title),
@@ -187,7 +190,7 @@ fn story(instance: &str, s: &MergedStory) -> Story {
     let mut authors: Vec<String> = rep
         .authors
         .iter()
-        .map(|a| safe::one_line(&safe::xml_text(a)))
+        .map(|a| one_line(&text_chars(a)))
         .filter(|a| !a.is_empty())
         .collect();
     if authors.is_empty() {
@@ -273,10 +276,10 @@ impl Story {
                 .map(|c| match &c.url {
                     Some(u) => format!(
                         "<a href=\"{}\">{}</a>",
-                        safe::escape_html(u.as_str()),
-                        safe::escape_html(&c.outlet)
+                        escape::attribute(u.as_str()),
+                        escape::text(&c.outlet)
                     ),
-                    None => safe::escape_html(&c.outlet),
+                    None => escape::text(&c.outlet).into_owned(),
                 })
                 .collect();
             html.push_str(&format!("<p>Also carried by {}.</p>", links.join(", ")));

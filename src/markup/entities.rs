@@ -1,8 +1,11 @@
-//! Character references: XML's five, numeric ones, and HTML's named ones, which feeds use
-//! freely although XML does not define them.
+//! The one entity decoder: character references — XML's five, numeric ones, and HTML's
+//! named ones, which feeds and OPML exports use freely although XML does not define them.
+//! The repair pass, the fallback reader, HTML → text and the OPML reader all read
+//! references here.
 
 use std::borrow::Cow;
 
+use super::chars::is_xml_char;
 use super::policy::MAX_ENTITY_NAME;
 
 /// What one `&...;` reference stands for.
@@ -51,11 +54,6 @@ pub fn resolve(name: &str) -> Option<Reference> {
     Some(Reference::Html(first, second))
 }
 
-/// True for characters XML 1.0 allows in a document.
-pub fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
 fn windows_1252_c1(c: char) -> Option<char> {
     if !('\u{80}'..='\u{9F}').contains(&c) {
         return None;
@@ -75,12 +73,12 @@ pub fn reference_end(s: &str) -> Option<usize> {
 /// Decodes every reference in `s` (XML, numeric and HTML named); anything that is not a
 /// known reference, such as a bare `&`, stays as it is.
 pub fn decode(s: &str) -> Cow<'_, str> {
-    if !s.contains('&') {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(amp) = rest.find('&') {
+    while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
         let window = &rest[1..];
