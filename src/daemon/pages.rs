@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::policy::PAGES_PER_ROUND;
+use super::policy::{MAX_TURN_WAIT, PAGES_PER_ROUND};
 use super::poll::PollEnv;
 use crate::fetch::policy::{
     MAX_PAGE_RETRY_AFTER, PAGE_ATTEMPTS, PAGE_RETRY_AFTER, PAGES_PER_HOST_PER_MINUTE,
@@ -135,7 +135,9 @@ impl Pages {
     }
 
     /// Waits until `host` may be sent another page.
-    async fn take_turn(&self, host: &str) {
+    /// Returns how long the host's budget is held back instead, when that is longer than
+    /// [`MAX_TURN_WAIT`] (a `Retry-After`): the page is deferred, not waited for.
+    async fn take_turn(&self, host: &str) -> Result<(), Duration> {
         let rate = f64::from(PAGES_PER_HOST_PER_MINUTE.max(1)) / 60.0; // tokens a second
         loop {
             let wait = {
@@ -152,10 +154,13 @@ impl Pages {
                 }
                 if b.tokens >= 1.0 {
                     b.tokens -= 1.0;
-                    return;
+                    return Ok(());
                 }
                 Duration::from_secs_f64((1.0 - b.tokens) / rate)
             };
+            if wait > MAX_TURN_WAIT {
+                return Err(wait);
+            }
             tokio::time::sleep(wait).await;
         }
     }
@@ -211,7 +216,20 @@ async fn attempt(env: &PollEnv, pages: &Pages, due: &DuePage) -> PageResult {
         .ok()
         .and_then(|u| u.host_str().map(str::to_string));
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    pages.take_turn(&host).await;
+    if let Err(wait) = pages.take_turn(&host).await {
+        let now = env.clock.now();
+        let write = PageWrite {
+            state: Some(PageState::Wanted),
+            reason: Some(format!(
+                "{host} asked to wait (Retry-After): deferred {} s",
+                wait.as_secs()
+            )),
+            due: Some(now + chrono::Duration::from_std(wait).unwrap_or_default()),
+            deferred: true,
+            ..PageWrite::default()
+        };
+        return give(write, None, now);
+    }
     let slot = env.limits.acquire(&host).await;
     let report = env
         .fetcher

@@ -63,6 +63,11 @@ pub const PREPARE_NICE: i32 = 10;
 /// for the fetch limits).
 pub const PAGES_PER_ROUND: usize = 256;
 
+/// The longest an article page waits for its host's page budget within one round; a host
+/// held back longer (its `Retry-After`) has its pages deferred to then, so `tributary
+/// fetch` never waits on it (a 429 asking for an hour held a one-shot fetch for an hour).
+pub const MAX_TURN_WAIT: Duration = Duration::from_secs(5);
+
 /// The daemon re-reads every feed's due time from the database at least this often, to see
 /// `feeds enable` and `fetch` run by the CLI meanwhile; the page loop looks for pages due
 /// at least as often.

@@ -58,6 +58,8 @@ pub struct PageWrite {
     pub etag: Option<String>,
     /// `Last-Modified` to send when the page is fetched again.
     pub last_modified: Option<String>,
+    /// Not attempted: held back for its host (not counted as an attempt).
+    pub deferred: bool,
 }
 
 /// A copy's page as `explain` shows it.
@@ -117,7 +119,7 @@ impl Batch<'_> {
         let state = w.state.unwrap_or(PageState::Failed);
         self.tx
             .prepare_cached(
-                "UPDATE pages SET state = ?2, attempts = attempts + 1, due = ?3, reason = ?4,
+                "UPDATE pages SET state = ?2, attempts = attempts + ?13, due = ?3, reason = ?4,
                     fetched = ?5, final_url = COALESCE(?6, final_url),
                     content = CASE WHEN ?2 = 'done' THEN COALESCE(?7, content) END,
                     words = CASE WHEN ?2 = 'done' THEN COALESCE(?8, words) END,
@@ -138,6 +140,7 @@ impl Batch<'_> {
                 w.byline,
                 w.etag,
                 w.last_modified,
+                if w.deferred { 0 } else { 1 },
             ])?;
         Ok(())
     }
