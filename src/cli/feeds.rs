@@ -30,7 +30,10 @@ pub fn run(config_path: &Path, cmd: &FeedsCommand) -> Result<ExitCode> {
         FeedsCommand::Import { file } => import(config_path, file),
         FeedsCommand::Export => {
             let config = load_config(config_path)?;
-            print!("{}", crate::opml::for_config(&config));
+            print!(
+                "{}",
+                crate::opml::for_config(&config, crate::opml::Credentials::Keep)
+            );
             Ok(ExitCode::SUCCESS)
         }
         FeedsCommand::Enable { feed } => enable(&load_config(config_path)?, feed),

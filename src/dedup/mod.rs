@@ -26,6 +26,7 @@ pub mod normalize;
 pub mod policy;
 pub mod profile;
 pub mod verify;
+pub mod wording;
 mod words;
 
 pub use fingerprint::Fingerprint;

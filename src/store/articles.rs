@@ -225,7 +225,9 @@ impl Batch<'_> {
     ) -> Result<()> {
         self.with_hot(
             Hot::SetRepresentative,
-            "UPDATE stories SET representative = ?2, last_changed = ?3 WHERE id = ?1",
+            "UPDATE stories SET last_changed = ?3, \
+                rep_changed = CASE WHEN representative IS ?2 THEN rep_changed ELSE ?3 END, \
+                representative = ?2 WHERE id = ?1",
             |s| s.execute(params![story, article, secs(now)]),
         )?;
         Ok(())

@@ -140,6 +140,21 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Per feed id, how many of its copies sit in a story another feed's copy represents:
+    /// its articles merged into other outlets' stories (the sources page).
+    pub fn copies_in_others_stories(&self) -> Result<HashMap<i64, i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.feed_id, count(*)
+             FROM copies c JOIN articles a ON a.id = c.article_id
+                  JOIN stories s ON s.id = c.story_id
+                  JOIN articles r ON r.id = s.representative
+             WHERE r.feed_id <> a.feed_id
+             GROUP BY a.feed_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Clears the 410 mark of a feed so it is polled again (`feeds enable`). Returns whether
     /// a feed with that URL exists.
     pub fn reenable_feed(&mut self, url: &str) -> Result<bool> {

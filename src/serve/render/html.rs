@@ -2,6 +2,10 @@
 //! without JavaScript on a phone or a desktop, with landmarks, one heading per story, tag
 //! filters, and `<link rel="alternate">` to the three feeds so readers autodiscover them.
 //! Story text appears only as plain-text excerpts; the page loads nothing from elsewhere.
+//! Each story declares its own `lang`, the page the one most stories have.
+//!
+//! The style sheet and the page shell ([`shell`]) are shared with the story page
+//! (`story.rs`) and the sources page (`sources.rs`), so the three look and behave alike.
 
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
@@ -30,10 +34,41 @@ article{border-top:1px solid var(--line);padding:1rem 0}\
 h2{font-size:1.2rem;line-height:1.3;margin:0 0 .3rem;overflow-wrap:anywhere}\
 h2 a{text-decoration:none}h2 a:hover{text-decoration:underline}\
 p{margin:.35rem 0;overflow-wrap:anywhere}\
-footer{padding:1rem;margin-top:1rem}";
+footer{padding:1rem;margin-top:1rem}\
+.text{overflow-wrap:anywhere}.text img,.text video{max-width:100%;height:auto}\
+.text pre,.text table{display:block;overflow-x:auto}\
+.copies{list-style:none;padding:0;margin:.5rem 0;display:grid;gap:.75rem;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr))}\
+.copies li{border:1px solid var(--line);border-radius:.5rem;padding:.6rem .8rem}\
+.copies li.rep{border-color:var(--link)}\
+h3{font-size:1rem;line-height:1.3;margin:.25rem 0;overflow-wrap:anywhere}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .8rem;margin:.4rem 0}\
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}\
+.bad{color:#b00020}@media (prefers-color-scheme:dark){.bad{color:#ff8a80}}";
 
-fn when(t: DateTime<Utc>) -> String {
+/// A time as every page writes it.
+pub(super) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A whole page: the document shell every HTML page shares (charset, viewport, the style
+/// sheet, no favicon request), with the page's own `<head>` additions and body.
+pub(super) fn shell(lang: &str, title: &str, head: Markup, body: Markup) -> Vec<u8> {
+    html! {
+        (DOCTYPE)
+        html lang=(lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                (head)
+                link rel="icon" href="data:,";
+                style { (maud::PreEscaped(CSS)) }
+            }
+            body { (body) }
+        }
+    }
+    .into_string()
+    .into_bytes()
 }
 
 fn filter_link(doc: &Document, tag: Option<&str>) -> String {
@@ -48,8 +83,9 @@ fn filter_link(doc: &Document, tag: Option<&str>) -> String {
 fn story(s: &Story) -> Markup {
     let rep = &s.representative;
     let excerpt = s.excerpt(EXCERPT_CHARS);
+    let copies = s.others.len() + 1;
     html! {
-        article {
+        article lang=[s.lang.as_deref()] {
             h2 {
                 @if let Some(link) = &s.link {
                     a href=(link.as_str()) { (s.title) }
@@ -61,6 +97,10 @@ fn story(s: &Story) -> Markup {
                 time datetime=(s.published.to_rfc3339()) { (when(s.published)) }
                 " · "
                 @if let Some(u) = &rep.url { a href=(u.as_str()) { (rep.outlet) } } @else { (rep.outlet) }
+                " · "
+                a href=(format!("story/{}", s.number)) {
+                    @if copies > 1 { "all " (copies) " copies side by side" } @else { "story page" }
+                }
             }
             @if !excerpt.is_empty() {
                 p { (excerpt) }
@@ -90,66 +130,57 @@ pub fn render(doc: &Document) -> Vec<u8> {
         ..doc.query.clone()
     }
     .suffix();
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (doc.title) }
-                link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", doc.title)) href=(format!("feed.atom{feeds_query}"));
-                link rel="alternate" type="application/rss+xml" title=(format!("{} (RSS)", doc.title)) href=(format!("feed.rss{feeds_query}"));
-                link rel="alternate" type="application/feed+json" title=(format!("{} (JSON Feed)", doc.title)) href=(format!("feed.json{feeds_query}"));
-                link rel="icon" href="data:,";
-                style { (maud::PreEscaped(CSS)) }
+    let head = html! {
+        link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", doc.title)) href=(format!("feed.atom{feeds_query}"));
+        link rel="alternate" type="application/rss+xml" title=(format!("{} (RSS)", doc.title)) href=(format!("feed.rss{feeds_query}"));
+        link rel="alternate" type="application/feed+json" title=(format!("{} (JSON Feed)", doc.title)) href=(format!("feed.json{feeds_query}"));
+    };
+    let body = html! {
+        header {
+            h1 { a href="./" { (doc.title) } }
+            p.sub {
+                "Each story once, with every outlet that carried it. Subscribe: "
+                a href=(format!("feed.atom{feeds_query}")) { "Atom" } " · "
+                a href=(format!("feed.rss{feeds_query}")) { "RSS" } " · "
+                a href=(format!("feed.json{feeds_query}")) { "JSON Feed" } " · "
+                a href="sources" { "sources" } " ("
+                a href="feeds.opml" { "OPML" } ")"
             }
-            body {
-                header {
-                    h1 { a href="./" { (doc.title) } }
-                    p.sub {
-                        "Each story once, with every outlet that carried it. Subscribe: "
-                        a href=(format!("feed.atom{feeds_query}")) { "Atom" } " · "
-                        a href=(format!("feed.rss{feeds_query}")) { "RSS" } " · "
-                        a href=(format!("feed.json{feeds_query}")) { "JSON Feed" } " · "
-                        a href="feeds.opml" { "sources (OPML)" }
+        }
+        @if !doc.tags.is_empty() {
+            nav aria-label="Filter by tag" {
+                ul {
+                    li {
+                        @if doc.query.tag.is_none() {
+                            a href=(filter_link(doc, None)) aria-current="page" { "All" }
+                        } @else {
+                            a href=(filter_link(doc, None)) { "All" }
+                        }
                     }
-                }
-                @if !doc.tags.is_empty() {
-                    nav aria-label="Filter by tag" {
-                        ul {
-                            li {
-                                @if doc.query.tag.is_none() {
-                                    a href=(filter_link(doc, None)) aria-current="page" { "All" }
-                                } @else {
-                                    a href=(filter_link(doc, None)) { "All" }
-                                }
-                            }
-                            @for tag in &doc.tags {
-                                li {
-                                    @if doc.query.tag.as_deref() == Some(tag.as_str()) {
-                                        a href=(filter_link(doc, Some(tag))) aria-current="page" { (tag) }
-                                    } @else {
-                                        a href=(filter_link(doc, Some(tag))) { (tag) }
-                                    }
-                                }
+                    @for tag in &doc.tags {
+                        li {
+                            @if doc.query.tag.as_deref() == Some(tag.as_str()) {
+                                a href=(filter_link(doc, Some(tag))) aria-current="page" { (tag) }
+                            } @else {
+                                a href=(filter_link(doc, Some(tag))) { (tag) }
                             }
                         }
                     }
                 }
-                main {
-                    @if doc.stories.is_empty() {
-                        p { "No stories yet." }
-                    }
-                    @for s in &doc.stories {
-                        (story(s))
-                    }
-                }
-                footer {
-                    "Updated " time datetime=(doc.updated.to_rfc3339()) { (when(doc.updated)) }
-                    ". " (doc.stories.len()) " stories. Served by tributary."
-                }
             }
         }
+        main {
+            @if doc.stories.is_empty() {
+                p { "No stories yet." }
+            }
+            @for s in &doc.stories {
+                (story(s))
+            }
+        }
+        footer {
+            "Updated " time datetime=(doc.updated.to_rfc3339()) { (when(doc.updated)) }
+            ". " (doc.stories.len()) " stories. Served by tributary."
+        }
     };
-    page.into_string().into_bytes()
+    shell(&doc.lang, &doc.title, head, body)
 }
