@@ -2,14 +2,18 @@
 """The river page in a real browser: the daemon serves a store of known stories, headless
 Chromium loads `/`, and the rendered DOM must show the stories newest first, every outlet's
 link, the feed autodiscovery links, and no console errors (a CSP violation would be one).
-Screenshots (desktop and phone widths) are saved as CI artefacts:
-target/artifacts/river.png and target/artifacts/river-phone.png.
+Then the newest story's page (`/story/{id}`, followed from the river's link: the headline
+and every copy's link) and `/sources` (every feed). Screenshots of each page (desktop,
+phone width, and desktop in dark mode) are saved as CI artefacts in target/artifacts:
+river.png, river-phone.png, river-dark.png, story*.png, sources*.png. With VNU_JAR set to the
+W3C Nu HTML Checker's jar (npm `vnu-jar`), the served pages must pass it with no error or
+warning.
 
 usage: python3 tests/browser.py        (installs Debian's chromium when missing and root)"""
 import html.parser, os, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_env import ROOT, river  # noqa: E402
+from serve_env import FEEDS, ROOT, get, river  # noqa: E402
 
 ARTIFACTS = os.path.join(ROOT, "target", "artifacts")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -45,6 +49,8 @@ class River(html.parser.HTMLParser):
         super().__init__()
         self.titles, self.links, self.alternates, self.scripts = [], [], [], 0
         self._h2 = None
+        self._h1 = None
+        self.h1 = []
         self.landmarks = set()
 
     def handle_starttag(self, tag, attrs):
@@ -55,6 +61,8 @@ class River(html.parser.HTMLParser):
             self.scripts += 1
         if tag == "h2":
             self._h2 = ""
+        if tag == "h1":
+            self._h1 = ""
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
         if tag == "link" and a.get("rel") == "alternate":
@@ -64,10 +72,33 @@ class River(html.parser.HTMLParser):
         if tag == "h2" and self._h2 is not None:
             self.titles.append(" ".join(self._h2.split()))
             self._h2 = None
+        if tag == "h1" and self._h1 is not None:
+            self.h1.append(" ".join(self._h1.split()))
+            self._h1 = None
 
     def handle_data(self, data):
         if self._h2 is not None:
             self._h2 += data
+        if self._h1 is not None:
+            self._h1 += data
+
+
+def nu_check(base, paths):
+    """The Nu HTML Checker's messages on the served pages (empty when clean or not set up)."""
+    jar = os.environ.get("VNU_JAR")
+    if not jar:
+        return ""
+    folder = tempfile.mkdtemp(prefix="river-vnu-")
+    try:
+        files = []
+        for i, path in enumerate(paths):
+            files.append(os.path.join(folder, f"page{i}.html"))
+            with open(files[-1], "wb") as f:
+                f.write(get(base + path)[2])
+        r = subprocess.run(["java", "-jar", jar, "--also-check-css", *files], capture_output=True, text=True)
+        return (r.stdout + r.stderr).strip()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main():
@@ -77,17 +108,50 @@ def main():
         # On CI (TRIBUTARY_CI_STRICT, set by .ci/run) a check that could not run fails.
         sys.exit(1 if os.environ.get("TRIBUTARY_CI_STRICT") else 0)
     os.makedirs(ARTIFACTS, exist_ok=True)
-    with river() as (base, expected, _work):
-        dom, log = run_chromium(exe, ["--dump-dom"], base + "/")
-        shots = {}
-        for name, size in (("river.png", "1280,1600"), ("river-phone.png", "390,1400")):
-            path = os.path.join(ARTIFACTS, name)
-            _, shot_log = run_chromium(exe, [f"--screenshot={path}", f"--window-size={size}"], base + "/")
+    shots = {}
+
+    def visit(url, name):
+        """The rendered DOM of `url` and the browser's log; screenshots as `name`*.png."""
+        dom, log = run_chromium(exe, ["--dump-dom"], url)
+        for suffix, args in (("", ["--window-size=1280,1600"]), ("-phone", ["--window-size=390,1400"]),
+                             ("-dark", ["--window-size=1280,1600", "--force-dark-mode",
+                                        "--blink-settings=preferredColorScheme=0"])):
+            path = os.path.join(ARTIFACTS, f"{name}{suffix}.png")
+            _, shot_log = run_chromium(exe, [f"--screenshot={path}", *args], url)
             log += shot_log
-            shots[name] = os.path.exists(path) and os.path.getsize(path) > 0
-    page = River()
-    page.feed(dom)
+            shots[f"{name}{suffix}.png"] = os.path.exists(path) and os.path.getsize(path) > 0
+        return dom, log
+
+    with river() as (base, expected, _work):
+        dom, log = visit(base + "/", "river")
+        page = River()
+        page.feed(dom)
+        story_links = [l for l in page.links if l.startswith("story/")]
+        story = River()
+        if story_links:
+            story_dom, story_log = visit(f"{base}/{story_links[0]}", "story")
+            story.feed(story_dom)
+            log += story_log
+        sources_dom, sources_log = visit(base + "/sources", "sources")
+        sources = River()
+        sources.feed(sources_dom)
+        log += sources_log
+        nu = nu_check(base, ["/", "/sources", *(f"/{l}" for l in story_links[:1])])
     problems = []
+    if nu:
+        problems.append("the Nu HTML Checker says: " + nu)
+    if len(story_links) != len(expected):
+        problems.append(f"{len(story_links)} links to story pages for {len(expected)} stories")
+    elif story.h1 != [expected[0]["title"]]:
+        problems.append(f"the story page's headline {story.h1} is not {expected[0]['title']!r}")
+    for c in expected[0]["copies"] if story_links else []:
+        if c["url"] not in story.links:
+            problems.append(f"the story page has no link to {c['outlet']}'s copy {c['url']}")
+    if sources.titles != FEEDS:
+        problems.append(f"the sources page lists {sources.titles}, not {FEEDS}")
+    for name, other in (("story", story), ("sources", sources)):
+        if other.scripts:
+            problems.append(f"{other.scripts} <script> elements on the {name} page")
     want = [s["title"] for s in expected]
     if page.titles != want:
         problems.append(f"stories on the page {page.titles} are not {want}")
@@ -113,7 +177,8 @@ def main():
         print("browser: FAILED\n  " + "\n  ".join(problems))
         sys.exit(1)
     print(f"browser: {len(want)} stories in order, {sum(len(s['copies']) for s in expected)} outlet links, "
-          f"feeds advertised, no console errors; screenshots in {ARTIFACTS}: ok")
+          f"feeds advertised; the story page with every copy; the sources page with {len(FEEDS)} feeds; "
+          f"no console errors; {len(shots)} screenshots in {ARTIFACTS}: ok")
 
 
 if __name__ == "__main__":

@@ -996,10 +996,7 @@ async fn the_sources_page_shows_each_feeds_health_without_credentials() {
         "{beta}"
     );
     assert!(beta.contains("2 stored"), "{beta}");
-    assert!(
-        beta.contains("1 copies merged into other outlets"),
-        "{beta}"
-    );
+    assert!(beta.contains("1 copy merged into other outlets"), "{beta}");
     assert!(section("Alpha Wire").contains("0 copies merged into other outlets"));
     let etag = headers["etag"].to_str().unwrap().to_string();
     let (status, _, _) = f.get_with("/sources", &[("if-none-match", &etag)]).await;

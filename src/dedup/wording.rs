@@ -24,7 +24,7 @@ pub fn match_in_words(kind: MatchKind, score: f64, rule: &str) -> String {
     let share = format!("{:.0}%", (score.clamp(0.0, 1.0) * 100.0).round());
     let rule = RULES.into_iter().find(|r| r.describe() == rule);
     match kind {
-        MatchKind::First => "the first copy seen: the story began with it".into(),
+        MatchKind::First => "the first copy seen, which began the story".into(),
         MatchKind::Guid => "same GUID as another copy".into(),
         MatchKind::Url => "same URL as another copy".into(),
         MatchKind::Source => "names another copy as its source".into(),

@@ -30,7 +30,7 @@ a:focus-visible{outline:2px solid var(--link);outline-offset:2px}\
 nav ul{list-style:none;padding:0;margin:.75rem 0;display:flex;flex-wrap:wrap;gap:.4rem}\
 nav a{display:inline-block;padding:.15rem .6rem;border:1px solid var(--line);border-radius:1rem;text-decoration:none}\
 nav a[aria-current]{background:var(--link);color:var(--bg);border-color:var(--link)}\
-article{border-top:1px solid var(--line);padding:1rem 0}\
+article,main>section{border-top:1px solid var(--line);padding:1rem 0}\
 h2{font-size:1.2rem;line-height:1.3;margin:0 0 .3rem;overflow-wrap:anywhere}\
 h2 a{text-decoration:none}h2 a:hover{text-decoration:underline}\
 p{margin:.35rem 0;overflow-wrap:anywhere}\

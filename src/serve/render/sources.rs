@@ -40,7 +40,11 @@ fn source(f: &Source) -> Markup {
                 @if let Some(to) = &f.moved_to { dt { "Moved to" } dd { (to) } }
                 dt { "Articles" } dd { (f.articles) " stored" }
                 dt { "Merged" }
-                dd { (f.merged_elsewhere) " copies merged into other outlets' stories" }
+                dd {
+                    (f.merged_elsewhere)
+                    @if f.merged_elsewhere == 1 { " copy" } @else { " copies" }
+                    " merged into other outlets' stories"
+                }
             }
         }
     }
