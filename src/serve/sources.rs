@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::safe;
-use crate::config::{Config, normalize_feed_url, public_url, redact_credentials};
+use crate::config::{Config, public_url, redact_credentials};
 use crate::model::FetchStatus;
 use crate::store::{Store, StoreError};
 
@@ -81,14 +81,12 @@ fn public(url: &str) -> String {
 
 /// Reads the sources page's content: the configured feeds with their stored state.
 pub fn load(store: &Store, config: &Config) -> Result<Sources, StoreError> {
-    let rows = store.feed_rows()?;
     let elsewhere = store.copies_in_others_stories()?;
-    let feeds = config
-        .feeds
-        .iter()
-        .map(|f| {
-            let key = normalize_feed_url(f.url());
-            let row = rows.iter().find(|r| r.url == key);
+    let feeds = store
+        .configured_feed_rows(config)?
+        .into_iter()
+        .map(|(f, row)| {
+            let row = row.as_ref();
             let error = row.and_then(|r| {
                 let sentence = safe::title(&redact_credentials(r.last_error.as_deref()?));
                 Some(match r.last_error_kind {

@@ -155,6 +155,24 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Each feed of `config`, in its order, with its row (None before the row exists): what
+    /// `feeds list` and the sources page show.
+    pub fn configured_feed_rows<'c>(
+        &self,
+        config: &'c Config,
+    ) -> Result<Vec<(&'c FeedConfig, Option<FeedRow>)>> {
+        let mut rows: HashMap<String, FeedRow> = self
+            .feed_rows()?
+            .into_iter()
+            .map(|r| (r.url.clone(), r))
+            .collect();
+        Ok(config
+            .feeds
+            .iter()
+            .map(|f| (f, rows.remove(&crate::config::normalize_feed_url(f.url()))))
+            .collect())
+    }
+
     /// Clears the 410 mark of a feed so it is polled again (`feeds enable`). Returns whether
     /// a feed with that URL exists.
     pub fn reenable_feed(&mut self, url: &str) -> Result<bool> {
