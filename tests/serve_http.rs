@@ -1055,13 +1055,19 @@ async fn each_story_carries_its_language() {
     );
     assert!(!river.contains(r#"lang="en""#));
     assert_eq!(river.matches(r#"<article lang="es">"#).count(), 2);
+    assert_eq!(
+        river.matches(r#"<article lang="">"#).count(),
+        4,
+        "the others: unknown"
+    );
     let (_, _, atom) = f.get("/feed.atom").await;
     let atom = atom_syndication::Feed::read_from(&atom[..]).unwrap();
     assert_eq!(atom.lang.as_deref(), Some("es"));
     assert_eq!(atom.entries[0].title.lang.as_deref(), Some("es"));
     assert_eq!(
-        atom.entries[2].title.lang, None,
-        "a story without a language declares none"
+        atom.entries[2].title.lang.as_deref(),
+        Some(""),
+        "a story without a language does not inherit the feed's"
     );
     let (_, _, json) = f.get("/feed.json").await;
     let json: serde_json::Value = serde_json::from_slice(&json).unwrap();

@@ -48,8 +48,10 @@ fn entry(s: &Story) -> Entry {
         Some("text/html"),
         Some("Every copy of this story side by side"),
     ));
+    // A story without a language says so (`xml:lang=""`) rather than inherit the feed's.
+    let lang = Some(s.lang.clone().unwrap_or_default());
     let text = |value: &str| Text {
-        lang: s.lang.clone(),
+        lang: lang.clone(),
         ..Text::plain(value)
     };
     let mut source_links = vec![link(rep.feed_url.as_str(), "self", None, None)];
@@ -89,7 +91,7 @@ fn entry(s: &Story) -> Entry {
         content: Some(Content {
             value: Some(s.content_html()),
             content_type: Some("html".into()),
-            lang: s.lang.clone(),
+            lang: lang.clone(),
             ..Default::default()
         }),
         ..Default::default()

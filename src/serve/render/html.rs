@@ -50,6 +50,12 @@ pub(super) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// The `lang` attribute of an element inside a page declared `page`: its own language, or
+/// `""` (unknown) when it has none and the page declares one it would otherwise inherit.
+pub(super) fn lang_attr<'a>(own: Option<&'a str>, page: &str) -> Option<&'a str> {
+    own.or((page != "und").then_some(""))
+}
+
 /// A whole page: the document shell every HTML page shares (charset, viewport, the style
 /// sheet, no favicon request), with the page's own `<head>` additions and body.
 pub(super) fn shell(lang: &str, title: &str, head: Markup, body: Markup) -> Vec<u8> {
@@ -80,12 +86,12 @@ fn filter_link(doc: &Document, tag: Option<&str>) -> String {
     format!("./{}", q.suffix())
 }
 
-fn story(s: &Story) -> Markup {
+fn story(s: &Story, page_lang: &str) -> Markup {
     let rep = &s.representative;
     let excerpt = s.excerpt(EXCERPT_CHARS);
     let copies = s.others.len() + 1;
     html! {
-        article lang=[s.lang.as_deref()] {
+        article lang=[lang_attr(s.lang.as_deref(), page_lang)] {
             h2 {
                 @if let Some(link) = &s.link {
                     a href=(link.as_str()) { (s.title) }
@@ -174,7 +180,7 @@ pub fn render(doc: &Document) -> Vec<u8> {
                 p { "No stories yet." }
             }
             @for s in &doc.stories {
-                (story(s))
+                (story(s, &doc.lang))
             }
         }
         footer {

@@ -6,12 +6,12 @@
 
 use maud::{Markup, PreEscaped, html};
 
-use super::html::{shell, when};
+use super::html::{lang_attr, shell, when};
 use crate::serve::document::{Copy, StoryPage};
 
-fn copy(c: &Copy, representative: bool) -> Markup {
+fn copy(c: &Copy, representative: bool, page_lang: &str) -> Markup {
     html! {
-        li.rep[representative] lang=[c.lang.as_deref()] {
+        li.rep[representative] lang=[lang_attr(c.lang.as_deref(), page_lang)] {
             p.meta {
                 strong { (c.outlet) }
                 @if representative { " · shown above" }
@@ -35,6 +35,7 @@ pub fn render(page: &StoryPage) -> Vec<u8> {
     let s = &page.story;
     let rep = &s.representative;
     let copies = s.others.len() + 1;
+    let lang = s.lang.as_deref().unwrap_or("und");
     let head = html! {
         link rel="canonical" href=(s.page.as_str());
     };
@@ -43,7 +44,7 @@ pub fn render(page: &StoryPage) -> Vec<u8> {
             p.sub { a href="../" { (page.site_title) } }
         }
         main {
-            article lang=[s.lang.as_deref()] {
+            article {
                 h1 { (s.title) }
                 p.meta {
                     time datetime=(s.published.to_rfc3339()) { (when(s.published)) }
@@ -60,8 +61,8 @@ pub fn render(page: &StoryPage) -> Vec<u8> {
                     @if copies == 1 { "One copy" } @else { (copies) " copies" }
                 }
                 ol.copies {
-                    (copy(rep, true))
-                    @for c in &s.others { (copy(c, false)) }
+                    (copy(rep, true, lang))
+                    @for c in &s.others { (copy(c, false, lang)) }
                 }
             }
         }
