@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql};
+use rusqlite::{Connection, OpenFlags, Row, ToSql};
 
 use super::{Result, Store, StoreError, time};
 
@@ -265,12 +265,9 @@ impl Store {
     /// survivor, following a chain of merges (kept one hop long by the writer, but a store
     /// written before that may hold longer ones). None when `story` was never absorbed.
     pub fn story_survivor(&self, story: i64) -> Result<Option<i64>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT survivor FROM story_merges WHERE absorbed = ?1")?;
         let mut at = story;
         let mut hops = 0;
-        while let Some(next) = stmt.query_row([at], |r| r.get::<_, i64>(0)).optional()? {
+        while let Some(next) = self.merged_into(at)? {
             hops += 1;
             // A cycle cannot be written by the writer; a hand-edited one ends here.
             if next == story || hops > MAX_MERGE_HOPS {
