@@ -14,6 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
 
 use super::policy;
+use crate::platform;
 
 type Task = Box<dyn FnOnce() + Send>;
 
@@ -98,42 +99,21 @@ fn work(inbox: &Mutex<mpsc::Receiver<Task>>) {
 /// The highest nice value Linux has (the lowest priority).
 const NICEST: i32 = 19;
 
-/// Makes the calling thread `by` nice levels nicer than it is (Linux keeps a nice value per
-/// thread, inherited from the thread that started it: the process's). Relative, not a fixed
-/// value: a daemon started at nice 15 (systemd's `Nice=15`) would otherwise be refused the
-/// change, unprivileged, or, as root, give its parsers a higher priority than its writer.
-/// Without it (another OS, or refused) preparing only runs at the writer's priority.
+/// Makes the calling thread `by` nice levels nicer than it is (its nice value is inherited
+/// from the thread that started it: the process's). Relative, not a fixed value: a daemon
+/// started at nice 15 (systemd's `Nice=15`) would otherwise be refused the change,
+/// unprivileged, or, as root, give its parsers a higher priority than its writer. Without it
+/// (another OS, or refused) preparing only runs at the writer's priority.
 fn lower_priority(by: i32) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: gettid, getpriority and setpriority only read their integer arguments;
-        // errno is this thread's own.
-        let (tid, current) = unsafe {
-            let tid = libc::gettid() as libc::id_t;
-            // -1 is both a nice value and the error return: errno tells them apart.
-            *libc::__errno_location() = 0;
-            (tid, libc::getpriority(libc::PRIO_PROCESS, tid))
-        };
-        let error = std::io::Error::last_os_error();
-        let result = if current == -1 && error.raw_os_error() != Some(0) {
-            Err(error)
-        } else {
-            let target = current.saturating_add(by).min(NICEST);
-            // SAFETY: as above.
-            match unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, target) } {
-                0 => Ok(()),
-                _ => Err(std::io::Error::last_os_error()),
-            }
-        };
-        if let Err(error) = result {
-            tracing::debug!(
-                error = %error,
-                "cannot lower the priority of a preparing thread"
-            );
-        }
+    let result = platform::nice_of_this_thread().and_then(|current| {
+        platform::set_nice_of_this_thread(current.saturating_add(by).min(NICEST))
+    });
+    if let Err(error) = result {
+        tracing::debug!(
+            error = %error,
+            "cannot lower the priority of a preparing thread"
+        );
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = by;
 }
 
 #[cfg(test)]
@@ -141,8 +121,7 @@ mod tests {
     use super::*;
 
     fn nice_of_this_thread() -> i32 {
-        // SAFETY: as in lower_priority.
-        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+        platform::nice_of_this_thread().unwrap()
     }
 
     #[tokio::test]
@@ -167,10 +146,8 @@ mod tests {
     fn preparing_threads_run_below_a_process_started_nicer() {
         let started_at = 5;
         let (ours, theirs) = std::thread::spawn(move || {
-            // SAFETY: as in lower_priority; raising one's own nice value is always allowed.
-            unsafe {
-                libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, started_at)
-            };
+            // Refused when the test already runs nicer: checked below.
+            let _ = platform::set_nice_of_this_thread(started_at);
             let ours = nice_of_this_thread();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .build()
