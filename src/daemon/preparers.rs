@@ -10,8 +10,9 @@
 //! gives the writer a core whenever it has work, and the parsers every cycle it leaves
 //! over.
 
+use parking_lot::Mutex;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 
 use super::policy;
 use crate::platform;
@@ -60,12 +61,7 @@ impl Preparers {
         let task: Task = Box::new(move || {
             let _ = done.send(task());
         });
-        let sent = match self
-            .tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        let sent = match self.tasks.lock().as_ref() {
             Some(tasks) => tasks.send(task).is_ok(),
             None => false,
         };
@@ -80,14 +76,14 @@ impl Drop for Preparers {
     fn drop(&mut self) {
         // Closing the channel ends each thread once the queued tasks are done. No join:
         // the last owner of the pool may be one of its own tasks.
-        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.tasks.lock().take();
     }
 }
 
 fn work(inbox: &Mutex<mpsc::Receiver<Task>>) {
     lower_priority(policy::PREPARE_NICE);
     loop {
-        let task = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let task = inbox.lock().recv();
         match task {
             // A panic drops the task's answer: its poll records an internal error.
             Ok(task) => drop(catch_unwind(AssertUnwindSafe(task))),

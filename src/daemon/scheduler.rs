@@ -9,8 +9,9 @@
 //! Time comes from a [`Clock`], so tests move it by hand; how often the loop re-reads the
 //! schedule and how long a stop waits are in [`policy`].
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -138,7 +139,7 @@ impl Scheduler {
         writer: &Arc<Writer>,
     ) -> Result<Setup> {
         let feeds = {
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = store.lock();
             // The `[dedup]` policy (a reload's too); the index itself loads when first needed
             // (`run` loads it at once).
             writer.configure_dedup(&config.dedup);
@@ -159,7 +160,7 @@ impl Scheduler {
     }
 
     fn setup(&self) -> Arc<Setup> {
-        self.setup.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.setup.read().clone()
     }
 
     /// The feeds being scheduled (configured and enabled).
@@ -209,11 +210,8 @@ impl Scheduler {
         } else {
             new
         };
-        self.store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .set_next_fetch(&moved)?;
-        *self.setup.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+        self.store.lock().set_next_fetch(&moved)?;
+        *self.setup.write() = Arc::new(new);
         self.nudge.notify_one();
         Ok(summary)
     }
@@ -224,7 +222,7 @@ impl Scheduler {
         let now = self.clock.now();
         let feeds: Vec<Arc<ScheduledFeed>> = setup.feeds.values().cloned().collect();
         tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = store.lock();
             let mut states: HashMap<i64, FetchState> = guard
                 .fetch_states()?
                 .into_iter()
@@ -298,9 +296,7 @@ impl Scheduler {
         self.writer.persist_through_outages();
         // The daemon loads the dedup index at once, so its first document does not wait.
         let (store, writer) = (self.store.clone(), self.writer.clone());
-        let loaded = tokio::task::spawn_blocking(move || {
-            writer.load_dedup(&store.lock().unwrap_or_else(|p| p.into_inner()))
-        });
+        let loaded = tokio::task::spawn_blocking(move || writer.load_dedup(&store.lock()));
         tokio::join!(
             async {
                 if let Ok(Err(e)) = loaded.await {
@@ -343,13 +339,7 @@ impl Scheduler {
                 _ = stop.changed() => return,
             }
             let store = self.store.clone();
-            let next = tokio::task::spawn_blocking(move || {
-                store
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .next_page_due()
-            })
-            .await;
+            let next = tokio::task::spawn_blocking(move || store.lock().next_page_due()).await;
             let refresh = self.clock.now()
                 + chrono::Duration::from_std(policy::REFRESH_EVERY).unwrap_or_default();
             let wake = match next {
@@ -477,10 +467,7 @@ impl Scheduler {
         loop {
             let store = self.store.clone();
             let n = tokio::task::spawn_blocking(move || {
-                store
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .prune_stories(cutoff, policy::PRUNE_BATCH)
+                store.lock().prune_stories(cutoff, policy::PRUNE_BATCH)
             })
             .await
             .context("pruning crashed")??;

@@ -9,8 +9,9 @@
 //! checkpoint stays only as a bound on the WAL's size ([`WAL_BOUND_PAGES`]), for when this
 //! thread falls far behind. Which connection checkpoints changes nothing for crash safety.
 
+use parking_lot::{Condvar, Mutex};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -62,12 +63,9 @@ impl Checkpointer {
 
 fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar)) {
     let (lock, wake) = stop;
-    let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let mut stopped = lock.lock();
     while !*stopped {
-        let (guard, _) = wake
-            .wait_timeout(stopped, CHECKPOINT_EVERY)
-            .unwrap_or_else(|p| p.into_inner());
-        stopped = guard;
+        wake.wait_for(&mut stopped, CHECKPOINT_EVERY);
         if *stopped {
             break;
         }
@@ -77,14 +75,14 @@ fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar)) {
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::debug!(error = %e, "background checkpoint failed");
         }
-        stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+        stopped = lock.lock();
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
         let (lock, wake) = &*self.stop;
-        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        *lock.lock() = true;
         wake.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
