@@ -53,10 +53,9 @@ pub fn preparing_threads() -> usize {
 
 /// How many nice levels nicer than the process the preparing threads run: the writer, the
 /// one serial stage of a poll cycle and its bottleneck on a cold start, runs at the
-/// process's own priority and gets a core whenever it has work (measured with
-/// `examples/poll_bench` on 2 cores: at equal priority it waited for a core for a third of
-/// the cycle). 10 levels give it about nine tenths of a contended core, whatever nice value
-/// the process was started at.
+/// process's own priority and gets a core whenever it has work (at equal priority it waits
+/// for one: `examples/poll_bench`, BENCHMARKS.md "Polling"). 10 levels give it about nine
+/// tenths of a contended core, whatever nice value the process was started at.
 pub const PREPARE_NICE: i32 = 10;
 
 /// Article pages fetched at once by one round at most (`daemon/pages.rs`; each also waits

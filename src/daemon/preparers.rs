@@ -3,9 +3,8 @@
 //!
 //! Preparing a document is parallel work; writing it is the one serial stage of a poll
 //! cycle. On a machine with few cores the two compete, and a writer that waits for a core
-//! holds everything up: on 2 cores the writer, sharing the scheduler with the parsers, was
-//! runnable but waiting for a third of a cold cycle. Fewer parsers than cores leave a core
-//! idle whenever the writer waits for work. So there are as many preparing threads as
+//! holds everything up (`examples/poll_bench` shows how much: BENCHMARKS.md, "Polling").
+//! Fewer parsers than cores leave a core idle whenever the writer waits for work. So there are as many preparing threads as
 //! cores, each [`policy::PREPARE_NICE`] nice levels nicer than the process: the scheduler
 //! gives the writer a core whenever it has work, and the parsers every cycle it leaves
 //! over.

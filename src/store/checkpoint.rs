@@ -2,9 +2,9 @@
 //! for the disk.
 //!
 //! A checkpoint ends with an fsync of the WAL and of the database file. Left to SQLite's
-//! automatic checkpoint, the writer runs it inside a commit every 1,000 pages: during a
-//! cold poll of 1,000 feeds that was about 500 fsyncs of 10–150 ms each on a virtual disk,
-//! half of the cycle's wall time. Here a second connection runs PASSIVE checkpoints (which
+//! automatic checkpoint, the writer runs it inside a commit every 1,000 pages, and a cold
+//! poll of many feeds then spends much of its wall time waiting for fsyncs
+//! (`examples/poll_bench`; BENCHMARKS.md, "Polling"). Here a second connection runs PASSIVE checkpoints (which
 //! never block the writer or readers) every [`CHECKPOINT_EVERY`]; the writer's own automatic
 //! checkpoint stays only as a bound on the WAL's size ([`WAL_BOUND_PAGES`]), for when this
 //! thread falls far behind. Which connection checkpoints changes nothing for crash safety.
@@ -21,14 +21,14 @@ use super::{Result, StoreError};
 
 /// How often the background connection copies committed pages into the database. A page
 /// that several commits rewrite (an index page, during a burst of writes) is copied once
-/// per checkpoint: every 200 ms cost a cold poll cycle about 7 % more CPU
+/// per checkpoint, so checkpoints much more often cost a cold poll cycle CPU
 /// (`examples/poll_bench`), and a longer WAL costs readers nothing that shows.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 
 /// The WAL size (in pages) at which the writer checkpoints by itself after all: bounds the
 /// file (256 MiB) when the background checkpoints cannot finish because commits keep
-/// coming, as in a cold poll of many feeds. Measured with `examples/poll_bench`: 16,384
-/// pages left the writer about a dozen checkpoints of ≈ 0.1 s each per cold cycle.
+/// coming, as in a cold poll of many feeds; a bound much lower would have the writer
+/// checkpoint (and wait) during a cold cycle after all (`examples/poll_bench`).
 pub const WAL_BOUND_PAGES: u32 = 65_536;
 
 /// The size the WAL file is cut back to once it has been checkpointed in full.
