@@ -13,6 +13,7 @@ pub mod policy;
 mod poll;
 mod preparers;
 mod scheduler;
+mod websub;
 mod writer;
 
 pub use pages::PagesReport;

@@ -1,7 +1,7 @@
 //! The daemon's numbers, in one place: how the writer groups, queues and retries writes,
 //! how many threads prepare documents and at what priority, how often the loops look again
 //! (the schedule in the database, feeds.toml, the article pages due), retention, start-up,
-//! shutdown, the watchdog and the metrics.
+//! shutdown, the watchdog, the metrics and the WebSub hub's pings.
 //!
 //! What decides *when a feed is polled* (backoff, `Retry-After`, interval floors) is the
 //! schedule stage's, in `schedule/policy.rs`; how a request is made, the fetch stage's, in
@@ -115,6 +115,11 @@ pub const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 /// Buckets of the fetch duration histogram (`tributary_fetch_duration_seconds`), in
 /// seconds: from a quick answer of a nearby host to `[fetch].timeout`'s range.
 pub const FETCH_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
+
+/// The shortest time between two pings of the WebSub hub (`daemon/websub.rs`): public hubs
+/// throttle publishers that ping more often, and a subscriber's reader gains nothing from
+/// updates closer together than its own refresh. Changes meanwhile wait for the next ping.
+pub const WEBSUB_MIN_INTERVAL: Duration = Duration::from_secs(60);
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use super::pages::{Pages, PagesReport};
 use super::policy;
 use super::poll::{self, PollEnv, PollReport, ScheduledFeed};
+use super::websub::{self, Hub};
 use super::writer::Writer;
 use crate::schedule::limits::Limits;
 use crate::schedule::{Clock, plan, state};
@@ -38,6 +39,8 @@ struct Setup {
     fetch: FetchConfig,
     env: PollEnv,
     retention: Duration,
+    /// `[server].websub_hub` and the documents that advertise it.
+    hub: Option<Arc<Hub>>,
 }
 
 /// What a reload changed.
@@ -62,6 +65,8 @@ pub struct Scheduler {
     nudge: tokio::sync::Notify,
     /// Article pages being fetched (`[fetch] full_text`).
     pages: Arc<Pages>,
+    /// A commit changed the merged feeds: the WebSub hub is to be told.
+    published: tokio::sync::Notify,
 }
 
 /// The feeds.toml entries to schedule, as store specs and scheduled feeds.
@@ -129,6 +134,7 @@ impl Scheduler {
             writer,
             nudge: tokio::sync::Notify::new(),
             pages: Arc::new(Pages::default()),
+            published: tokio::sync::Notify::new(),
         })
     }
 
@@ -156,6 +162,12 @@ impl Scheduler {
                 writer: writer.clone(),
             },
             retention: config.storage.retention.0,
+            hub: config.server.websub_hub.as_ref().map(|h| {
+                Arc::new(Hub {
+                    url: h.0.clone(),
+                    topics: crate::serve::document::websub_topics(config),
+                })
+            }),
         })
     }
 
@@ -304,7 +316,16 @@ impl Scheduler {
                 }
             },
             self.run_feeds(stop.clone()),
-            self.run_pages(stop)
+            self.run_pages(stop.clone()),
+            websub::run(
+                &self.published,
+                || {
+                    let setup = self.setup();
+                    (setup.hub.clone(), setup.env.fetcher.clone())
+                },
+                self.clock.as_ref(),
+                stop
+            )
         );
     }
 
@@ -325,6 +346,9 @@ impl Scheduler {
             tokio::select! {
                 round = self.pages.fetch_due(&env) => match round {
                     Ok(r) if r.total() > 0 => {
+                        if r.completed + r.story_merges + r.stories_split > 0 {
+                            self.published.notify_one();
+                        }
                         tracing::info!(
                             completed = r.completed, no_article = r.no_article, failed = r.failed,
                             refused = r.refused, story_merges = r.story_merges,
@@ -424,6 +448,7 @@ impl Scheduler {
                             Some(r) => {
                                 if r.ingest.new_articles + r.ingest.updated_articles > 0 {
                                     self.pages.wake.notify_one();
+                                    self.published.notify_one();
                                 }
                                 states.insert(id, r.state);
                             }

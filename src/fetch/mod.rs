@@ -17,6 +17,7 @@ mod error;
 pub mod guard;
 mod headers;
 pub mod policy;
+mod websub;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

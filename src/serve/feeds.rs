@@ -118,6 +118,11 @@ impl FeedService {
             &query.to_query_string(),
             &config.server.title,
             config.server.base_url.0.as_str(),
+            config
+                .server
+                .websub_hub
+                .as_ref()
+                .map_or("", |h| h.0.as_str()),
         ] {
             h.update(part.as_bytes());
             h.update(&[0]);

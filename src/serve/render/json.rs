@@ -14,7 +14,17 @@ struct JsonFeed<'a> {
     home_page_url: String,
     feed_url: String,
     description: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// A JSON Feed `hubs` entry: where to subscribe for real-time notification.
+#[derive(Serialize)]
+struct JsonHub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -103,6 +113,14 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
             "{}: each story once, with every outlet that carried it.",
             doc.title
         ),
+        hubs: doc
+            .hub
+            .iter()
+            .map(|h| JsonHub {
+                kind: "WebSub",
+                url: h.to_string(),
+            })
+            .collect(),
         items: doc.stories.iter().map(item).collect(),
     };
     let mut out = serde_json::to_vec(&feed)?;
