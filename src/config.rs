@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub base_url: HttpUrl,
     /// Title of the merged feed.
     pub title: String,
+    /// A WebSub hub: the merged feeds advertise it and the daemon tells it when they change.
+    pub websub_hub: Option<HttpUrl>,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +60,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             base_url: HttpUrl(url::Url::parse("http://127.0.0.1:8080/").expect("constant URL")),
             title: "World news, merged".into(),
+            websub_hub: None,
         }
     }
 }

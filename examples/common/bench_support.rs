@@ -3,7 +3,8 @@
 //! measurements. Included with `#[path]`, so each example uses what it needs.
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tributary::config::Config;

@@ -36,6 +36,9 @@ pub struct Document {
     pub lang: String,
     /// Every tag in feeds.toml, sorted: the river page's filters.
     pub tags: Vec<String>,
+    /// The WebSub hub the document advertises (`[server].websub_hub`), when the daemon
+    /// pings it for this query ([`FeedQuery::is_websub_topic`]).
+    pub hub: Option<url::Url>,
 }
 
 /// One story of a document: the representative copy's words, and the outlets.
@@ -153,13 +156,6 @@ pub fn load(store: &Store, config: &Config, query: &FeedQuery) -> Result<Documen
         Some(t) => t,
         None => store.newest_feed_created()?.unwrap_or_default(),
     };
-    let mut tags: Vec<String> = config
-        .feeds
-        .iter()
-        .flat_map(|f| f.tags.iter().cloned())
-        .collect();
-    tags.sort();
-    tags.dedup();
     let base_url = base_url(config);
     let stories: Vec<Story> = stories
         .iter()
@@ -173,7 +169,13 @@ pub fn load(store: &Store, config: &Config, query: &FeedQuery) -> Result<Documen
         updated,
         stories,
         instance,
-        tags,
+        tags: tags(config),
+        hub: config
+            .server
+            .websub_hub
+            .as_ref()
+            .filter(|_| query.is_websub_topic())
+            .map(|h| h.0.clone()),
     })
 }
 
@@ -246,6 +248,48 @@ pub fn load_story(store: &Store, config: &Config, id: i64) -> Result<StoryLookup
 pub fn story_url(base: &url::Url, id: i64) -> url::Url {
     base.join(&format!("story/{id}"))
         .unwrap_or_else(|_| base.clone())
+}
+
+/// `path` under `base` with `query`'s canonical query string: a document's self link.
+fn url_of(base: &url::Url, path: &str, query: &FeedQuery) -> String {
+    let mut u = base.join(path).unwrap_or_else(|_| base.clone());
+    let q = query.to_query_string();
+    u.set_query((!q.is_empty()).then_some(q.as_str()));
+    u.to_string()
+}
+
+/// Every tag in feeds.toml, sorted and once each.
+pub fn tags(config: &Config) -> Vec<String> {
+    let mut tags: Vec<String> = config
+        .feeds
+        .iter()
+        .flat_map(|f| f.tags.iter().cloned())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
+/// The self URLs of every document that advertises the hub: what the daemon tells
+/// `[server].websub_hub` changed after a commit that changed the merged feed. Built as the
+/// documents build their self links, so a topic is byte for byte the self link a subscriber
+/// found.
+pub fn websub_topics(config: &Config) -> Vec<String> {
+    let queries =
+        std::iter::once(FeedQuery::default()).chain(tags(config).into_iter().map(|tag| {
+            FeedQuery {
+                tag: Some(tag),
+                ..FeedQuery::default()
+            }
+        }));
+    let base = base_url(config);
+    let mut topics = Vec::new();
+    for query in queries {
+        for format in super::render::Format::FEEDS {
+            topics.push(url_of(&base, format.path(), &query));
+        }
+    }
+    topics
 }
 
 /// `[server].base_url` with a trailing slash, so relative joins stay under its path.
@@ -352,13 +396,7 @@ impl Document {
     /// The absolute URL of this document in `path` form (`feed.atom`, `feed.rss`, ...),
     /// with the query: the self link.
     pub fn url_of(&self, path: &str) -> String {
-        let mut u = self
-            .base_url
-            .join(path)
-            .unwrap_or_else(|_| self.base_url.clone());
-        let q = self.query.to_query_string();
-        u.set_query((!q.is_empty()).then_some(q.as_str()));
-        u.to_string()
+        url_of(&self.base_url, path, &self.query)
     }
 
     /// The document's language when it is known (not `und`): what feeds declare.

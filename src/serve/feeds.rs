@@ -7,9 +7,10 @@
 //! [`FeedService`] holds the config, a few read-only database connections and the document
 //! cache; [`routes`] mounts the handlers on a `Router` the daemon merges into its own.
 
+use parking_lot::{Mutex, RwLock};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -67,22 +68,19 @@ impl FeedService {
     /// Uses a reloaded config from now on (titles, base URL, tags, the OPML list); cached
     /// documents are dropped. The database path is fixed for the life of the service.
     pub fn set_config(&self, config: Arc<Config>) {
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        *self.config.write() = config;
         self.config_epoch.fetch_add(1, Ordering::SeqCst);
         self.cache.clear();
     }
 
     fn config(&self) -> Arc<Config> {
-        self.config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.config.read().clone()
     }
 
     /// The current generation: one `PRAGMA data_version` on the watch connection.
     fn generation(&self) -> Result<Generation, StoreError> {
         let config_epoch = self.config_epoch.load(Ordering::SeqCst);
-        let mut watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        let mut watch = self.watch.lock();
         let store = match watch.take() {
             Some(s) => s,
             None => Store::open_reader(&self.db_path)?,
@@ -101,14 +99,14 @@ impl FeedService {
         &self,
         f: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let pooled = self.readers.lock().pop();
         let store = match pooled {
             Some(s) => s,
             None => Store::open_reader(&self.db_path)?,
         };
         let out = store.snapshot(f);
         if out.is_ok() {
-            let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+            let mut readers = self.readers.lock();
             if readers.len() < READ_POOL {
                 readers.push(store);
             }
@@ -126,6 +124,11 @@ impl FeedService {
             &query.to_query_string(),
             &config.server.title,
             config.server.base_url.0.as_str(),
+            config
+                .server
+                .websub_hub
+                .as_ref()
+                .map_or("", |h| h.0.as_str()),
         ] {
             h.update(part.as_bytes());
             h.update(&[0]);
@@ -273,7 +276,7 @@ impl FeedService {
 
     /// The sources page of `generation`, built once per generation.
     fn sources_page(&self, generation: Generation) -> Result<Arc<Cached>, LoadError> {
-        let mut slot = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.sources.lock();
         if let Some(hit) = slot.as_ref().filter(|c| c.generation == generation) {
             return Ok(hit.clone());
         }

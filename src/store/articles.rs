@@ -110,7 +110,7 @@ impl Batch<'_> {
             }
             None => {
                 // `execute` and the rowid rather than `RETURNING`, which makes SQLite build an
-                // ephemeral table per row (measured: a third of the insert's cost).
+                // ephemeral table per row (BENCHMARKS.md, "Polling").
                 self.with_hot(
                         Hot::InsertArticle,
                         "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, authors, \

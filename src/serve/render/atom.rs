@@ -117,7 +117,10 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
                 None,
             ),
             link(doc.url_of(""), "alternate", Some("text/html"), None),
-        ],
+        ]
+        .into_iter()
+        .chain(doc.hub.iter().map(|h| link(h.as_str(), "hub", None, None)))
+        .collect(),
         entries: doc.stories.iter().map(entry).collect(),
         lang: doc.declared_lang().map(str::to_string),
         ..Default::default()

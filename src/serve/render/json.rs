@@ -18,7 +18,17 @@ struct JsonFeed<'a> {
     description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// A JSON Feed `hubs` entry: where to subscribe for real-time notification.
+#[derive(Serialize)]
+struct JsonHub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -114,6 +124,14 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
             doc.title
         ),
         language: doc.declared_lang(),
+        hubs: doc
+            .hub
+            .iter()
+            .map(|h| JsonHub {
+                kind: "WebSub",
+                url: h.to_string(),
+            })
+            .collect(),
         items: doc.stories.iter().map(item).collect(),
     };
     let mut out = serde_json::to_vec(&feed)?;

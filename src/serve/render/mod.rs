@@ -42,6 +42,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// The feed formats (every format but the river page).
+    pub const FEEDS: [Format; 3] = [Format::Atom, Format::Rss, Format::Json];
+
     /// The `Content-Type` the server sends.
     pub fn content_type(self) -> &'static str {
         match self {

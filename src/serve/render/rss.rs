@@ -60,7 +60,14 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Default::default()
-            }],
+            }]
+            .into_iter()
+            .chain(doc.hub.iter().map(|h| Link {
+                href: h.to_string(),
+                rel: "hub".into(),
+                ..Default::default()
+            }))
+            .collect(),
         }),
         items: doc.stories.iter().map(item).collect(),
         ..Default::default()
