@@ -72,7 +72,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v4_merges.sql")),
         M::up(include_str!("schema_v5_pages.sql")),
         M::up(include_str!("schema_v6_error_kinds.sql")),
-        M::up(include_str!("schema_v8_story_changes.sql")),
+        M::up(include_str!("schema_v7_story_changes.sql")),
     ])
 }
 
