@@ -87,7 +87,8 @@ def nu_check(base, paths):
     """The Nu HTML Checker's messages on the served pages (empty when clean or not set up)."""
     jar = os.environ.get("VNU_JAR")
     if not jar:
-        return ""
+        # On CI (TRIBUTARY_CI_STRICT) the checker is installed: missing, it is a failure.
+        return "VNU_JAR is not set: the Nu HTML Checker did not run" if os.environ.get("TRIBUTARY_CI_STRICT") else ""
     folder = tempfile.mkdtemp(prefix="river-vnu-")
     try:
         files = []
