@@ -187,14 +187,16 @@ pub fn ingest_into(
                 .map(|html| crate::parse::page::text_of(&html)),
             _ => None,
         };
+        let with_page = page_text.map(|text| Article {
+            text,
+            ..article.clone()
+        });
         let made;
-        let fp = match (page_text, fingerprints.and_then(|f| f.get(i))) {
-            (Some(text), _) => {
-                let mut with_page = article.clone();
-                with_page.text = text;
+        let fp = match (&with_page, fingerprints.and_then(|f| f.get(i))) {
+            (Some(with_page), _) => {
                 made = dedup.fingerprint_article(
                     feed_id,
-                    &with_page,
+                    with_page,
                     &FoldedText::new(&with_page.text),
                 );
                 &made
@@ -214,6 +216,10 @@ pub fn ingest_into(
             Upsert::New { .. } => batch.add_fingerprint(id, feed_id, published, preferred, fp)?,
             _ => batch.replace_fingerprint(id, feed_id, published, preferred, fp)?,
         }
+        // Searched by the text it is judged by: its page's article once that arrived.
+        let indexed = with_page.as_ref().unwrap_or(article);
+        let new = matches!(upsert, Upsert::New { .. });
+        batch.index_copy(id, &indexed.title, &indexed.text, new)?;
         let profile = Profile::new(id, feed_id, published, preferred, fp);
         if let Upsert::Updated { .. } = upsert {
             report.updated_articles += 1;
@@ -368,6 +374,7 @@ pub fn record_page(
     let feed_name = batch.feed_name(feed_id)?;
     let preferred = dedup.policy().prefers(&feed_name, article.url.as_deref());
     batch.replace_fingerprint(page.article, feed_id, published, preferred, &fp)?;
+    batch.index_copy(page.article, &article.title, &article.text, false)?;
     report.completed = true;
     let profile = Profile::new(page.article, feed_id, published, preferred, &fp);
     report.left = stay_or_leave(batch, dedup, staged, profile.clone(), &fp, now)?;
