@@ -1150,6 +1150,23 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_is_searched_by_the_text_it_is_judged_by_its_pages_once_that_arrived() {
+        let mut w = World::new();
+        w.full_text(&[FullText::Auto]);
+        w.add(0, art("a", "What the vote means", "A teaser.", 0));
+        let found = |w: &World, q: &str| {
+            let q = crate::store::Search::parse(q).unwrap();
+            w.store.search_stories(&q, 10).unwrap().len()
+        };
+        assert_eq!((found(&w, "teaser"), found(&w, "zanzibar")), (1, 0));
+        w.page("a", "The Zanzibar council approved the plan.");
+        assert_eq!((found(&w, "teaser"), found(&w, "zanzibar")), (0, 1));
+        assert_eq!(found(&w, "\"vote means\""), 1, "the title is searched too");
+        w.add(0, art("a", "What the vote means", "A rewritten teaser.", 0));
+        assert_eq!((found(&w, "teaser"), found(&w, "zanzibar")), (0, 1));
+    }
+
+    #[test]
     fn a_merge_made_on_a_summary_is_undone_when_the_full_text_disagrees() {
         let mut w = World::new();
         // a and b are one story; c's summary quotes a sentence of it, so c joins.

@@ -247,7 +247,10 @@ mod tests {
 
     #[test]
     fn searches_and_cursors_parse_and_round_trip() {
-        let q = FeedQuery::parse(Some("q=%22new+zealand%22+quak*&before=7fffffff9a5b0e3f000000000000002a")).unwrap();
+        let q = FeedQuery::parse(Some(
+            "q=%22new+zealand%22+quak*&before=7fffffff9a5b0e3f000000000000002a",
+        ))
+        .unwrap();
         assert_eq!(q.q.as_ref().unwrap().to_string(), "\"new zealand\" quak*");
         assert_eq!(
             q.before,
@@ -264,7 +267,10 @@ mod tests {
             };
             assert_eq!(parse_cursor(&encode_cursor(p)).unwrap(), p);
         }
-        assert_eq!(FeedQuery::parse(Some("q=+++")).unwrap(), FeedQuery::default());
+        assert_eq!(
+            FeedQuery::parse(Some("q=+++")).unwrap(),
+            FeedQuery::default()
+        );
     }
 
     #[test]
@@ -278,7 +284,10 @@ mod tests {
             ("before=xyz", "32 hex digits"),
             ("before=80000000000000000000000000000000", "32 hex digits"),
             ("before=8000000000000000ffffffffffffffff", "32 hex digits"),
-            ("before=%E2%82%AC00000000000000000000000000000", "32 hex digits"),
+            (
+                "before=%E2%82%AC00000000000000000000000000000",
+                "32 hex digits",
+            ),
         ] {
             let err = FeedQuery::parse(Some(raw)).unwrap_err().0;
             assert!(err.contains(want), "{raw}: {err}");

@@ -94,7 +94,14 @@ impl Search {
             let (words, phrase, after) = if let Some(inner) = rest.strip_prefix('"') {
                 let end = inner.find('"').unwrap_or(inner.len());
                 let after = inner.get(end + 1..).unwrap_or("");
-                (inner[..end].split_whitespace().collect::<Vec<_>>().join(" "), true, after)
+                (
+                    inner[..end]
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    true,
+                    after,
+                )
             } else {
                 let end = rest
                     .find(|c: char| c.is_whitespace() || c == '"')
@@ -257,6 +264,7 @@ pub(super) fn index_stored_copies(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     #[test]
     fn words_phrases_prefixes_and_exclusions_become_quoted_fts5_strings() {
@@ -270,8 +278,16 @@ mod tests {
             (r#""new zeal"*"#, r#"("new zeal"*)"#, r#""new zeal"*"#),
             ("NEAR(a b)", r#"("NEAR(a" AND "b)")"#, "NEAR(a b)"),
             ("title:foo", r#"("title:foo")"#, "title:foo"),
-            (r#"say "unclosed phrase"#, r#"("say" AND "unclosed phrase")"#, r#"say "unclosed phrase""#),
-            ("a OR b ^c", r#"("a" AND "OR" AND "b" AND "^c")"#, "a OR b ^c"),
+            (
+                r#"say "unclosed phrase"#,
+                r#"("say" AND "unclosed phrase")"#,
+                r#"say "unclosed phrase""#,
+            ),
+            (
+                "a OR b ^c",
+                r#"("a" AND "OR" AND "b" AND "^c")"#,
+                "a OR b ^c",
+            ),
             ("( ) * ** - earthquake", r#"("earthquake")"#, "earthquake"),
         ] {
             let s = Search::parse(input).unwrap();
@@ -279,6 +295,51 @@ mod tests {
             assert_eq!(s.to_string(), canonical, "{input}");
             assert_eq!(Search::parse(&s.to_string()).unwrap(), s, "{input}");
         }
+    }
+
+    /// A database from before search (schema v6) is indexed by the upgrade: each copy by
+    /// its page's article when there is one, else its content, else its summary.
+    #[test]
+    fn the_upgrade_indexes_the_copies_already_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            crate::store::migrations().to_version(&mut conn, 6).unwrap();
+            conn.execute_batch(
+                "INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
+                 INSERT INTO articles (id, feed_id, key, title, summary, content, published, first_seen, last_changed, content_hash)
+                     VALUES (1, 1, 'k1', 'Harbour plan', '<p>A <b>summary</b> only</p>', NULL, 100, 100, 100, 1),
+                            (2, 1, 'k2', 'Second', '<p>teaser</p>', '<p>Full &amp; content</p>', 200, 200, 200, 2),
+                            (3, 1, 'k3', 'Third', '<p>teaser</p>', NULL, 300, 300, 300, 3);
+                 INSERT INTO pages (article_id, url, state, content) VALUES (3, 'https://a.example/3', 'done', '<p>Page zanzibar</p>');
+                 INSERT INTO stories (id, representative, first_published, last_changed)
+                     VALUES (1, 1, 100, 100), (2, 2, 200, 200), (3, 3, 300, 300);
+                 INSERT INTO copies (article_id, story_id, match, score, joined)
+                     VALUES (1, 1, 'first', 1.0, 100), (2, 2, 'first', 1.0, 200), (3, 3, 'first', 1.0, 300);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let ids = |q: &str| -> Vec<i64> {
+            let s = Search::parse(q).unwrap();
+            store
+                .search_stories(&s, 10)
+                .unwrap()
+                .iter()
+                .map(|s| s.id)
+                .collect()
+        };
+        assert_eq!(ids("summary"), [1]);
+        assert_eq!(ids("harbour"), [1]);
+        assert_eq!(ids("content"), [2]);
+        assert_eq!(ids("zanzibar"), [3]);
+        assert_eq!(
+            ids("teaser"),
+            Vec::<i64>::new(),
+            "a fuller text stands for the summary"
+        );
+        assert!(store.check().unwrap().is_empty());
     }
 
     #[test]
