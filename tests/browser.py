@@ -2,8 +2,10 @@
 """The river page in a real browser: the daemon serves a store of known stories, headless
 Chromium loads `/`, and the rendered DOM must show the stories newest first, every outlet's
 link, the feed autodiscovery links, and no console errors (a CSP violation would be one).
+A search (`/?q=`) shows only the stories it finds, with the search in its box, and the
+"Older stories" link of a short page (`/?limit=2`) leads to the next stories in order.
 Screenshots (desktop and phone widths) are saved as CI artefacts:
-target/artifacts/river.png and target/artifacts/river-phone.png.
+target/artifacts/river.png, river-phone.png, river-search.png and river-older.png.
 
 usage: python3 tests/browser.py        (installs Debian's chromium when missing and root)"""
 import html.parser, os, shutil, subprocess, sys, tempfile
@@ -44,6 +46,7 @@ class River(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.titles, self.links, self.alternates, self.scripts = [], [], [], 0
+        self.next, self.search = None, None
         self._h2 = None
         self.landmarks = set()
 
@@ -57,6 +60,10 @@ class River(html.parser.HTMLParser):
             self._h2 = ""
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
+            if a.get("rel") == "next":
+                self.next = a["href"]
+        if tag == "input" and a.get("name") == "q":
+            self.search = a.get("value", "")
         if tag == "link" and a.get("rel") == "alternate":
             self.alternates.append(a.get("type"))
 
@@ -85,9 +92,35 @@ def main():
             _, shot_log = run_chromium(exe, [f"--screenshot={path}", f"--window-size={size}"], base + "/")
             log += shot_log
             shots[name] = os.path.exists(path) and os.path.getsize(path) > 0
+        # A search, then the first short page and the one its "Older stories" link opens.
+        doms = {}
+        short = River()
+        for name, path in (("search", "/?q=harbour"), ("short", "/?limit=2"), ("older", None)):
+            if path is None:
+                path = "/" + (short.next or "").removeprefix("./")
+            doms[name], more = run_chromium(exe, ["--dump-dom"], base + path)
+            log += more
+            if name == "short":
+                short.feed(doms[name])
+            if name != "short":
+                shot = os.path.join(ARTIFACTS, f"river-{name}.png")
+                _, more = run_chromium(exe, [f"--screenshot={shot}", "--window-size=1280,1000"], base + path)
+                log += more
+                shots[f"river-{name}.png"] = os.path.exists(shot) and os.path.getsize(shot) > 0
     page = River()
     page.feed(dom)
     problems = []
+    found = River()
+    found.feed(doms["search"])
+    harbour = [s["title"] for s in expected if "harbour" in s["title"].lower()]
+    if found.titles != harbour or found.search != "harbour":
+        problems.append(f"the search for harbour shows {found.titles} (box: {found.search!r}), not {harbour}")
+    older = River()
+    older.feed(doms["older"])
+    every = [s["title"] for s in expected]
+    if short.titles != every[:2] or not short.next or older.titles != every[2:4]:
+        problems.append(f"pages by two: {short.titles}, then via {short.next!r} {older.titles}; "
+                        f"not {every[:2]} then {every[2:4]}")
     want = [s["title"] for s in expected]
     if page.titles != want:
         problems.append(f"stories on the page {page.titles} are not {want}")
@@ -113,7 +146,7 @@ def main():
         print("browser: FAILED\n  " + "\n  ".join(problems))
         sys.exit(1)
     print(f"browser: {len(want)} stories in order, {sum(len(s['copies']) for s in expected)} outlet links, "
-          f"feeds advertised, no console errors; screenshots in {ARTIFACTS}: ok")
+          f"feeds advertised, a search, older stories, no console errors; screenshots in {ARTIFACTS}: ok")
 
 
 if __name__ == "__main__":
