@@ -244,6 +244,14 @@ impl Store {
 pub(super) fn index_stored_copies(
     tx: &rusqlite::Transaction<'_>,
 ) -> std::result::Result<(), rusqlite_migration::HookError> {
+    let copies: i64 = tx.query_row("SELECT count(*) FROM articles", [], |r| r.get(0))?;
+    if copies > 0 {
+        // Minutes for a large store: say why the start waits.
+        tracing::info!(
+            copies,
+            "indexing the stored copies for search (once, on upgrade)"
+        );
+    }
     let mut read = tx.prepare(
         "SELECT a.id, a.title, COALESCE(p.content, a.content, a.summary) FROM articles a \
          LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done'",
