@@ -298,17 +298,8 @@ fn vm_hwm_mb() -> f64 {
 /// CPU time of the calling thread: what the stage costs on one core, whatever else the
 /// machine runs.
 fn thread_cpu() -> Duration {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0;
-    if ok {
-        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-    } else {
-        Duration::ZERO
-    }
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// Learns from and fingerprints a batch's articles as a fetched document's are: each
@@ -644,7 +635,7 @@ fn fingerprint_only(n: u64) {
 
 fn main() -> Result<()> {
     // As the `tributary` binary does.
-    tributary::dedup::keep_large_allocations_mapped();
+    tributary::platform::keep_large_allocations_mapped();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(i) = args.iter().position(|a| a == "--fingerprint") {
         fingerprint_only(

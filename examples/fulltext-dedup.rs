@@ -164,10 +164,7 @@ fn run(
         .iter()
         .filter(|r| r.status == FetchStatus::Ok)
         .count();
-    let stories = store
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .recent_stories(usize::MAX)?;
+    let stories = store.lock().recent_stories(usize::MAX)?;
     let summary = format!(
         "{ok}/{} feeds ok in {:.2} s; pages in {:.2} s: {} full texts, {} without an article, {} failed, {} refused, {} story merges; {} stories",
         reports.len(),
@@ -253,10 +250,7 @@ fn run(
                 if c.representative { " (rep)" } else { "" }
             ));
         }
-        let merges = store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .merges_into(story.id)?;
+        let merges = store.lock().merges_into(story.id)?;
         for (absorbed, _, why) in merges {
             out.errors
                 .push(format!("    merged story {absorbed}: {why}"));

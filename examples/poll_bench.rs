@@ -9,32 +9,23 @@
 //! All feeds live on one host here, so `[fetch].per_host` is raised to `concurrency` (32);
 //! real deployments spread feeds over many hosts.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Instant;
 
 use tributary::model::FetchStatus;
 
 #[path = "common/bench_support.rs"]
 mod bench_support;
-use bench_support::{cpu_time, document, peak_rss_kib};
+use bench_support::{cpu_time, peak_rss_kib};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--serve") {
-        return serve(args[2].parse()?, args[3].parse()?);
+        return bench_support::serve_feeds(args[2].parse()?, args[3].parse()?);
     }
     let feeds: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let entries: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50);
 
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["--serve", &feeds.to_string(), &entries.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut port = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut port)?;
-    let port: u16 = port.trim().parse()?;
+    let (mut child, port) = bench_support::spawn_feed_server(feeds, entries)?;
 
     let polling = bench_support::polling(
         "concurrency = 32\nper_host = 32\n",
@@ -69,12 +60,7 @@ fn main() -> anyhow::Result<()> {
     }
     // The database as the cycles left it: its pages in use (WAL included), and the search
     // index's share of them.
-    let db = polling
-        .store
-        .lock()
-        .map_err(|_| anyhow::anyhow!("store lock poisoned"))?
-        .path()
-        .to_path_buf();
+    let db = polling.store.lock().path().to_path_buf();
     let conn = rusqlite::Connection::open(&db)?;
     let used: i64 = conn.query_row(
         "SELECT (p.page_count - f.freelist_count) * s.page_size \
@@ -98,53 +84,4 @@ fn main() -> anyhow::Result<()> {
     let _ = child.kill();
     let _ = child.wait();
     Ok(())
-}
-
-/// The child: serves `feeds` RSS documents of `entries` items with ETag/Last-Modified and
-/// answers matching conditional requests with 304.
-fn serve(feeds: usize, entries: usize) -> anyhow::Result<()> {
-    use axum::extract::Path;
-    use axum::http::{HeaderMap, StatusCode, header};
-    use axum::response::IntoResponse;
-
-    let docs: Arc<Vec<String>> = Arc::new((0..feeds).map(|i| document(i, entries)).collect());
-    let runtime = bench_support::runtime()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let mut out = std::io::stdout();
-        writeln!(out, "{}", listener.local_addr()?.port())?;
-        out.flush()?;
-        let app = axum::Router::new().route(
-            "/feed/{name}",
-            axum::routing::get(move |Path(name): Path<String>, h: HeaderMap| {
-                let docs = docs.clone();
-                async move {
-                    let i: usize = name.trim_end_matches(".xml").parse().unwrap_or(usize::MAX);
-                    let Some(doc) = docs.get(i) else {
-                        return StatusCode::NOT_FOUND.into_response();
-                    };
-                    let etag = format!("\"{i}-v1\"");
-                    if h.get(header::IF_NONE_MATCH)
-                        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
-                    {
-                        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
-                    }
-                    (
-                        [
-                            (header::ETAG, etag),
-                            (header::CONTENT_TYPE, "application/rss+xml".to_string()),
-                            (
-                                header::LAST_MODIFIED,
-                                "Mon, 14 Jul 2025 12:00:00 GMT".to_string(),
-                            ),
-                        ],
-                        doc.clone(),
-                    )
-                        .into_response()
-                }
-            }),
-        );
-        axum::serve(listener, app).await?;
-        anyhow::Ok(())
-    })
 }

@@ -13,6 +13,12 @@
 //! Prints one line per measurement and a JSON summary line. Targets (issue 6): full
 //! responses ≥ 5,000 req/s with p99 ≤ 20 ms; 304s ≥ 20,000 req/s; full responses at least
 //! half of nginx's rate.
+//!
+//! `--pages 1` measures the story page and the sources page instead (no nginx): `wrk`
+//! requests `/story/{id}` for ids drawn at random over the whole store (the story page is
+//! never cached, so every request reads the store), then the same with `If-None-Match` of
+//! one story (304), and the first (uncached) `/sources`. Target (issue 16): `/story/{id}`
+//! p99 ≤ 50 ms uncached under `wrk -c8` (`--connections 8`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,6 +37,7 @@ struct Args {
     duration: u32,
     connections: u32,
     threads: u32,
+    pages: bool,
 }
 
 fn args() -> Result<Args> {
@@ -40,6 +47,7 @@ fn args() -> Result<Args> {
         duration: 10,
         connections: 32,
         threads: 2,
+        pages: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +58,7 @@ fn args() -> Result<Args> {
             "--duration" => a.duration = value.parse()?,
             "--connections" => a.connections = value.parse()?,
             "--threads" => a.threads = value.parse()?,
+            "--pages" => a.pages = value == "1" || value == "true",
             _ => bail!("unknown flag {flag}"),
         }
     }
@@ -181,7 +190,19 @@ fn parse_wrk(out: &str) -> Result<(f64, f64)> {
 }
 
 fn wrk(a: &Args, url: &str, header: Option<&str>) -> Result<(f64, f64, String)> {
+    wrk_with(a, url, header, None)
+}
+
+fn wrk_with(
+    a: &Args,
+    url: &str,
+    header: Option<&str>,
+    script: Option<&Path>,
+) -> Result<(f64, f64, String)> {
     let mut cmd = Command::new("wrk");
+    if let Some(script) = script {
+        cmd.arg("-s").arg(script);
+    }
     cmd.args([
         "-t",
         &a.threads.to_string(),
@@ -272,6 +293,9 @@ fn main() -> Result<()> {
             Ok::<_, reqwest::Error>((status, etag, r.bytes().await?))
         })
     };
+    if a.pages {
+        return pages(&a, &dir, &config, port, &get);
+    }
     let t = Instant::now();
     let (_, etag, body) = get(&url)?;
     let etag = etag.context("no ETag")?;
@@ -386,6 +410,68 @@ fn main() -> Result<()> {
             "not_modified_rps": not_modified.0.round(), "not_modified_p99_ms": not_modified.1,
             "nginx_rps": stat.0.round(), "nginx_p99_ms": stat.1, "full_over_nginx": (ratio * 100.0).round() / 100.0,
             "targets_met": full.0 >= 5000.0 && full.1 <= 20.0 && not_modified.0 >= 20000.0 && ratio >= 0.5,
+        })
+    );
+    Ok(())
+}
+
+type Get<'a> =
+    dyn Fn(&str) -> Result<(u16, Option<String>, axum::body::Bytes), reqwest::Error> + 'a;
+
+/// `--pages 1`: the story page at random ids, its 304, and the first `/sources`.
+fn pages(a: &Args, dir: &Path, config: &Config, port: u16, get: &Get<'_>) -> Result<()> {
+    let (_, _, stories) = Store::open(&config.storage.path)?.counts()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let t = Instant::now();
+    let (status, etag, body) = get(&format!("{base}/story/1"))?;
+    let first = t.elapsed();
+    if status != 200 {
+        bail!("/story/1 answered {status}");
+    }
+    let etag = etag.context("no ETag on the story page")?;
+    println!(
+        "story page: {} bytes, first response {:.1} ms",
+        body.len(),
+        first.as_secs_f64() * 1000.0
+    );
+    let script = dir.join("random-story.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "math.randomseed(16)\nrequest = function()\n  return wrk.format(\"GET\", \"/story/\" .. math.random(1, {stories}))\nend\n"
+        ),
+    )?;
+    let random = wrk_with(a, &format!("{base}/story/1"), None, Some(&script))?;
+    let inm = format!("If-None-Match: {etag}");
+    let not_modified = wrk(a, &format!("{base}/story/1"), Some(&inm))?;
+    let t = Instant::now();
+    let (status, _, sources) = get(&format!("{base}/sources"))?;
+    let sources_ms = t.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "wrk -t{} -c{} -d{}s, {} articles, {stories} stories",
+        a.threads, a.connections, a.duration, a.articles
+    );
+    for (name, r) in [
+        ("/story/{random id} (200)", &random),
+        ("/story/1 If-None-Match (304)", &not_modified),
+    ] {
+        println!(
+            "{name:<30} {:>9.0} req/s   p99 {:>6.2} ms   {}",
+            r.0, r.1, r.2
+        );
+    }
+    println!(
+        "/sources first (uncached): {status}, {} bytes, {sources_ms:.1} ms",
+        sources.len()
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "articles": a.articles, "stories": stories, "connections": a.connections,
+            "story_rps": random.0.round(), "story_p99_ms": random.1,
+            "story_304_rps": not_modified.0.round(), "story_304_p99_ms": not_modified.1,
+            "sources_first_ms": (sources_ms * 10.0).round() / 10.0,
+            "story_target_met": random.1 <= 50.0,
         })
     );
     Ok(())

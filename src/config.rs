@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub base_url: HttpUrl,
     /// Title of the merged feed.
     pub title: String,
+    /// A WebSub hub: the merged feeds advertise it and the daemon tells it when they change.
+    pub websub_hub: Option<HttpUrl>,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +60,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             base_url: HttpUrl(url::Url::parse("http://127.0.0.1:8080/").expect("constant URL")),
             title: "World news, merged".into(),
+            websub_hub: None,
         }
     }
 }
@@ -434,6 +437,40 @@ pub fn normalize_feed_url(url: &url::Url) -> String {
     s.strip_suffix('/').unwrap_or(s).to_string()
 }
 
+/// `url` as the public may see it: without the `user:password@` a feed behind basic auth
+/// is configured with (`/feeds.opml`, `/sources`). The operator's own views (`feeds list`,
+/// `feeds export`) keep them.
+pub fn public_url(url: &url::Url) -> url::Url {
+    let mut u = url.clone();
+    // Both fail only for URLs that cannot carry credentials (no host), which have none.
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u
+}
+
+/// `text` (an error sentence, which may name the URL it was about) with the credentials of
+/// every `scheme://user:password@host` in it removed.
+pub fn redact_credentials(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('@') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        rest = match tail[..authority_end].rfind('@') {
+            Some(i) => &tail[i + 1..],
+            None => tail,
+        };
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 /// An absolute http(s) URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl(pub url::Url);
@@ -595,6 +632,22 @@ deserialize_from_str!(HttpUrl, CronSchedule, HumanDuration, ByteSize);
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn public_urls_and_error_sentences_lose_their_credentials() {
+        let u = url::Url::parse("https://reader:s3cret@feeds.example/private.xml").unwrap();
+        assert_eq!(
+            super::public_url(&u).as_str(),
+            "https://feeds.example/private.xml"
+        );
+        assert_eq!(
+            super::redact_credentials(
+                "https://reader:s3cret@feeds.example/x answered HTTP 401; see http://a@b.example?q=1@2"
+            ),
+            "https://feeds.example/x answered HTTP 401; see http://b.example?q=1@2"
+        );
+        assert_eq!(super::redact_credentials("mail me@x"), "mail me@x");
+    }
+
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {

@@ -211,14 +211,33 @@ pub fn write(title: &str, feeds: &[Outline<'_>]) -> String {
     out
 }
 
-/// The configured feeds as OPML 2.0: what `feeds export` prints and `/feeds.opml` serves.
-pub fn for_config(config: &crate::config::Config) -> String {
+/// Whether an OPML list keeps the `user:password@` of feeds behind basic auth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// The operator's backup (`feeds export`): imported again, the feeds still work.
+    Keep,
+    /// Anything public (`/feeds.opml`): never shows a secret.
+    Strip,
+}
+
+/// The configured feeds as OPML 2.0: what `feeds export` prints (credentials kept) and
+/// `/feeds.opml` serves (credentials stripped).
+pub fn for_config(config: &crate::config::Config, credentials: Credentials) -> String {
+    let urls: Vec<String> = config
+        .feeds
+        .iter()
+        .map(|f| match credentials {
+            Credentials::Keep => f.url().to_string(),
+            Credentials::Strip => crate::config::public_url(f.url()).to_string(),
+        })
+        .collect();
     let outlines: Vec<_> = config
         .feeds
         .iter()
-        .map(|f| Outline {
+        .zip(&urls)
+        .map(|(f, url)| Outline {
             name: f.name(),
-            url: f.url().as_str(),
+            url,
             html_url: None,
             tags: &f.tags,
         })

@@ -2,16 +2,20 @@
 """The river page in a real browser: the daemon serves a store of known stories, headless
 Chromium loads `/`, and the rendered DOM must show the stories newest first, every outlet's
 link, the feed autodiscovery links, and no console errors (a CSP violation would be one).
-A search (`/?q=`) shows only the stories it finds, with the search in its box, and the
-"Older stories" link of a short page (`/?limit=2`) leads to the next stories in order.
-Screenshots (desktop and phone widths) are saved as CI artefacts:
-target/artifacts/river.png, river-phone.png, river-search.png and river-older.png.
+Then the newest story's page (`/story/{id}`, followed from the river's link: the headline
+and every copy's link) and `/sources` (every feed). Screenshots of each page (desktop,
+phone width, and desktop in dark mode) are saved as CI artefacts in target/artifacts:
+river.png, river-phone.png, river-dark.png, story*.png, sources*.png. With VNU_JAR set to the
+W3C Nu HTML Checker's jar (npm `vnu-jar`), the served pages must pass it with no error or
+warning. A search (`/?q=harbour`) shows only the stories it finds, with the search in its
+box, and the "Older stories" link of a short page (`/?limit=2`) leads to the next stories in
+order (screenshots search*.png, older*.png).
 
 usage: python3 tests/browser.py        (installs Debian's chromium when missing and root)"""
 import html.parser, os, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_env import ROOT, river  # noqa: E402
+from serve_env import FEEDS, ROOT, get, river  # noqa: E402
 
 ARTIFACTS = os.path.join(ROOT, "target", "artifacts")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -48,6 +52,8 @@ class River(html.parser.HTMLParser):
         self.titles, self.links, self.alternates, self.scripts = [], [], [], 0
         self.next, self.search = None, None
         self._h2 = None
+        self._h1 = None
+        self.h1 = []
         self.landmarks = set()
 
     def handle_starttag(self, tag, attrs):
@@ -58,6 +64,8 @@ class River(html.parser.HTMLParser):
             self.scripts += 1
         if tag == "h2":
             self._h2 = ""
+        if tag == "h1":
+            self._h1 = ""
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
             if a.get("rel") == "next":
@@ -71,10 +79,33 @@ class River(html.parser.HTMLParser):
         if tag == "h2" and self._h2 is not None:
             self.titles.append(" ".join(self._h2.split()))
             self._h2 = None
+        if tag == "h1" and self._h1 is not None:
+            self.h1.append(" ".join(self._h1.split()))
+            self._h1 = None
 
     def handle_data(self, data):
         if self._h2 is not None:
             self._h2 += data
+        if self._h1 is not None:
+            self._h1 += data
+
+
+def nu_check(base, paths):
+    """The Nu HTML Checker's messages on the served pages (empty when clean or not set up)."""
+    jar = os.environ.get("VNU_JAR")
+    if not jar:
+        return ""
+    folder = tempfile.mkdtemp(prefix="river-vnu-")
+    try:
+        files = []
+        for i, path in enumerate(paths):
+            files.append(os.path.join(folder, f"page{i}.html"))
+            with open(files[-1], "wb") as f:
+                f.write(get(base + path)[2])
+        r = subprocess.run(["java", "-jar", jar, "--also-check-css", *files], capture_output=True, text=True)
+        return (r.stdout + r.stderr).strip()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main():
@@ -84,43 +115,69 @@ def main():
         # On CI (TRIBUTARY_CI_STRICT, set by .ci/run) a check that could not run fails.
         sys.exit(1 if os.environ.get("TRIBUTARY_CI_STRICT") else 0)
     os.makedirs(ARTIFACTS, exist_ok=True)
-    with river() as (base, expected, _work):
-        dom, log = run_chromium(exe, ["--dump-dom"], base + "/")
-        shots = {}
-        for name, size in (("river.png", "1280,1600"), ("river-phone.png", "390,1400")):
-            path = os.path.join(ARTIFACTS, name)
-            _, shot_log = run_chromium(exe, [f"--screenshot={path}", f"--window-size={size}"], base + "/")
+    shots = {}
+
+    def visit(url, name):
+        """The rendered DOM of `url` and the browser's log; screenshots as `name`*.png."""
+        dom, log = run_chromium(exe, ["--dump-dom"], url)
+        for suffix, args in (("", ["--window-size=1280,1600"]), ("-phone", ["--window-size=390,1400"]),
+                             ("-dark", ["--window-size=1280,1600", "--force-dark-mode",
+                                        "--blink-settings=preferredColorScheme=0"])):
+            path = os.path.join(ARTIFACTS, f"{name}{suffix}.png")
+            _, shot_log = run_chromium(exe, [f"--screenshot={path}", *args], url)
             log += shot_log
-            shots[name] = os.path.exists(path) and os.path.getsize(path) > 0
+            shots[f"{name}{suffix}.png"] = os.path.exists(path) and os.path.getsize(path) > 0
+        return dom, log
+
+    with river() as (base, expected, _work):
+        dom, log = visit(base + "/", "river")
+        page = River()
+        page.feed(dom)
+        story_links = [l for l in page.links if l.startswith("story/")]
+        story = River()
+        if story_links:
+            story_dom, story_log = visit(f"{base}/{story_links[0]}", "story")
+            story.feed(story_dom)
+            log += story_log
+        sources_dom, sources_log = visit(base + "/sources", "sources")
+        sources = River()
+        sources.feed(sources_dom)
+        log += sources_log
         # A search, then the first short page and the one its "Older stories" link opens.
-        doms = {}
-        short = River()
-        for name, path in (("search", "/?q=harbour"), ("short", "/?limit=2"), ("older", None)):
-            if path is None:
-                path = "/" + (short.next or "").removeprefix("./")
-            doms[name], more = run_chromium(exe, ["--dump-dom"], base + path)
-            log += more
-            if name == "short":
-                short.feed(doms[name])
-            if name != "short":
-                shot = os.path.join(ARTIFACTS, f"river-{name}.png")
-                _, more = run_chromium(exe, [f"--screenshot={shot}", "--window-size=1280,1000"], base + path)
-                log += more
-                shots[f"river-{name}.png"] = os.path.exists(shot) and os.path.getsize(shot) > 0
-    page = River()
-    page.feed(dom)
+        found, short, older = River(), River(), River()
+        found_dom, more = visit(base + "/?q=harbour", "search")
+        found.feed(found_dom)
+        log += more
+        short_dom, more = run_chromium(exe, ["--dump-dom"], base + "/?limit=2")
+        short.feed(short_dom)
+        log += more
+        older_path = "/" + (short.next or "").removeprefix("./")
+        older_dom, more = visit(base + older_path, "older")
+        older.feed(older_dom)
+        log += more
+        nu = nu_check(base, ["/", "/sources", *(f"/{l}" for l in story_links[:1]), "/?q=harbour", older_path])
     problems = []
-    found = River()
-    found.feed(doms["search"])
     harbour = [s["title"] for s in expected if "harbour" in s["title"].lower()]
     if found.titles != harbour or found.search != "harbour":
         problems.append(f"the search for harbour shows {found.titles} (box: {found.search!r}), not {harbour}")
-    older = River()
-    older.feed(doms["older"])
     every = [s["title"] for s in expected]
     if short.titles != every[:2] or not short.next or older.titles != every[2:4]:
         problems.append(f"pages by two: {short.titles}, then via {short.next!r} {older.titles}; "
                         f"not {every[:2]} then {every[2:4]}")
+    if nu:
+        problems.append("the Nu HTML Checker says: " + nu)
+    if len(story_links) != len(expected):
+        problems.append(f"{len(story_links)} links to story pages for {len(expected)} stories")
+    elif story.h1 != [expected[0]["title"]]:
+        problems.append(f"the story page's headline {story.h1} is not {expected[0]['title']!r}")
+    for c in expected[0]["copies"] if story_links else []:
+        if c["url"] not in story.links:
+            problems.append(f"the story page has no link to {c['outlet']}'s copy {c['url']}")
+    if sources.titles != FEEDS:
+        problems.append(f"the sources page lists {sources.titles}, not {FEEDS}")
+    for name, other in (("story", story), ("sources", sources)):
+        if other.scripts:
+            problems.append(f"{other.scripts} <script> elements on the {name} page")
     want = [s["title"] for s in expected]
     if page.titles != want:
         problems.append(f"stories on the page {page.titles} are not {want}")
@@ -146,7 +203,9 @@ def main():
         print("browser: FAILED\n  " + "\n  ".join(problems))
         sys.exit(1)
     print(f"browser: {len(want)} stories in order, {sum(len(s['copies']) for s in expected)} outlet links, "
-          f"feeds advertised, a search, older stories, no console errors; screenshots in {ARTIFACTS}: ok")
+          f"feeds advertised; the story page with every copy; the sources page with {len(FEEDS)} feeds; "
+          f"a search; older stories; "
+          f"no console errors; {len(shots)} screenshots in {ARTIFACTS}: ok")
 
 
 if __name__ == "__main__":

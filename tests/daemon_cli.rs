@@ -627,3 +627,88 @@ fn a_fresh_start_polls_feeds_never_polled_at_once_and_says_so() {
     );
     assert_eq!(daemon.stop(Duration::from_secs(10)).code(), Some(0));
 }
+
+#[test]
+fn run_advertises_the_websub_hub_and_pings_it_after_a_change_at_most_once_a_minute() {
+    let server = TestServer::start();
+    server.route("/a", feed(rss("A", "a", 2, "")));
+    server.route("/hub", support::status(204, &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &[("A", server.url("/a"))]);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[server]\n",
+        &format!(
+            "[server]\nbase_url = \"https://news.example/merged/\"\nwebsub_hub = \"{}\"\n",
+            server.url("/hub")
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::start(&config);
+    let addr = daemon.addr();
+    let pings = || -> Vec<support::server::Seen> {
+        server
+            .seen()
+            .into_iter()
+            .filter(|s| s.path == "/hub")
+            .collect()
+    };
+    // The first commit that stored stories is told at once, one ping per feed format.
+    assert!(
+        wait_for(Duration::from_secs(15), || pings().len() >= 3),
+        "{}",
+        daemon.log_text()
+    );
+    let mut topics: Vec<String> = pings()
+        .iter()
+        .map(|p| {
+            assert_eq!(p.method, "POST");
+            let form: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(p.body.as_bytes())
+                    .into_owned()
+                    .collect();
+            assert_eq!(form.get("hub.mode").map(String::as_str), Some("publish"));
+            form.get("hub.url").cloned().unwrap_or_default()
+        })
+        .collect();
+    topics.sort();
+    // The topics are the feeds' self links, under `base_url`.
+    let base = "https://news.example/merged/";
+    assert_eq!(
+        topics,
+        ["feed.atom", "feed.json", "feed.rss"].map(|f| format!("{base}{f}"))
+    );
+    // Each feed names the hub beside its self link, so a reader can subscribe there.
+    let hub = server.url("/hub");
+    let (_, atom) = http_get(&addr, "/feed.atom");
+    assert!(
+        atom.contains(&format!("<link href=\"{hub}\" rel=\"hub\"/>")),
+        "{atom}"
+    );
+    let (_, rss_doc) = http_get(&addr, "/feed.rss");
+    assert!(
+        rss_doc.contains(&format!("<atom:link href=\"{hub}\" rel=\"hub\"/>")),
+        "{rss_doc}"
+    );
+    let (_, json) = http_get(&addr, "/feed.json");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["hubs"][0]["type"], "WebSub");
+    assert_eq!(json["hubs"][0]["url"], hub.as_str());
+    // A document the hub never hears about does not send subscribers there.
+    let (_, one_feed) = http_get(&addr, "/feed.atom?feed=A");
+    assert!(!one_feed.contains("rel=\"hub\""), "{one_feed}");
+    // A second change within the minute is stored and served, but not told yet.
+    server.route(
+        "/a",
+        support::typed("application/rss+xml", rss("A", "a", 3, "").into_bytes()),
+    );
+    assert!(
+        wait_for(Duration::from_secs(15), || {
+            let (_, body) = http_get(&addr, "/");
+            body.matches("<article").count() == 3
+        }),
+        "{}",
+        daemon.log_text()
+    );
+    assert_eq!(pings().len(), 3, "a second ping within the minute");
+    assert_eq!(daemon.stop(Duration::from_secs(10)).code(), Some(0));
+}

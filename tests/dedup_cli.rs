@@ -192,6 +192,12 @@ fn stories_json_lists_merged_copies_and_explain_says_why() {
         text.contains("content score") && text.contains("overlap >="),
         "{text}"
     );
+    // The same plain words as the story page.
+    assert!(
+        text.contains("of the shorter text is word for word in the other")
+            && text.contains("the first copy seen"),
+        "{text}"
+    );
 
     let out = tributary(&config, &["explain", "https://nowhere.example/x"]);
     assert_eq!(out.status.code(), Some(1));

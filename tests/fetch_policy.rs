@@ -3,7 +3,8 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -71,11 +72,11 @@ impl Rig {
 
     fn state(&self, name: &str) -> FetchState {
         let id = self.id(name);
-        self.store.lock().unwrap().fetch_state(id).unwrap().unwrap()
+        self.store.lock().fetch_state(id).unwrap().unwrap()
     }
 
     fn articles(&self) -> i64 {
-        self.store.lock().unwrap().counts().unwrap().1
+        self.store.lock().counts().unwrap().1
     }
 
     /// Moves the clock to `at` and runs one scheduler step; returns who was polled.
@@ -226,7 +227,7 @@ async fn a_permanent_redirect_is_recorded_and_used_a_temporary_one_is_not() {
         1,
         "the recorded target is polled directly"
     );
-    let rows = rig.store.lock().unwrap().feed_rows().unwrap();
+    let rows = rig.store.lock().feed_rows().unwrap();
     let row = rows.iter().find(|r| r.name == "Moved").unwrap();
     assert_eq!(
         row.redirect_url.as_deref(),
@@ -322,7 +323,7 @@ async fn gone_stops_polling_until_the_feed_is_enabled_again() {
     server.route("/gone", feed(rss("G", "g", 1, "")));
     let url =
         tributary::config::normalize_feed_url(&url::Url::parse(&server.url("/gone")).unwrap());
-    assert!(rig.store.lock().unwrap().reenable_feed(&url).unwrap());
+    assert!(rig.store.lock().reenable_feed(&url).unwrap());
     // Re-enabled, it gets a slot within its interval and is polled there.
     assert!(rig.step_at(rig.clock.now()).await.is_empty());
     let due = rig.state("G").next_fetch.unwrap();
@@ -434,7 +435,7 @@ async fn connection_refused_is_recorded_and_retried_never_dropped() {
         "{:?}",
         r.error
     );
-    let rows = rig.store.lock().unwrap().feed_rows().unwrap();
+    let rows = rig.store.lock().feed_rows().unwrap();
     assert_eq!(rows[0].error_count, 1);
     assert!(rows[0].last_error.is_some());
     let due = rows[0].next_fetch.unwrap();

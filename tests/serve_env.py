@@ -5,6 +5,8 @@ import contextlib, json, os, shutil, signal, socket, subprocess, sys, tempfile, 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+# The outlets of the seeded store, in feeds.toml order (the sources page lists them so).
+FEEDS = ["Alpha Wire", "Beta Post", "Gamma Times"]
 
 
 def free_port():
@@ -39,8 +41,7 @@ def river():
     with open(config, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{port}"\nbase_url = "http://127.0.0.1:{port}/"\n'
                 f'title = "River check"\n\n[storage]\npath = "river.db"\n\n[fetch]\nschedule = "0 0 1 1 *"\n')
-        for i, (name, tags) in enumerate([("Alpha Wire", '["world"]'), ("Beta Post", '["world", "business"]'),
-                                          ("Gamma Times", '["science"]')]):
+        for i, (name, tags) in enumerate(zip(FEEDS, ('["world"]', '["world", "business"]', '["science"]'))):
             f.write(f'\n[[feeds]]\nname = "{name}"\nurl = "http://127.0.0.1:{dead}/outlet{i}.xml"\ntags = {tags}\n')
     seeded = subprocess.run([fixture, "--config", config], capture_output=True, text=True, check=True)
     expected = json.loads(seeded.stdout)

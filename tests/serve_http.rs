@@ -1,6 +1,8 @@
 //! The merged feed over real HTTP on 127.0.0.1: every format parses back with the right
 //! entries, ids, copies and links; hostile input comes out safe and well-formed; validators,
-//! 304s, 400s, filters, compression; and `export` writes the bytes the server sends.
+//! 304s, 400s, filters, compression; and `export` writes the bytes the server sends. The
+//! story page (copies side by side, 301 for absorbed ids, 404), the sources page, no
+//! credentials in any public response, each story's language and its own `updated`.
 
 mod support;
 
@@ -133,9 +135,14 @@ fn seed(store: &mut Store, config: &Config) -> (Vec<i64>, Vec<i64>) {
 }
 
 async fn start() -> Fixture {
+    start_with(CONFIG).await
+}
+
+/// [`start`] with another feeds.toml (its first three feeds get the fixture's stories).
+async fn start_with(config_text: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("feeds.toml");
-    std::fs::write(&config_path, CONFIG).unwrap();
+    std::fs::write(&config_path, config_text).unwrap();
     let config = Arc::new(Config::load(&config_path).unwrap());
     let mut store = Store::open(&config.storage.path).unwrap();
     let (feeds, stories) = seed(&mut store, &config);
@@ -756,4 +763,374 @@ fn the_executable_markup_oracle_tells_code_from_text() {
     ] {
         assert!(!is_executable(html), "{html:?}");
     }
+}
+
+/// The fixture's feeds plus one behind basic auth, whose last poll failed naming its URL.
+fn config_with_secret() -> String {
+    format!(
+        "{CONFIG}\n[[feeds]]\nname = \"Private Ledger\"\nurl = \"https://reader:s3cret@private.example/feed.xml\"\ntags = [\"members\"]\n"
+    )
+}
+
+fn text(body: &[u8]) -> String {
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_story_page_shows_the_text_and_every_copy_side_by_side() {
+    let f = start().await;
+    let story = f.stories[0];
+    let (status, headers, body) = f.get(&format!("/story/{story}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let page = text(&body);
+    assert!(page.contains("<h1>Harbour vote tonight</h1>"), "{page}");
+    assert!(
+        page.contains("<p>Full text of a1.</p>"),
+        "the full text: {page}"
+    );
+    assert!(page.contains(r#"<time datetime="2025-07-14T10:01:40+00:00">"#));
+    assert!(page.contains("3 copies"));
+    // Each copy: outlet, its own headline, its link and how it matched, in plain words.
+    let copies = &page[page.find("<ol class=\"copies\">").unwrap()..];
+    let mut from = 0;
+    for (outlet, headline, link, how) in [
+        (
+            "Alpha Wire",
+            "Harbour vote tonight",
+            "https://a1.example/story",
+            "the first copy seen",
+        ),
+        (
+            "Beta Post",
+            "Harbour vote set",
+            "https://b1.example/story",
+            "70% of the shorter text is word for word in the other",
+        ),
+        (
+            "Gamma &lt;Times&gt; &amp; Co",
+            "Vote on harbour",
+            "https://g1.example/story",
+            "same headline, too little text to compare",
+        ),
+    ] {
+        let start = from
+            + copies[from..]
+                .find(outlet)
+                .unwrap_or_else(|| panic!("{outlet}"));
+        let end = copies[start..].find("</li>").unwrap() + start;
+        let card = &copies[start..end];
+        assert!(
+            card.contains(&format!(r#"<a href="{link}">{headline}</a>"#)),
+            "{card}"
+        );
+        assert!(card.contains(how), "{outlet}: {card}");
+        from = end;
+    }
+    // The river links each story's page; every feed entry does too, beside its own link.
+    let (_, _, river) = f.get("/").await;
+    assert!(text(&river).contains(&format!(
+        r#"href="story/{story}">all 3 copies side by side"#
+    )));
+    let page_url = format!("http://feeds.example/news/story/{story}");
+    let (_, _, atom) = f.get("/feed.atom").await;
+    let atom = atom_syndication::Feed::read_from(&atom[..]).unwrap();
+    let entry = atom
+        .entries
+        .iter()
+        .find(|e| e.id == f.entry_id(story))
+        .unwrap();
+    let rel = |r: &str| {
+        entry
+            .links
+            .iter()
+            .filter(|l| l.rel == r)
+            .map(|l| l.href.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rel("describedby"), vec![page_url.clone()]);
+    assert_eq!(
+        rel("alternate"),
+        vec!["https://a1.example/story".to_string()]
+    );
+    assert_eq!(rel("related").len(), 2, "related links stay the copies");
+    let (_, _, json) = f.get("/feed.json").await;
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let item = &json["items"][1];
+    assert_eq!(item["url"], "https://a1.example/story");
+    assert_eq!(item["_tributary"]["page"], page_url.as_str());
+    let (_, _, rss) = f.get("/feed.rss").await;
+    let channel = rss::Channel::read_from(&rss[..]).unwrap();
+    assert_eq!(
+        channel.items[1].comments.as_deref(),
+        Some(page_url.as_str())
+    );
+    assert_eq!(
+        channel.items[1].link.as_deref(),
+        Some("https://a1.example/story")
+    );
+
+    // Validators like every page: the same version is a 304, a change of the story is not.
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let path = format!("/story/{story}");
+    let (status, _, body) = f.get_with(&path, &[("if-none-match", &etag)]).await;
+    assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
+    let mut store = f.store();
+    let mut b = store.begin().unwrap();
+    let extra = new_article(
+        &mut b,
+        f.feeds[2],
+        &article("g2", "Harbour vote, late copy", 130),
+    );
+    b.join_story(
+        extra,
+        story,
+        MatchKind::Url,
+        1.0,
+        "exact identity",
+        at(2000),
+    )
+    .unwrap();
+    b.commit().unwrap();
+    let (status, _, body) = f.get_with(&path, &[("if-none-match", &etag)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = text(&body);
+    assert!(page.contains("4 copies") && page.contains("same URL as another copy"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_absorbed_story_redirects_to_its_survivor_and_an_unknown_one_is_404() {
+    let f = start().await;
+    let (survivor, absorbed, absorbed_before) = (f.stories[3], f.stories[1], f.stories[2]);
+    let mut store = f.store();
+    let mut b = store.begin().unwrap();
+    // A merge into a story that is later merged itself: the chain ends at the survivor.
+    b.merge_stories(absorbed_before, absorbed, "test", at(3000))
+        .unwrap();
+    b.merge_stories(absorbed, survivor, "test", at(3001))
+        .unwrap();
+    b.commit().unwrap();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for id in [absorbed, absorbed_before] {
+        let r = no_redirects
+            .get(format!("{}/story/{id}", f.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY, "story {id}");
+        assert_eq!(
+            r.headers()["location"],
+            format!("http://feeds.example/news/story/{survivor}").as_str()
+        );
+    }
+    let (status, _, body) = f.get(&format!("/story/{survivor}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        text(&body).contains("Markets close higher"),
+        "the absorbed copies are here"
+    );
+    for path in ["/story/999999", "/story/0", "/story/abc", "/story/-3"] {
+        let (status, headers, body) = f.get(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        assert!(text(&body).contains("No such story"), "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sources_page_shows_each_feeds_health_without_credentials() {
+    let f = start_with(&config_with_secret()).await;
+    let mut store = f.store();
+    let private = store
+        .feed_rows()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "Private Ledger")
+        .unwrap();
+    let mut state = store.fetch_state(private.id).unwrap().unwrap();
+    state.last_fetch = Some(at(4000));
+    state.last_status = Some(tributary::model::FetchStatus::Error);
+    state.last_http = Some(401);
+    state.last_error =
+        Some("https://reader:s3cret@private.example/feed.xml answered HTTP 401".into());
+    state.last_error_kind = tributary::model::FailureKind::parse("http_status");
+    state.error_count = 3;
+    state.next_fetch = Some(at(5000));
+    store.save_fetch_state(&state, None, None).unwrap();
+
+    let (status, headers, body) = f.get("/sources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let page = text(&body);
+    assert!(
+        !page.contains("s3cret") && !page.contains("reader:"),
+        "{page}"
+    );
+    let section = |name: &str| {
+        let start = page
+            .find(&format!("<h2>{name}</h2>"))
+            .unwrap_or_else(|| panic!("{name}"));
+        let end = page[start..].find("</section>").unwrap() + start;
+        page[start..end].to_string()
+    };
+    let private = section("Private Ledger");
+    for want in [
+        "https://private.example/feed.xml",
+        "members",
+        "2025-07-14 11:06 UTC",
+        "failed (HTTP 401)",
+        "3 in a row; last: https://private.example/feed.xml answered HTTP 401 (http status)",
+        "2025-07-14 11:23 UTC",
+        "0 stored",
+    ] {
+        assert!(private.contains(want), "{want}: {private}");
+    }
+    let beta = section("Beta Post");
+    assert!(
+        beta.contains("world, asia") && beta.contains("not fetched yet"),
+        "{beta}"
+    );
+    assert!(beta.contains("2 stored"), "{beta}");
+    assert!(beta.contains("1 copy merged into other outlets"), "{beta}");
+    assert!(section("Alpha Wire").contains("0 copies merged into other outlets"));
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (status, _, _) = f.get_with("/sources", &[("if-none-match", &etag)]).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opml_drops_credentials_and_the_operators_export_keeps_them() {
+    let f = start_with(&config_with_secret()).await;
+    let (status, _, body) = f.get("/feeds.opml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!text(&body).contains("s3cret"));
+    let subs = tributary::opml::read(&body).unwrap();
+    let private = |subs: &[tributary::opml::Subscription]| {
+        subs.iter()
+            .find(|s| s.name == "Private Ledger")
+            .unwrap()
+            .url
+            .clone()
+    };
+    assert_eq!(private(&subs), "https://private.example/feed.xml");
+    let out = std::process::Command::new(support::bin())
+        .arg("--config")
+        .arg(&f.config_path)
+        .args(["feeds", "export"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let subs = tributary::opml::read(&out.stdout).unwrap();
+    assert_eq!(
+        private(&subs),
+        "https://reader:s3cret@private.example/feed.xml"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_story_carries_its_language() {
+    let f = start().await;
+    let mut store = f.store();
+    let mut b = store.begin().unwrap();
+    for (key, title, secs) in [
+        ("es1", "Votación en el puerto", 300),
+        ("es2", "Cierre de mercados", 310),
+    ] {
+        let mut a = article(key, title, secs);
+        a.language = Some("es".into());
+        let id = new_article(&mut b, f.feeds[1], &a);
+        b.new_story(id, at(1000)).unwrap();
+    }
+    b.commit().unwrap();
+    let (_, _, river) = f.get("/").await;
+    let river = text(&river);
+    assert!(
+        river.contains(r#"<html lang="es">"#),
+        "a river of Spanish stories is Spanish"
+    );
+    assert!(!river.contains(r#"lang="en""#));
+    assert_eq!(river.matches(r#"<article lang="es">"#).count(), 2);
+    assert_eq!(
+        river.matches(r#"<article lang="">"#).count(),
+        4,
+        "the others: unknown"
+    );
+    let (_, _, atom) = f.get("/feed.atom").await;
+    let atom = atom_syndication::Feed::read_from(&atom[..]).unwrap();
+    assert_eq!(atom.lang.as_deref(), Some("es"));
+    assert_eq!(atom.entries[0].title.lang.as_deref(), Some("es"));
+    assert_eq!(
+        atom.entries[2].title.lang.as_deref(),
+        Some(""),
+        "a story without a language does not inherit the feed's"
+    );
+    let (_, _, json) = f.get("/feed.json").await;
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json["language"], "es");
+    assert_eq!(json["items"][0]["language"], "es");
+    assert!(json["items"][2].get("language").is_none());
+    let (_, _, rss) = f.get("/feed.rss").await;
+    assert_eq!(
+        rss::Channel::read_from(&rss[..])
+            .unwrap()
+            .language
+            .as_deref(),
+        Some("es")
+    );
+    let (_, _, page) = f.get(&format!("/story/{}", f.stories[1])).await;
+    assert!(text(&page).contains(r#"<html lang="und">"#));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_entry_is_updated_when_its_story_changed_not_when_it_was_polled() {
+    let f = start().await;
+    let updated = |json: &serde_json::Value, story: i64| {
+        let id = f.entry_id(story);
+        json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id.as_str())
+            .unwrap()["date_modified"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // One poll (at 1000) stored both: each is dated by its own copies.
+    let (_, _, json) = f.get("/feed.json").await;
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(
+        updated(&json, f.stories[0]),
+        "2025-07-14T10:02:00Z",
+        "its newest copy"
+    );
+    assert_eq!(updated(&json, f.stories[1]), "2025-07-14T10:03:20Z");
+    let (_, _, atom) = f.get("/feed.atom").await;
+    let atom = atom_syndication::Feed::read_from(&atom[..]).unwrap();
+    let mut times: Vec<_> = atom.entries.iter().map(|e| e.updated).collect();
+    times.sort();
+    times.dedup();
+    assert_eq!(
+        times.len(),
+        atom.entries.len(),
+        "no two entries share an updated time"
+    );
+    // Its representative moves to another copy: that is a change of the story.
+    let mut store = f.store();
+    let b1 = store.merged_story(f.stories[0]).unwrap().unwrap().others[0].article;
+    let mut b = store.begin().unwrap();
+    b.set_representative(f.stories[0], b1, at(7000)).unwrap();
+    b.commit().unwrap();
+    let (_, _, json) = f.get("/feed.json").await;
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(updated(&json, f.stories[0]), "2025-07-14T11:56:40Z");
 }

@@ -3,7 +3,8 @@
 //! measurements. Included with `#[path]`, so each example uses what it needs.
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tributary::config::Config;
@@ -153,4 +154,76 @@ impl Words {
         }
         out.join(" ")
     }
+}
+
+/// Starts this example again as the feed server child ([`serve_feeds`], which the example's
+/// `main` runs when given `--serve FEEDS ENTRIES`), in a process of its own so that its
+/// CPU does not count as the poller's; returns it and its port.
+pub fn spawn_feed_server(
+    feeds: usize,
+    entries: usize,
+) -> anyhow::Result<(std::process::Child, u16)> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["--serve", &feeds.to_string(), &entries.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the feed server has no stdout"))?;
+    let mut port = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut port)?;
+    Ok((child, port.trim().parse()?))
+}
+
+/// The feed server child (`EXAMPLE --serve FEEDS ENTRIES`): prints its port, then serves `feeds` RSS documents of `entries` items with ETag/Last-Modified and
+/// answers matching conditional requests with 304.
+pub fn serve_feeds(feeds: usize, entries: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    use axum::extract::Path;
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+
+    let docs: Arc<Vec<String>> = Arc::new((0..feeds).map(|i| document(i, entries)).collect());
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut out = std::io::stdout();
+        writeln!(out, "{}", listener.local_addr()?.port())?;
+        out.flush()?;
+        let app = axum::Router::new().route(
+            "/feed/{name}",
+            axum::routing::get(move |Path(name): Path<String>, h: HeaderMap| {
+                let docs = docs.clone();
+                async move {
+                    let i: usize = name.trim_end_matches(".xml").parse().unwrap_or(usize::MAX);
+                    let Some(doc) = docs.get(i) else {
+                        return StatusCode::NOT_FOUND.into_response();
+                    };
+                    let etag = format!("\"{i}-v1\"");
+                    if h.get(header::IF_NONE_MATCH)
+                        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+                    {
+                        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+                    }
+                    (
+                        [
+                            (header::ETAG, etag),
+                            (header::CONTENT_TYPE, "application/rss+xml".to_string()),
+                            (
+                                header::LAST_MODIFIED,
+                                "Mon, 14 Jul 2025 12:00:00 GMT".to_string(),
+                            ),
+                        ],
+                        doc.clone(),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+        axum::serve(listener, app).await?;
+        anyhow::Ok(())
+    })
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::{load_config, open_store};
+use crate::dedup::wording::match_in_words;
 use crate::ingest::open_dedup;
 use crate::model::PageState;
 use crate::store::PageRecord;
@@ -69,11 +70,12 @@ pub fn run(config_path: &Path, url: &str) -> Result<ExitCode> {
             format!(" [{}]", c.thresholds)
         };
         println!(
-            "    {}{} {} — {}: {} score {:.2}{rule}{me}",
+            "    {}{} {} — {}: {} ({} score {:.2}{rule}){me}",
             if c.representative { "* " } else { "  " },
             c.feed,
             c.url.as_deref().unwrap_or("(no link)"),
             c.title,
+            match_in_words(c.kind, c.score, &c.thresholds),
             c.kind.as_str(),
             c.score,
         );

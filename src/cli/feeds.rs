@@ -30,7 +30,10 @@ pub fn run(config_path: &Path, cmd: &FeedsCommand) -> Result<ExitCode> {
         FeedsCommand::Import { file } => import(config_path, file),
         FeedsCommand::Export => {
             let config = load_config(config_path)?;
-            print!("{}", crate::opml::for_config(&config));
+            print!(
+                "{}",
+                crate::opml::for_config(&config, crate::opml::Credentials::Keep)
+            );
             Ok(ExitCode::SUCCESS)
         }
         FeedsCommand::Enable { feed } => enable(&load_config(config_path)?, feed),
@@ -173,17 +176,7 @@ fn rows_for(config: &Config) -> Result<(Rows<'_>, HashMap<i64, PageCounts>)> {
         .map(|f| FeedSpec::of(config, f))
         .collect();
     store.sync_feeds(&specs)?;
-    let rows = store.feed_rows()?;
-    let pages = store.page_counts()?;
-    let rows = config
-        .feeds
-        .iter()
-        .map(|f| {
-            let key = normalize_feed_url(f.url());
-            (f, rows.iter().find(|r| r.url == key).cloned())
-        })
-        .collect();
-    Ok((rows, pages))
+    Ok((store.configured_feed_rows(config)?, store.page_counts()?))
 }
 
 /// How many of a feed's article pages ended in `state`.

@@ -1,10 +1,11 @@
 //! `fetch [FEED...]`: poll feeds once now, ignoring schedule and backoff, with a progress
 //! bar on a terminal (one line per feed otherwise) and a summary; exit 1 if a feed failed.
 
+use parking_lot::Mutex;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
@@ -68,10 +69,7 @@ pub fn run(config_path: &Path, names: &[String]) -> Result<ExitCode> {
     let scheduled = scheduler.feeds();
     let mut ids = Vec::new();
     if names.is_empty() {
-        let states = store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .fetch_states()?;
+        let states = store.lock().fetch_states()?;
         for feed in &scheduled {
             if states.iter().any(|s| s.feed_id == feed.id && s.gone) {
                 println!(

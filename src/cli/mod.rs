@@ -167,7 +167,7 @@ pub fn main() -> ExitCode {
     };
     logging::init(cli.log_format, quiet);
     if prints_a_listing(&cli.command) {
-        die_quietly_on_a_closed_pipe();
+        crate::platform::die_quietly_on_a_closed_pipe();
     }
     match dispatch(cli) {
         Ok(code) => code,
@@ -188,18 +188,6 @@ fn prints_a_listing(command: &Command) -> bool {
             | Command::Explain { .. }
             | Command::Feeds(FeedsCommand::List { .. } | FeedsCommand::Export)
     )
-}
-
-/// Restores the default action of SIGPIPE (the Rust runtime ignores it, so printing to a
-/// closed pipe panics with "failed printing to stdout"). Only for commands without
-/// sockets: a daemon or a fetch must see a broken connection as an error, not die of it.
-fn die_quietly_on_a_closed_pipe() {
-    #[cfg(unix)]
-    // SAFETY: setting a signal's disposition to its default has no preconditions; it runs
-    // before any thread of ours is started.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
 }
 
 /// An error chain as one line: "what failed: why".

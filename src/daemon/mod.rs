@@ -13,15 +13,17 @@ pub mod policy;
 mod poll;
 mod preparers;
 mod scheduler;
+mod websub;
 mod writer;
 
 pub use pages::PagesReport;
 pub use poll::{PollReport, ScheduledFeed};
 pub use scheduler::{ReloadSummary, Scheduler, SharedStore};
 
+use parking_lot::{Mutex, RwLock};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -107,10 +109,7 @@ fn notify(states: &[NotifyState<'_>]) {
 
 impl Daemon {
     fn current(&self) -> Arc<Config> {
-        self.config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.config.read().clone()
     }
 
     async fn run(self) -> Result<()> {
@@ -248,7 +247,7 @@ impl Daemon {
                 }
                 let config = Arc::new(config);
                 self.feeds.set_config(config.clone());
-                *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+                *self.config.write() = config;
                 tracing::info!(
                     added = summary.added,
                     removed = summary.removed,

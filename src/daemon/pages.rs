@@ -11,8 +11,9 @@
 //! [`PAGE_RETRY_AFTER`], at most [`PAGE_ATTEMPTS`] times; a `Retry-After` is honoured for
 //! the host's other pages too.
 
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -82,10 +83,6 @@ pub(crate) struct Pages {
     pub wake: tokio::sync::Notify,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Pages {
     /// Fetches every page due at `now` that is not in flight (up to [`PAGES_PER_ROUND`]),
     /// and waits until each is recorded.
@@ -95,8 +92,8 @@ impl Pages {
             let store = env.store.clone();
             let pages = self.clone();
             tokio::task::spawn_blocking(move || {
-                let store = lock(&store);
-                let busy = lock(&pages.busy);
+                let store = store.lock();
+                let busy = pages.busy.lock();
                 store.due_pages(now, PAGES_PER_ROUND, &|a| busy.contains(&a))
             })
             .await
@@ -104,7 +101,7 @@ impl Pages {
         };
         let mut set = JoinSet::new();
         for page in due {
-            lock(&self.busy).insert(page.article);
+            self.busy.lock().insert(page.article);
             set.spawn(fetch_one(env.clone(), self.clone(), page));
         }
         let mut report = PagesReport::default();
@@ -141,7 +138,7 @@ impl Pages {
         let rate = f64::from(PAGES_PER_HOST_PER_MINUTE.max(1)) / 60.0; // tokens a second
         loop {
             let wait = {
-                let mut buckets = lock(&self.buckets);
+                let mut buckets = self.buckets.lock();
                 let now = Instant::now();
                 let b = buckets.entry(host.to_string()).or_insert(Bucket {
                     tokens: f64::from(PAGES_PER_HOST_PER_MINUTE.max(1)),
@@ -168,7 +165,7 @@ impl Pages {
     /// Holds `host`'s pages back for `wait` (its `Retry-After`).
     fn hold_host(&self, host: &str, wait: Duration) {
         let rate = f64::from(PAGES_PER_HOST_PER_MINUTE.max(1)) / 60.0;
-        let mut buckets = lock(&self.buckets);
+        let mut buckets = self.buckets.lock();
         let b = buckets.entry(host.to_string()).or_insert(Bucket {
             tokens: 0.0,
             at: Instant::now(),
@@ -191,7 +188,7 @@ async fn fetch_one(
         tracing::info!(article = due.article, url = %due.url, state = state.as_str(), reason = %reason, "article page not used");
     }
     let written = env.writer.write_page(result).await;
-    lock(&pages.busy).remove(&due.article);
+    pages.busy.lock().remove(&due.article);
     metrics::counter!("tributary_pages_total", "result" => state.as_str()).increment(1);
     written.map(|r| (state, r))
 }

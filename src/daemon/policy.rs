@@ -1,7 +1,7 @@
 //! The daemon's numbers, in one place: how the writer groups, queues and retries writes,
 //! how many threads prepare documents and at what priority, how often the loops look again
 //! (the schedule in the database, feeds.toml, the article pages due), retention, start-up,
-//! shutdown, the watchdog and the metrics.
+//! shutdown, the watchdog, the metrics and the WebSub hub's pings.
 //!
 //! What decides *when a feed is polled* (backoff, `Retry-After`, interval floors) is the
 //! schedule stage's, in `schedule/policy.rs`; how a request is made, the fetch stage's, in
@@ -53,10 +53,9 @@ pub fn preparing_threads() -> usize {
 
 /// How many nice levels nicer than the process the preparing threads run: the writer, the
 /// one serial stage of a poll cycle and its bottleneck on a cold start, runs at the
-/// process's own priority and gets a core whenever it has work (measured with
-/// `examples/poll_bench` on 2 cores: at equal priority it waited for a core for a third of
-/// the cycle). 10 levels give it about nine tenths of a contended core, whatever nice value
-/// the process was started at.
+/// process's own priority and gets a core whenever it has work (at equal priority it waits
+/// for one: `examples/poll_bench`, BENCHMARKS.md "Polling"). 10 levels give it about nine
+/// tenths of a contended core, whatever nice value the process was started at.
 pub const PREPARE_NICE: i32 = 10;
 
 /// Article pages fetched at once by one round at most (`daemon/pages.rs`; each also waits
@@ -116,6 +115,11 @@ pub const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 /// Buckets of the fetch duration histogram (`tributary_fetch_duration_seconds`), in
 /// seconds: from a quick answer of a nearby host to `[fetch].timeout`'s range.
 pub const FETCH_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
+
+/// The shortest time between two pings of the WebSub hub (`daemon/websub.rs`): public hubs
+/// throttle publishers that ping more often, and a subscriber's reader gains nothing from
+/// updates closer together than its own refresh. Changes meanwhile wait for the next ping.
+pub const WEBSUB_MIN_INTERVAL: Duration = Duration::from_secs(60);
 
 #[cfg(test)]
 mod tests {

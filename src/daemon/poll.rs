@@ -255,7 +255,7 @@ fn failed_internally(
 }
 
 fn save(store: &SharedStore, state: &FetchState) {
-    let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+    let mut guard = store.lock();
     if let Err(e) = guard.save_fetch_state(state, None, None) {
         tracing::error!(error = %format!("{e:#}"), "cannot save fetch state");
     }

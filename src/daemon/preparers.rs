@@ -3,17 +3,18 @@
 //!
 //! Preparing a document is parallel work; writing it is the one serial stage of a poll
 //! cycle. On a machine with few cores the two compete, and a writer that waits for a core
-//! holds everything up: on 2 cores the writer, sharing the scheduler with the parsers, was
-//! runnable but waiting for a third of a cold cycle. Fewer parsers than cores leave a core
-//! idle whenever the writer waits for work. So there are as many preparing threads as
+//! holds everything up (`examples/poll_bench` shows how much: BENCHMARKS.md, "Polling").
+//! Fewer parsers than cores leave a core idle whenever the writer waits for work. So there are as many preparing threads as
 //! cores, each [`policy::PREPARE_NICE`] nice levels nicer than the process: the scheduler
 //! gives the writer a core whenever it has work, and the parsers every cycle it leaves
 //! over.
 
+use parking_lot::Mutex;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 
 use super::policy;
+use crate::platform;
 
 type Task = Box<dyn FnOnce() + Send>;
 
@@ -59,12 +60,7 @@ impl Preparers {
         let task: Task = Box::new(move || {
             let _ = done.send(task());
         });
-        let sent = match self
-            .tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        let sent = match self.tasks.lock().as_ref() {
             Some(tasks) => tasks.send(task).is_ok(),
             None => false,
         };
@@ -79,14 +75,14 @@ impl Drop for Preparers {
     fn drop(&mut self) {
         // Closing the channel ends each thread once the queued tasks are done. No join:
         // the last owner of the pool may be one of its own tasks.
-        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.tasks.lock().take();
     }
 }
 
 fn work(inbox: &Mutex<mpsc::Receiver<Task>>) {
     lower_priority(policy::PREPARE_NICE);
     loop {
-        let task = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let task = inbox.lock().recv();
         match task {
             // A panic drops the task's answer: its poll records an internal error.
             Ok(task) => drop(catch_unwind(AssertUnwindSafe(task))),
@@ -98,42 +94,21 @@ fn work(inbox: &Mutex<mpsc::Receiver<Task>>) {
 /// The highest nice value Linux has (the lowest priority).
 const NICEST: i32 = 19;
 
-/// Makes the calling thread `by` nice levels nicer than it is (Linux keeps a nice value per
-/// thread, inherited from the thread that started it: the process's). Relative, not a fixed
-/// value: a daemon started at nice 15 (systemd's `Nice=15`) would otherwise be refused the
-/// change, unprivileged, or, as root, give its parsers a higher priority than its writer.
-/// Without it (another OS, or refused) preparing only runs at the writer's priority.
+/// Makes the calling thread `by` nice levels nicer than it is (its nice value is inherited
+/// from the thread that started it: the process's). Relative, not a fixed value: a daemon
+/// started at nice 15 (systemd's `Nice=15`) would otherwise be refused the change,
+/// unprivileged, or, as root, give its parsers a higher priority than its writer. Without it
+/// (another OS, or refused) preparing only runs at the writer's priority.
 fn lower_priority(by: i32) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: gettid, getpriority and setpriority only read their integer arguments;
-        // errno is this thread's own.
-        let (tid, current) = unsafe {
-            let tid = libc::gettid() as libc::id_t;
-            // -1 is both a nice value and the error return: errno tells them apart.
-            *libc::__errno_location() = 0;
-            (tid, libc::getpriority(libc::PRIO_PROCESS, tid))
-        };
-        let error = std::io::Error::last_os_error();
-        let result = if current == -1 && error.raw_os_error() != Some(0) {
-            Err(error)
-        } else {
-            let target = current.saturating_add(by).min(NICEST);
-            // SAFETY: as above.
-            match unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, target) } {
-                0 => Ok(()),
-                _ => Err(std::io::Error::last_os_error()),
-            }
-        };
-        if let Err(error) = result {
-            tracing::debug!(
-                error = %error,
-                "cannot lower the priority of a preparing thread"
-            );
-        }
+    let result = platform::nice_of_this_thread().and_then(|current| {
+        platform::set_nice_of_this_thread(current.saturating_add(by).min(NICEST))
+    });
+    if let Err(error) = result {
+        tracing::debug!(
+            error = %error,
+            "cannot lower the priority of a preparing thread"
+        );
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = by;
 }
 
 #[cfg(test)]
@@ -141,8 +116,7 @@ mod tests {
     use super::*;
 
     fn nice_of_this_thread() -> i32 {
-        // SAFETY: as in lower_priority.
-        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+        platform::nice_of_this_thread().unwrap()
     }
 
     #[tokio::test]
@@ -167,10 +141,8 @@ mod tests {
     fn preparing_threads_run_below_a_process_started_nicer() {
         let started_at = 5;
         let (ours, theirs) = std::thread::spawn(move || {
-            // SAFETY: as in lower_priority; raising one's own nice value is always allowed.
-            unsafe {
-                libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, started_at)
-            };
+            // Refused when the test already runs nicer: checked below.
+            let _ = platform::set_nice_of_this_thread(started_at);
             let ours = nice_of_this_thread();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .build()

@@ -9,8 +9,9 @@
 //! Time comes from a [`Clock`], so tests move it by hand; how often the loop re-reads the
 //! schedule and how long a stop waits are in [`policy`].
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -20,6 +21,7 @@ use tokio::task::JoinSet;
 use super::pages::{Pages, PagesReport};
 use super::policy;
 use super::poll::{self, PollEnv, PollReport, ScheduledFeed};
+use super::websub::{self, Hub};
 use super::writer::Writer;
 use crate::schedule::limits::Limits;
 use crate::schedule::{Clock, plan, state};
@@ -37,6 +39,8 @@ struct Setup {
     fetch: FetchConfig,
     env: PollEnv,
     retention: Duration,
+    /// `[server].websub_hub` and the documents that advertise it.
+    hub: Option<Arc<Hub>>,
 }
 
 /// What a reload changed.
@@ -61,6 +65,8 @@ pub struct Scheduler {
     nudge: tokio::sync::Notify,
     /// Article pages being fetched (`[fetch] full_text`).
     pages: Arc<Pages>,
+    /// A commit changed the merged feeds: the WebSub hub is to be told.
+    published: tokio::sync::Notify,
 }
 
 /// The feeds.toml entries to schedule, as store specs and scheduled feeds.
@@ -128,6 +134,7 @@ impl Scheduler {
             writer,
             nudge: tokio::sync::Notify::new(),
             pages: Arc::new(Pages::default()),
+            published: tokio::sync::Notify::new(),
         })
     }
 
@@ -138,7 +145,7 @@ impl Scheduler {
         writer: &Arc<Writer>,
     ) -> Result<Setup> {
         let feeds = {
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = store.lock();
             // The `[dedup]` policy (a reload's too); the index itself loads when first needed
             // (`run` loads it at once).
             writer.configure_dedup(&config.dedup);
@@ -155,11 +162,17 @@ impl Scheduler {
                 writer: writer.clone(),
             },
             retention: config.storage.retention.0,
+            hub: config.server.websub_hub.as_ref().map(|h| {
+                Arc::new(Hub {
+                    url: h.0.clone(),
+                    topics: crate::serve::document::websub_topics(config),
+                })
+            }),
         })
     }
 
     fn setup(&self) -> Arc<Setup> {
-        self.setup.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.setup.read().clone()
     }
 
     /// The feeds being scheduled (configured and enabled).
@@ -209,11 +222,8 @@ impl Scheduler {
         } else {
             new
         };
-        self.store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .set_next_fetch(&moved)?;
-        *self.setup.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+        self.store.lock().set_next_fetch(&moved)?;
+        *self.setup.write() = Arc::new(new);
         self.nudge.notify_one();
         Ok(summary)
     }
@@ -224,7 +234,7 @@ impl Scheduler {
         let now = self.clock.now();
         let feeds: Vec<Arc<ScheduledFeed>> = setup.feeds.values().cloned().collect();
         tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = store.lock();
             let mut states: HashMap<i64, FetchState> = guard
                 .fetch_states()?
                 .into_iter()
@@ -298,9 +308,7 @@ impl Scheduler {
         self.writer.persist_through_outages();
         // The daemon loads the dedup index at once, so its first document does not wait.
         let (store, writer) = (self.store.clone(), self.writer.clone());
-        let loaded = tokio::task::spawn_blocking(move || {
-            writer.load_dedup(&store.lock().unwrap_or_else(|p| p.into_inner()))
-        });
+        let loaded = tokio::task::spawn_blocking(move || writer.load_dedup(&store.lock()));
         tokio::join!(
             async {
                 if let Ok(Err(e)) = loaded.await {
@@ -308,7 +316,16 @@ impl Scheduler {
                 }
             },
             self.run_feeds(stop.clone()),
-            self.run_pages(stop)
+            self.run_pages(stop.clone()),
+            websub::run(
+                &self.published,
+                || {
+                    let setup = self.setup();
+                    (setup.hub.clone(), setup.env.fetcher.clone())
+                },
+                self.clock.as_ref(),
+                stop
+            )
         );
     }
 
@@ -329,6 +346,9 @@ impl Scheduler {
             tokio::select! {
                 round = self.pages.fetch_due(&env) => match round {
                     Ok(r) if r.total() > 0 => {
+                        if r.completed + r.story_merges + r.stories_split > 0 {
+                            self.published.notify_one();
+                        }
                         tracing::info!(
                             completed = r.completed, no_article = r.no_article, failed = r.failed,
                             refused = r.refused, story_merges = r.story_merges,
@@ -343,13 +363,7 @@ impl Scheduler {
                 _ = stop.changed() => return,
             }
             let store = self.store.clone();
-            let next = tokio::task::spawn_blocking(move || {
-                store
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .next_page_due()
-            })
-            .await;
+            let next = tokio::task::spawn_blocking(move || store.lock().next_page_due()).await;
             let refresh = self.clock.now()
                 + chrono::Duration::from_std(policy::REFRESH_EVERY).unwrap_or_default();
             let wake = match next {
@@ -434,6 +448,7 @@ impl Scheduler {
                             Some(r) => {
                                 if r.ingest.new_articles + r.ingest.updated_articles > 0 {
                                     self.pages.wake.notify_one();
+                                    self.published.notify_one();
                                 }
                                 states.insert(id, r.state);
                             }
@@ -477,10 +492,7 @@ impl Scheduler {
         loop {
             let store = self.store.clone();
             let n = tokio::task::spawn_blocking(move || {
-                store
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .prune_stories(cutoff, policy::PRUNE_BATCH)
+                store.lock().prune_stories(cutoff, policy::PRUNE_BATCH)
             })
             .await
             .context("pruning crashed")??;

@@ -32,9 +32,10 @@
 //! its learned lines, which the preparing threads share through
 //! [`Dedup::learned_lines`] to fingerprint documents while the writer writes.
 
+use parking_lot::{Condvar, Mutex};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -227,8 +228,8 @@ impl Writer {
     /// itself is loaded by [`Writer::load_dedup`] or by the first group that needs it.
     pub fn configure_dedup(&self, config: &DedupConfig) {
         let policy = Policy::from_config(config);
-        *lock(&self.shared.dedup.policy) = Some(policy.clone());
-        if let Some(d) = lock(&self.shared.dedup.dedup).as_mut() {
+        *self.shared.dedup.policy.lock() = Some(policy.clone());
+        if let Some(d) = self.shared.dedup.dedup.lock().as_mut() {
             d.set_policy(policy);
         }
     }
@@ -237,7 +238,7 @@ impl Writer {
     /// start, so its first document does not wait for the index); otherwise the first group
     /// with a document to store loads it.
     pub fn load_dedup(&self, store: &Store) -> Result<(), StoreError> {
-        let mut dedup = lock(&self.shared.dedup.dedup);
+        let mut dedup = self.shared.dedup.dedup.lock();
         if dedup.is_none() {
             *dedup = Some(
                 self.shared
@@ -281,7 +282,7 @@ impl Writer {
         let (done, answer) = oneshot::channel();
         if self.thread.is_none() {
             let written = write_group(
-                &mut lock(&self.shared.store),
+                &mut self.shared.store.lock(),
                 &self.shared.dedup,
                 vec![Pending { job, done }],
                 false,
@@ -290,7 +291,7 @@ impl Writer {
                 tracing::error!(kind = e.kind().as_str(), error = %e, "cannot write to the database");
             }
         } else {
-            lock(&self.shared.queue).pending.push(Pending { job, done });
+            self.shared.queue.lock().pending.push(Pending { job, done });
             self.shared.work.notify_one();
         }
         // The job itself is freed here, off the writer's thread.
@@ -303,7 +304,7 @@ impl Writer {
         let (done, answer) = oneshot::channel();
         if self.thread.is_none() {
             let written = write_pages(
-                &mut lock(&self.shared.store),
+                &mut self.shared.store.lock(),
                 &self.shared.dedup,
                 vec![PendingPage { page, done }],
                 false,
@@ -312,7 +313,9 @@ impl Writer {
                 tracing::error!(kind = e.kind().as_str(), error = %e, "cannot write to the database");
             }
         } else {
-            lock(&self.shared.queue)
+            self.shared
+                .queue
+                .lock()
                 .pages
                 .push(PendingPage { page, done });
             self.shared.work.notify_one();
@@ -323,16 +326,12 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        lock(&self.shared.queue).closed = true;
+        self.shared.queue.lock().closed = true;
         self.shared.work.notify_one();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The writer's thread: writes whatever is queued, a group at a time, until the writer is
@@ -342,12 +341,12 @@ fn write_loop(shared: &Shared) {
     let mut outage: Option<Outage> = None;
     loop {
         let (group, pages): (Vec<Pending>, Vec<PendingPage>) = {
-            let mut queue = lock(&shared.queue);
+            let mut queue = shared.queue.lock();
             while queue.pending.is_empty() && queue.pages.is_empty() {
                 if queue.closed {
                     return;
                 }
-                queue = shared.work.wait(queue).unwrap_or_else(|p| p.into_inner());
+                shared.work.wait(&mut queue);
             }
             let n = queue.pending.len().min(policy::WRITE_GROUP_FEEDS);
             let p = queue.pages.len().min(policy::WRITE_GROUP_PAGES);
@@ -357,7 +356,7 @@ fn write_loop(shared: &Shared) {
             )
         };
         let persist = shared.persist.load(Ordering::SeqCst);
-        let mut store = lock(&shared.store);
+        let mut store = shared.store.lock();
         // A panic outside an ingest (which is caught on its own) drops the group's
         // answers — their polls record an internal error — and the thread goes on.
         let dedup = &shared.dedup;
@@ -397,7 +396,7 @@ fn write_loop(shared: &Shared) {
         drop(store);
         let Some(error) = failure else {
             if let Some(episode) = outage.as_mut() {
-                let queue = lock(&shared.queue);
+                let queue = shared.queue.lock();
                 let caught_up = queue.pending.is_empty() && queue.pages.is_empty();
                 drop(queue);
                 if episode.ended.is_none() && caught_up {
@@ -422,7 +421,7 @@ fn write_loop(shared: &Shared) {
             continue;
         }
         {
-            let mut queue = lock(&shared.queue);
+            let mut queue = shared.queue.lock();
             queue.pending.splice(0..0, held_polls);
             queue.pages.splice(0..0, held_pages);
         }
@@ -435,7 +434,7 @@ fn write_loop(shared: &Shared) {
             "the database still cannot be written; retrying"
         );
         if closed_within(shared, wait) {
-            let mut queue = lock(&shared.queue);
+            let mut queue = shared.queue.lock();
             let (polls, pages) = (queue.pending.len(), queue.pages.len());
             // Their polls hear nothing back (they were abandoned at shutdown); their feeds'
             // states say they are due, so they are polled again after the restart.
@@ -454,7 +453,7 @@ fn write_loop(shared: &Shared) {
 /// Waits `wait`, or less if the writer is dropped meanwhile; returns whether it was.
 fn closed_within(shared: &Shared, wait: Duration) -> bool {
     let deadline = Instant::now() + wait;
-    let mut queue = lock(&shared.queue);
+    let mut queue = shared.queue.lock();
     loop {
         if queue.closed {
             return true;
@@ -463,11 +462,7 @@ fn closed_within(shared: &Shared, wait: Duration) -> bool {
         if left.is_zero() {
             return false;
         }
-        queue = shared
-            .work
-            .wait_timeout(queue, left)
-            .map(|(q, _)| q)
-            .unwrap_or_else(|p| p.into_inner().0);
+        shared.work.wait_for(&mut queue, left);
     }
 }
 
@@ -558,7 +553,9 @@ fn take_dedup(
 
 /// The `[dedup]` policy last configured, else the default.
 fn stage_policy(stage: &DedupStage) -> Policy {
-    lock(&stage.policy)
+    stage
+        .policy
+        .lock()
         .clone()
         .unwrap_or_else(|| Policy::from_config(&DedupConfig::default()))
 }
@@ -572,7 +569,7 @@ fn write_pages(
     group: Vec<PendingPage>,
     persist: bool,
 ) -> Result<(), Held<PendingPage>> {
-    let mut slot = lock(&stage.dedup);
+    let mut slot = stage.dedup.lock();
     let mut dedup = match take_dedup(store, stage, &mut slot) {
         Ok(dedup) => dedup,
         Err(e) if e.is_whole_database() => {
@@ -677,7 +674,7 @@ fn write_group(
 ) -> Result<(), Held<Pending>> {
     let (jobs, answers): (Vec<Job>, Vec<oneshot::Sender<Answer>>) =
         group.into_iter().map(|p| (p.job, p.done)).unzip();
-    let mut slot = lock(&stage.dedup);
+    let mut slot = stage.dedup.lock();
     // A group with no document to store (304s, errors) writes fetch state only: it needs no
     // dedup stage, and does not load one (an all-304 cycle costs only its requests).
     let placeholder = slot.is_none() && jobs.iter().all(|j| j.document.is_none());
@@ -829,7 +826,8 @@ fn unstored(job: &Job, e: &StoreError) -> Written {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use parking_lot::Mutex;
+    use std::sync::Arc;
 
     use super::*;
     use crate::model::FetchStatus;
@@ -989,7 +987,7 @@ mod tests {
         let store: SharedStore = Arc::new(Mutex::new(store));
         let writer = Arc::new(Writer::new(store.clone()));
         writer.persist_through_outages();
-        lock(&store).cap_at_current_size(true);
+        store.lock().cap_at_current_size(true);
         let poll = tokio::spawn({
             let writer = writer.clone();
             async move {
@@ -1007,10 +1005,10 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         assert!(!poll.is_finished());
-        lock(&store).cap_at_current_size(false);
+        store.lock().cap_at_current_size(false);
         let (state, report) = poll.await.unwrap().expect("the poll was answered");
         assert_eq!((report.new_articles, state.error_count), (30, 0));
-        assert_eq!(lock(&store).counts().unwrap().1, 30);
+        assert_eq!(store.lock().counts().unwrap().1, 30);
         // The episode ends once the writer has caught up (just after it answered).
         while writer.database_failing() {
             assert!(
@@ -1041,7 +1039,7 @@ mod tests {
             Pending { job, done }
         })
         .collect();
-        assert!(write_group(&mut lock(&store), &DedupStage::default(), group, true).is_ok());
+        assert!(write_group(&mut store.lock(), &DedupStage::default(), group, true).is_ok());
         let written: Vec<Written> = answers
             .into_iter()
             .map(|a| a.blocking_recv().unwrap().0)
@@ -1058,7 +1056,7 @@ mod tests {
                 .unwrap()
                 .starts_with("cannot store")
         );
-        let guard = lock(&store);
+        let guard = store.lock();
         let (_, articles, stories) = guard.counts().unwrap();
         assert_eq!((articles, stories), (2, 2));
         let saved = guard.fetch_state(feed).unwrap().unwrap();
@@ -1114,9 +1112,9 @@ mod tests {
         let writer = Writer::new(Arc::new(Mutex::new(store)));
         let doc = document("first");
         writer.fingerprints(feed, &doc.parsed);
-        writer.load_dedup(&lock(&writer.shared.store)).unwrap();
+        writer.load_dedup(&writer.shared.store.lock()).unwrap();
         let stage = &writer.shared.dedup;
-        let dedup = lock(&stage.dedup);
+        let dedup = stage.dedup.lock();
         let lines = dedup.as_ref().unwrap().learned_lines();
         assert!(Arc::ptr_eq(&lines, stage.lines()));
     }
@@ -1130,7 +1128,7 @@ mod tests {
         let (state, report) = writer.write(job(feed, "only")).await.unwrap();
         assert_eq!(report.new_articles, 1);
         assert_eq!(state.last_status, Some(FetchStatus::Ok));
-        let guard = lock(&store);
+        let guard = store.lock();
         assert_eq!(guard.counts().unwrap().1, 1);
         assert_eq!(
             guard.fetch_state(feed).unwrap().unwrap().last_status,

@@ -15,6 +15,7 @@ use super::policy::{
 };
 use super::profile::Profile;
 use super::profile::overlap;
+use crate::platform;
 
 const DAY: i64 = 86_400;
 
@@ -215,7 +216,7 @@ impl<K: Copy + Eq + Default + Into<u64>> KeyTable<K> {
         if self.entries.is_empty() {
             return;
         }
-        prefetch(self.entries.as_ptr().wrapping_add(self.home(k)));
+        platform::prefetch(&self.entries, self.home(k));
     }
 
     /// [`KeyTable::prefetch`], and the filter word `k` sets (for filing `k` in a sealed
@@ -226,49 +227,20 @@ impl<K: Copy + Eq + Default + Into<u64>> KeyTable<K> {
         }
         self.prefetch(k);
         if !self.filter.is_empty() {
-            prefetch(self.filter.as_ptr().wrapping_add(self.filter_bits(k).0));
+            platform::prefetch(&self.filter, self.filter_bits(k).0);
         }
     }
-}
-
-/// Asks the CPU to load the cache line at `at` (a hint: where x86_64 prefetches, nothing
-/// else).
-fn prefetch<T>(at: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it reads nothing and never faults, and callers pass
-    // addresses inside their tables anyway. SSE is part of every x86_64 CPU.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
 }
 
 /// Tables at least this large are backed by huge pages where the system allows it.
 const HUGE_TABLE_BYTES: usize = 2 << 20;
 
-/// Asks the kernel to back the (not yet touched) memory of `v`'s capacity with 2 MiB pages
-/// (transparent huge pages, when set to `madvise` as most distributions do). A day's key
-/// table is tens of MiB and every probe lands on a random entry: with 4 KiB pages nearly
-/// each is a TLB miss as well as a cache miss, a page-table walk before the load. Only a
-/// hint: where refused, or off Linux, the table works the same on small pages.
+/// Backs `v` with huge pages ([`platform::ask_for_huge_pages`]) when it is a table large
+/// enough to be probed across many pages: a day's key table is tens of MiB and every probe
+/// lands on a random entry.
 fn ask_for_huge_pages<T>(v: &Vec<T>) {
-    let bytes = v.capacity() * std::mem::size_of::<T>();
-    if bytes < HUGE_TABLE_BYTES {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let start = v.as_ptr() as usize;
-        let aligned = start.next_multiple_of(PAGE);
-        let len = bytes - (aligned - start);
-        // SAFETY: madvise with MADV_HUGEPAGE reads and writes no memory: it only marks
-        // how the kernel may back this range, which lies inside the vector's own
-        // allocation (a mapping of its own at this size) from a page boundary on.
-        unsafe {
-            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
-        }
+    if v.capacity() * std::mem::size_of::<T>() >= HUGE_TABLE_BYTES {
+        platform::ask_for_huge_pages(v);
     }
 }
 

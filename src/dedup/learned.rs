@@ -8,8 +8,8 @@
 //! put them back (or, in `ingest`, for one article). This module reads folded
 //! texts and knows nothing of fingerprints (fingerprinting reads the lines learned here).
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
 
 use super::folded::FoldedText;
 use super::policy::{
@@ -135,44 +135,48 @@ impl LineCounts {
 }
 
 impl LearnedLines {
-    /// The feeds' lines, locked (a poisoned lock still holds counts worth keeping).
-    fn feeds(&self) -> MutexGuard<'_, HashMap<i64, FeedLines>> {
-        self.feeds.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Counts the distinct lines of one article of `feed` (hashes of folded lines).
     #[cfg(test)]
     pub(super) fn observe(&self, feed: i64, line_hashes: &[u64]) {
-        self.feeds().entry(feed).or_default().observe(line_hashes);
+        self.feeds
+            .lock()
+            .entry(feed)
+            .or_default()
+            .observe(line_hashes);
     }
 
     /// Counts the distinct lines of one article of `feed`, folded.
     pub(super) fn learn_folded(&self, feed: i64, text: &FoldedText) {
-        self.feeds().entry(feed).or_default().learn_folded(text);
+        self.feeds
+            .lock()
+            .entry(feed)
+            .or_default()
+            .learn_folded(text);
     }
 
     /// Whether a line is `feed`'s boilerplate (see [`FeedLines::is_learned`]).
     #[cfg(test)]
     pub(super) fn is_learned(&self, feed: i64, line_hash: u64, words: usize) -> bool {
-        self.feeds()
+        self.feeds
+            .lock()
             .get(&feed)
             .is_some_and(|l| l.is_learned(line_hash, words))
     }
 
     /// Calls `f` with the lines learned for `feed`, if any (under the lock).
     pub(super) fn with_feed<T>(&self, feed: i64, f: impl FnOnce(Option<&FeedLines>) -> T) -> T {
-        f(self.feeds().get(&feed))
+        f(self.feeds.lock().get(&feed))
     }
 
     /// Takes `feed`'s lines out (empty when none were learned), to learn and fingerprint
     /// that feed's copies elsewhere; give them back with [`LearnedLines::put`].
     pub fn take(&self, feed: i64) -> FeedLines {
-        self.feeds().remove(&feed).unwrap_or_default()
+        self.feeds.lock().remove(&feed).unwrap_or_default()
     }
 
     /// Puts `feed`'s lines (back) in.
     pub fn put(&self, feed: i64, lines: FeedLines) {
-        self.feeds().insert(feed, lines);
+        self.feeds.lock().insert(feed, lines);
     }
 }
 

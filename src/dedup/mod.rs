@@ -26,6 +26,7 @@ pub mod normalize;
 pub mod policy;
 pub mod profile;
 pub mod verify;
+pub mod wording;
 mod words;
 
 pub use fingerprint::Fingerprint;
@@ -40,20 +41,6 @@ use std::sync::Arc;
 use crate::model::{Article, MatchKind};
 use index::{KeyMap, StoryIndex};
 use policy::{MAX_CANDIDATES, MIN_SHARED_KEYS};
-
-/// Makes glibc's malloc give every allocation of 256 KiB or more its own mapping, returned
-/// to the system when freed. By default glibc raises that threshold to the size of each
-/// large block freed (up to 32 MiB), after which the index's day tables (tens of MiB,
-/// replaced day after day) and growing vectors are carved from the heap and leave holes
-/// it cannot return: `dedup-bench` at a million articles peaked at 436-449 MB that way,
-/// 365 MB with the threshold fixed. Call it once at startup.
-pub fn keep_large_allocations_mapped() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tuning parameter of glibc's allocator (under its lock).
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-    }
-}
 
 /// The dedup stage's state: the policy, the index of live stories, the learned boilerplate
 /// (each feed's recurring lines: the one home of them, shared with the threads that

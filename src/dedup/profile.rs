@@ -2,6 +2,8 @@
 //! keep every story's representative in memory), with who published it when, and the rank
 //! that decides which copy represents a story.
 
+use zerocopy::{FromBytes, IntoBytes};
+
 use super::fingerprint::Fingerprint;
 use super::policy::LONG_WORDS;
 
@@ -145,11 +147,11 @@ impl Profile {
     /// shingles with odds |set|/65536 per shingle: under 0.5% of overlap for news lengths.
     pub fn set(&self) -> &[u16] {
         let words = self.set_len.div_ceil(2) as usize;
-        let packed = &self.data[..words];
-        // SAFETY: `packed` is `words` initialised u32s, so its memory holds `2 * words`
-        // initialised u16s, at least `set_len`; u16 needs no more alignment than u32; the
-        // slice borrows `self`, which owns the memory.
-        unsafe { std::slice::from_raw_parts(packed.as_ptr().cast::<u16>(), self.set_len as usize) }
+        let packed = self.data[..words].as_bytes();
+        // `packed` is `words` u32s, so it holds `2 * words` >= `set_len` u16s at an alignment
+        // u16 accepts: the cast cannot fail (an empty set if it somehow did).
+        <[u16]>::ref_from_prefix_with_elems(packed, self.set_len as usize)
+            .map_or(&[], |(set, _)| set)
     }
 
     /// Significant title words, sorted.

@@ -17,6 +17,7 @@ mod error;
 pub mod guard;
 mod headers;
 pub mod policy;
+mod websub;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -194,24 +195,6 @@ enum Via {
     Guarded,
 }
 
-/// How a chain of hops ended, before [`Fetcher::fetch`] or [`Fetcher::fetch_page`]
-/// names it.
-enum Ending {
-    Body {
-        body: Vec<u8>,
-        content_type: Option<String>,
-        validators: Validators,
-    },
-    NotModified {
-        validators: Validators,
-    },
-    Gone,
-    RateLimited {
-        retry_after: Duration,
-    },
-    Failed(FetchError),
-}
-
 /// The validators a request sends, and the largest body it accepts.
 #[derive(Clone, Copy)]
 struct Conditional<'a> {
@@ -294,24 +277,9 @@ impl Fetcher {
             last_modified: req.last_modified,
             max_body: self.max_body,
         };
-        let (ending, progress, elapsed) = self
+        let (outcome, progress, elapsed) = self
             .timed(req.url, conditional, |_: &url::Url| Ok(Via::Plain))
             .await;
-        let outcome = match ending {
-            Ending::Body {
-                body,
-                content_type,
-                validators,
-            } => FetchOutcome::Modified {
-                body,
-                content_type,
-                validators,
-            },
-            Ending::NotModified { validators } => FetchOutcome::NotModified { validators },
-            Ending::Gone => FetchOutcome::Gone,
-            Ending::RateLimited { retry_after } => FetchOutcome::RateLimited { retry_after },
-            Ending::Failed(error) => FetchOutcome::Failed { error },
-        };
         // A move is only worth recording when the new place actually answered.
         let keep_move = matches!(
             outcome,
@@ -339,9 +307,11 @@ impl Fetcher {
             max_body: self.max_body.min(policy::MAX_PAGE_BODY),
         };
         let route = |url: &url::Url| self.page_route(req.feed_host, url);
-        let (ending, progress, elapsed) = self.timed(req.url, conditional, route).await;
-        let outcome = match ending {
-            Ending::Body {
+        let (outcome, progress, elapsed) = self.timed(req.url, conditional, route).await;
+        // The one mapping from a feed's outcomes to a page's: a page has no state to retire,
+        // so its 410 is a failure like any other.
+        let outcome = match outcome {
+            FetchOutcome::Modified {
                 body,
                 content_type,
                 validators,
@@ -350,14 +320,14 @@ impl Fetcher {
                 content_type,
                 validators,
             },
-            Ending::NotModified { validators } => PageOutcome::NotModified { validators },
-            Ending::Gone => PageOutcome::Failed {
+            FetchOutcome::NotModified { validators } => PageOutcome::NotModified { validators },
+            FetchOutcome::Gone => PageOutcome::Failed {
                 error: FetchError::Gone {
                     url: progress.url.clone(),
                 },
             },
-            Ending::RateLimited { retry_after } => PageOutcome::RateLimited { retry_after },
-            Ending::Failed(error) => PageOutcome::Failed { error },
+            FetchOutcome::RateLimited { retry_after } => PageOutcome::RateLimited { retry_after },
+            FetchOutcome::Failed { error } => PageOutcome::Failed { error },
         };
         PageReport {
             outcome,
@@ -400,7 +370,7 @@ impl Fetcher {
         start: &url::Url,
         conditional: Conditional<'_>,
         route: impl Fn(&url::Url) -> Result<Via, FetchError>,
-    ) -> (Ending, Progress, Duration) {
+    ) -> (FetchOutcome, Progress, Duration) {
         let started = Instant::now();
         let mut progress = Progress {
             url: start.clone(),
@@ -409,14 +379,16 @@ impl Fetcher {
             bytes: 0,
         };
         let hops = self.exchange(start, conditional, &route, &mut progress);
-        let ending = match tokio::time::timeout(self.timeout, hops).await {
-            Ok(ending) => ending,
-            Err(_) => Ending::Failed(FetchError::Timeout {
-                url: progress.url.clone(),
-                limit: self.timeout,
-            }),
+        let outcome = match tokio::time::timeout(self.timeout, hops).await {
+            Ok(outcome) => outcome,
+            Err(_) => FetchOutcome::Failed {
+                error: FetchError::Timeout {
+                    url: progress.url.clone(),
+                    limit: self.timeout,
+                },
+            },
         };
-        (ending, progress, started.elapsed())
+        (outcome, progress, started.elapsed())
     }
 
     /// A plain GET (redirects followed, no validators) that must end in a document: what
@@ -457,8 +429,8 @@ impl Fetcher {
         conditional: Conditional<'_>,
         route: &impl Fn(&url::Url) -> Result<Via, FetchError>,
         progress: &mut Progress,
-    ) -> Ending {
-        let failed = Ending::Failed;
+    ) -> FetchOutcome {
+        let failed = |error| FetchOutcome::Failed { error };
         let mut visited = vec![start.clone()];
         let mut all_permanent = true;
         loop {
@@ -528,19 +500,19 @@ impl Fetcher {
                 fresh_for: headers::fresh_for(headers),
             };
             return match status {
-                StatusCode::NOT_MODIFIED => Ending::NotModified { validators },
-                StatusCode::GONE => Ending::Gone,
+                StatusCode::NOT_MODIFIED => FetchOutcome::NotModified { validators },
+                StatusCode::GONE => FetchOutcome::Gone,
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
                     if headers::retry_after(headers).is_some() =>
                 {
-                    Ending::RateLimited {
+                    FetchOutcome::RateLimited {
                         retry_after: headers::retry_after(headers).unwrap_or_default(),
                     }
                 }
                 s if s.is_success() => {
                     let content_type = header_string(headers, CONTENT_TYPE);
                     match self.read_body(resp, progress, conditional.max_body).await {
-                        Ok(body) => Ending::Body {
+                        Ok(body) => FetchOutcome::Modified {
                             body,
                             content_type,
                             validators,

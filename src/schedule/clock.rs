@@ -1,9 +1,9 @@
 //! The scheduler's clock: real time in the daemon, a hand-driven clock in tests, so tests
 //! move time forward instead of sleeping.
 
+use parking_lot::Mutex;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
@@ -49,7 +49,7 @@ impl ManualClock {
 
     /// Moves the clock to `at` (never backwards).
     pub fn set(&self, at: DateTime<Utc>) {
-        let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        let mut now = self.now.lock();
         if at > *now {
             *now = at;
             self.moved.send_replace(at);
@@ -65,7 +65,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+        *self.now.lock()
     }
 
     fn sleep_until(&self, at: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

@@ -1,8 +1,9 @@
 //! Politeness limits: `[fetch].concurrency` requests in flight overall and `[fetch].per_host`
 //! to any one host.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -44,7 +45,7 @@ impl Limits {
     /// busy host never sit on global slots other hosts could use.
     pub async fn acquire(&self, host: &str) -> Option<Slot> {
         let host_sem = {
-            let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            let mut hosts = self.hosts.lock();
             hosts
                 .entry(host.to_ascii_lowercase())
                 .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))

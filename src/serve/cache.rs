@@ -7,8 +7,9 @@
 //! so a conditional request is answered 304 and a plain one with the stored bytes, neither
 //! touching the database beyond the pragma.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::header::{
@@ -121,13 +122,13 @@ pub struct DocCache {
 impl DocCache {
     /// The entry for `key` if it was built in `generation`.
     pub fn get(&self, key: &Key, generation: Generation) -> Option<Arc<Cached>> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.map.lock();
         map.get(key).filter(|c| c.generation == generation).cloned()
     }
 
     /// Stores an entry; a full cache is emptied first (stale entries go with it).
     pub fn put(&self, key: Key, entry: Arc<Cached>) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.map.lock();
         if map.len() >= CACHE_ENTRIES && !map.contains_key(&key) {
             map.clear();
         }
@@ -136,7 +137,7 @@ impl DocCache {
 
     /// Drops everything (on config reload).
     pub fn clear(&self) {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.map.lock().clear();
     }
 }
 

@@ -9,9 +9,11 @@ use super::policy::{MAX_CATEGORIES, MAX_SUMMARY_CHARS};
 use super::query::FeedQuery;
 use super::safe;
 use crate::config::{Config, normalize_feed_url};
+use crate::dedup::wording::match_in_words;
 use crate::markup::chars::text_chars;
 use crate::markup::escape;
 use crate::markup::whitespace::one_line;
+use crate::model::MatchKind;
 use crate::store::{
     MergedCopy, MergedStory, MergedVersion, Position, Store, StoreError, StoryFilter,
 };
@@ -33,8 +35,14 @@ pub struct Document {
     pub stories: Vec<Story>,
     /// Where the next page of older stories starts, when there are older stories.
     pub older: Option<Position>,
+    /// The document's language: the one most of its stories declare, else `und`
+    /// (undetermined).
+    pub lang: String,
     /// Every tag in feeds.toml, sorted: the river page's filters.
     pub tags: Vec<String>,
+    /// The WebSub hub the document advertises (`[server].websub_hub`), when the daemon
+    /// pings it for this query ([`FeedQuery::is_websub_topic`]).
+    pub hub: Option<url::Url>,
 }
 
 /// One story of a document: the representative copy's words, and the outlets.
@@ -42,6 +50,13 @@ pub struct Document {
 pub struct Story {
     /// The stable entry id: `urn:tributary:{instance}:story:{id}`.
     pub id: String,
+    /// The story's number (its id in the store): its page is `story/{number}`.
+    pub number: i64,
+    /// The absolute URL of its page, `[server].base_url` + `story/{number}`.
+    pub page: url::Url,
+    /// Its language tag (the representative's, from the entry or its feed), when it has a
+    /// well-formed one.
+    pub lang: Option<String>,
     /// The representative's title, one line, XML-safe, of bounded length.
     pub title: String,
     /// The representative's URL, when it is an absolute http(s) URL.
@@ -52,7 +67,9 @@ pub struct Story {
     pub categories: Vec<String>,
     /// The story's first publication time (what the feed is ordered by).
     pub published: DateTime<Utc>,
-    /// When the story last changed.
+    /// When the story itself last changed: the newest of its copies' own publication and
+    /// update times, or when its representative moved to another copy — not the time of
+    /// the poll that stored it.
     pub updated: DateTime<Utc>,
     /// The representative copy.
     pub representative: Copy,
@@ -81,6 +98,14 @@ pub struct Copy {
     pub published: DateTime<Utc>,
     /// Its update time, when given.
     pub updated: Option<DateTime<Utc>>,
+    /// Its language tag, when well-formed.
+    pub lang: Option<String>,
+    /// How it joined the story (the dedup stage's match kind).
+    pub kind: MatchKind,
+    /// The score it joined with.
+    pub score: f64,
+    /// The dedup rule text stored with it.
+    pub rule: String,
 }
 
 /// Why a document could not be built.
@@ -145,6 +170,111 @@ pub fn load(store: &Store, config: &Config, query: &FeedQuery) -> Result<Documen
         Some(t) => t,
         None => store.newest_feed_created()?.unwrap_or_default(),
     };
+    let base_url = base_url(config);
+    let stories: Vec<Story> = stories
+        .iter()
+        .map(|s| story(&instance, &base_url, s))
+        .collect();
+    Ok(Document {
+        title: feed_title(config, query),
+        lang: most_common_lang(&stories),
+        base_url,
+        query: query.clone(),
+        updated,
+        stories,
+        older,
+        instance,
+        tags: tags(config),
+        hub: config
+            .server
+            .websub_hub
+            .as_ref()
+            .filter(|_| query.is_websub_topic())
+            .map(|h| h.0.clone()),
+    })
+}
+
+/// The language most stories declare (ties: the first in alphabetical order), else `und`.
+fn most_common_lang(stories: &[Story]) -> String {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for lang in stories.iter().filter_map(|s| s.lang.as_deref()) {
+        *counts.entry(lang).or_default() += 1;
+    }
+    let mut best: Option<(&str, usize)> = None;
+    for (lang, n) in counts {
+        if best.is_none_or(|(_, m)| n > m) {
+            best = Some((lang, n));
+        }
+    }
+    best.map_or_else(|| "und".to_string(), |(l, _)| l.to_string())
+}
+
+/// What the story page shows, or where the story went.
+#[derive(Debug)]
+pub enum StoryLookup {
+    /// The story, ready to render.
+    Found(Box<StoryPage>),
+    /// The id was absorbed by a merge: the story that holds its copies now.
+    Moved(i64),
+    /// No story has, or had, this id.
+    Missing,
+}
+
+/// One story's page: the story with every copy.
+#[derive(Debug, Clone)]
+pub struct StoryPage {
+    /// The site's title (`[server].title`).
+    pub site_title: String,
+    /// The story.
+    pub story: Story,
+}
+
+/// The version of story `id`'s page (its validators), or where it went.
+pub fn story_version(
+    store: &Store,
+    id: i64,
+) -> Result<Result<MergedVersion, StoryLookup>, LoadError> {
+    let version = store.merged_story_version(id)?;
+    if version.last_changed.is_some() {
+        return Ok(Ok(version));
+    }
+    Ok(Err(match store.story_survivor(id)? {
+        Some(to) => StoryLookup::Moved(to),
+        None => StoryLookup::Missing,
+    }))
+}
+
+/// Reads story `id` for its page.
+pub fn load_story(store: &Store, config: &Config, id: i64) -> Result<StoryLookup, LoadError> {
+    let Some(s) = store.merged_story(id)? else {
+        return Ok(match store.story_survivor(id)? {
+            Some(to) => StoryLookup::Moved(to),
+            None => StoryLookup::Missing,
+        });
+    };
+    let instance = store.instance_id()?;
+    Ok(StoryLookup::Found(Box::new(StoryPage {
+        site_title: safe::title(&config.server.title),
+        story: story(&instance, &base_url(config), &s),
+    })))
+}
+
+/// The absolute URL of story `id`'s page under `base` (which ends in `/`).
+pub fn story_url(base: &url::Url, id: i64) -> url::Url {
+    base.join(&format!("story/{id}"))
+        .unwrap_or_else(|_| base.clone())
+}
+
+/// `path` under `base` with `query`'s canonical query string: a document's self link.
+fn url_of(base: &url::Url, path: &str, query: &FeedQuery) -> String {
+    let mut u = base.join(path).unwrap_or_else(|_| base.clone());
+    let q = query.to_query_string();
+    u.set_query((!q.is_empty()).then_some(q.as_str()));
+    u.to_string()
+}
+
+/// Every tag in feeds.toml, sorted and once each.
+pub fn tags(config: &Config) -> Vec<String> {
     let mut tags: Vec<String> = config
         .feeds
         .iter()
@@ -152,20 +282,33 @@ pub fn load(store: &Store, config: &Config, query: &FeedQuery) -> Result<Documen
         .collect();
     tags.sort();
     tags.dedup();
-    Ok(Document {
-        title: feed_title(config, query),
-        base_url: base_url(config),
-        query: query.clone(),
-        updated,
-        stories: stories.iter().map(|s| story(&instance, s)).collect(),
-        older,
-        instance,
-        tags,
-    })
+    tags
+}
+
+/// The self URLs of every document that advertises the hub: what the daemon tells
+/// `[server].websub_hub` changed after a commit that changed the merged feed. Built as the
+/// documents build their self links, so a topic is byte for byte the self link a subscriber
+/// found.
+pub fn websub_topics(config: &Config) -> Vec<String> {
+    let queries =
+        std::iter::once(FeedQuery::default()).chain(tags(config).into_iter().map(|tag| {
+            FeedQuery {
+                tag: Some(tag),
+                ..FeedQuery::default()
+            }
+        }));
+    let base = base_url(config);
+    let mut topics = Vec::new();
+    for query in queries {
+        for format in super::render::Format::FEEDS {
+            topics.push(url_of(&base, format.path(), &query));
+        }
+    }
+    topics
 }
 
 /// `[server].base_url` with a trailing slash, so relative joins stay under its path.
-fn base_url(config: &Config) -> url::Url {
+pub fn base_url(config: &Config) -> url::Url {
     let mut u = config.server.base_url.0.clone();
     if !u.path().ends_with('/') {
         let path = format!("{}/", u.path());
@@ -199,10 +342,14 @@ fn copy(c: &MergedCopy) -> Copy {
         title: safe::title(&c.title),
         published: c.published,
         updated: c.updated,
+        lang: c.language.as_deref().and_then(safe::language),
+        kind: MatchKind::parse(&c.matched).unwrap_or(MatchKind::Content),
+        score: c.score,
+        rule: c.thresholds.clone(),
     }
 }
 
-fn story(instance: &str, s: &MergedStory) -> Story {
+fn story(instance: &str, base: &url::Url, s: &MergedStory) -> Story {
     let rep = &s.representative;
     let representative = copy(rep);
     let mut authors: Vec<String> = rep
@@ -239,14 +386,23 @@ fn story(instance: &str, s: &MergedStory) -> Story {
         .filter(|h| !h.trim().is_empty())
         .unwrap_or(&body)
         .to_string();
+    // The story's own last change, never before its first publication.
+    let updated = std::iter::once(rep)
+        .chain(&s.others)
+        .map(|c| c.updated.map_or(c.published, |u| u.max(c.published)))
+        .chain(s.rep_changed)
+        .fold(s.first_published, DateTime::max);
     Story {
         id: format!("urn:tributary:{instance}:story:{}", s.id),
+        number: s.id,
+        page: story_url(base, s.id),
+        lang: representative.lang.clone(),
         title: representative.title.clone(),
         link: representative.url.clone(),
         authors,
         categories,
         published: s.first_published,
-        updated: s.last_changed,
+        updated,
         others: s.others.iter().map(copy).collect(),
         representative,
         body,
@@ -258,13 +414,12 @@ impl Document {
     /// The absolute URL of this document in `path` form (`feed.atom`, `feed.rss`, ...),
     /// with the query: the self link.
     pub fn url_of(&self, path: &str) -> String {
-        let mut u = self
-            .base_url
-            .join(path)
-            .unwrap_or_else(|_| self.base_url.clone());
-        let q = self.query.to_query_string();
-        u.set_query((!q.is_empty()).then_some(q.as_str()));
-        u.to_string()
+        url_of(&self.base_url, path, &self.query)
+    }
+
+    /// The document's language when it is known (not `und`): what feeds declare.
+    pub fn declared_lang(&self) -> Option<&str> {
+        (self.lang != "und").then_some(self.lang.as_str())
     }
 
     /// The URL of the page of older stories in `path` form, when there is one: RFC 5005's
@@ -297,10 +452,23 @@ impl Document {
     }
 }
 
+impl Copy {
+    /// How this copy joined its story, in plain words.
+    pub fn how_matched(&self) -> String {
+        match_in_words(self.kind, self.score, &self.rule)
+    }
+}
+
 impl Story {
+    /// The representative's sanitised HTML: its page's full text when one was fetched, else
+    /// the feed's content, else its summary.
+    pub fn full_html(&self) -> String {
+        safe::clean_html(&self.body, self.link.as_ref())
+    }
+
     /// The representative's sanitised HTML, ending with the other outlets, each linked.
     pub fn content_html(&self) -> String {
-        let mut html = safe::clean_html(&self.body, self.link.as_ref());
+        let mut html = self.full_html();
         if !self.others.is_empty() {
             let links: Vec<String> = self
                 .others

@@ -1,28 +1,32 @@
 //! The subscriber-facing routes: `/feed.atom`, `/feed.rss`, `/feed.json`, the river page
-//! `/`, and `/feeds.opml`. Read-only: nothing here changes state.
+//! `/`, a page per story `/story/{id}` (an absorbed id answers 301 with the story that
+//! absorbed it), the feeds' health `/sources`, and `/feeds.opml` (without credentials).
+//! Read-only: nothing here changes state. Every page carries validators and answers
+//! conditional requests with 304.
 //!
 //! [`FeedService`] holds the config, a few read-only database connections and the document
 //! cache; [`routes`] mounts the handlers on a `Router` the daemon merges into its own.
 
+use parking_lot::{Mutex, RwLock};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 
 use super::cache::{Cached, DocCache, Generation, Validators};
-use super::document::{self, LoadError};
+use super::document::{self, LoadError, StoryLookup};
 use super::policy::READ_POOL;
 use super::query::FeedQuery;
 use super::render::{self, Format};
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::store::{MergedVersion, Store, StoreError};
 
 /// The Content-Security-Policy of the river page: nothing runs, nothing loads from
 /// elsewhere; the inline style sheet is the only exception, and the search form may only
@@ -43,6 +47,8 @@ pub struct FeedService {
     /// Idle read-only connections for building documents.
     readers: Mutex<Vec<Store>>,
     cache: DocCache,
+    /// The sources page of the current generation (it changes with every poll).
+    sources: Mutex<Option<Arc<Cached>>>,
 }
 
 impl FeedService {
@@ -56,28 +62,26 @@ impl FeedService {
             watch: Mutex::new(None),
             readers: Mutex::new(Vec::new()),
             cache: DocCache::default(),
+            sources: Mutex::new(None),
         })
     }
 
     /// Uses a reloaded config from now on (titles, base URL, tags, the OPML list); cached
     /// documents are dropped. The database path is fixed for the life of the service.
     pub fn set_config(&self, config: Arc<Config>) {
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        *self.config.write() = config;
         self.config_epoch.fetch_add(1, Ordering::SeqCst);
         self.cache.clear();
     }
 
     fn config(&self) -> Arc<Config> {
-        self.config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.config.read().clone()
     }
 
     /// The current generation: one `PRAGMA data_version` on the watch connection.
     fn generation(&self) -> Result<Generation, StoreError> {
         let config_epoch = self.config_epoch.load(Ordering::SeqCst);
-        let mut watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        let mut watch = self.watch.lock();
         let store = match watch.take() {
             Some(s) => s,
             None => Store::open_reader(&self.db_path)?,
@@ -96,14 +100,14 @@ impl FeedService {
         &self,
         f: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let pooled = self.readers.lock().pop();
         let store = match pooled {
             Some(s) => s,
             None => Store::open_reader(&self.db_path)?,
         };
         let out = store.snapshot(f);
         if out.is_ok() {
-            let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+            let mut readers = self.readers.lock();
             if readers.len() < READ_POOL {
                 readers.push(store);
             }
@@ -121,6 +125,11 @@ impl FeedService {
             &query.to_query_string(),
             &config.server.title,
             config.server.base_url.0.as_str(),
+            config
+                .server
+                .websub_hub
+                .as_ref()
+                .map_or("", |h| h.0.as_str()),
         ] {
             h.update(part.as_bytes());
             h.update(&[0]);
@@ -184,6 +193,8 @@ pub fn routes(service: Arc<FeedService>) -> Router {
         .route("/feed.rss", get(rss))
         .route("/feed.json", get(json))
         .route("/feeds.opml", get(opml))
+        .route("/story/{id}", get(story))
+        .route("/sources", get(sources))
         .layer(CompressionLayer::new())
         .with_state(service)
 }
@@ -207,7 +218,7 @@ async fn json(State(s): Svc, RawQuery(q): RawQuery, h: HeaderMap) -> Response {
 }
 
 async fn opml(State(s): Svc) -> Response {
-    let body = crate::opml::for_config(&s.config());
+    let body = crate::opml::for_config(&s.config(), crate::opml::Credentials::Strip);
     (
         [
             (header::CONTENT_TYPE, "text/x-opml; charset=utf-8"),
@@ -216,6 +227,130 @@ async fn opml(State(s): Svc) -> Response {
         body,
     )
         .into_response()
+}
+
+/// What the story page's route comes to.
+enum StoryAnswer {
+    /// 200 or 304 (no body).
+    Page(Validators, Option<Bytes>),
+    /// 301 to this absolute URL.
+    Moved(String),
+    /// 404 with this page.
+    Missing(Bytes),
+}
+
+impl FeedService {
+    /// Story `id`'s page: validators from the story's version, then (unless the client has
+    /// this version) the page; or where the story went; or a 404 page.
+    fn story_page(&self, id: Option<i64>, headers: &HeaderMap) -> Result<StoryAnswer, LoadError> {
+        let config = self.config();
+        let missing =
+            |id: &str| StoryAnswer::Missing(render::story_missing(&config.server.title, id).into());
+        let Some(id) = id else {
+            return Ok(missing("?"));
+        };
+        let moved = |to: i64| {
+            let base = document::base_url(&config);
+            StoryAnswer::Moved(document::story_url(&base, to).to_string())
+        };
+        self.with_reader(|store| {
+            let version = match document::story_version(store, id)? {
+                Ok(v) => v,
+                Err(StoryLookup::Moved(to)) => return Ok(moved(to)),
+                Err(_) => return Ok(missing(&id.to_string())),
+            };
+            let salt = Self::salt(&config, Format::Html, &FeedQuery::default())
+                ^ xxhash_rust::xxh3::xxh3_64(format!("story/{id}").as_bytes());
+            let validators = Validators::new(Format::Html, &version, salt);
+            if validators.fresh_for(headers) {
+                return Ok(StoryAnswer::Page(validators, None));
+            }
+            Ok(match document::load_story(store, &config, id)? {
+                StoryLookup::Found(page) => {
+                    StoryAnswer::Page(validators, Some(render::story_page(&page).into()))
+                }
+                StoryLookup::Moved(to) => moved(to),
+                StoryLookup::Missing => missing(&id.to_string()),
+            })
+        })
+    }
+
+    /// The sources page of `generation`, built once per generation.
+    fn sources_page(&self, generation: Generation) -> Result<Arc<Cached>, LoadError> {
+        let mut slot = self.sources.lock();
+        if let Some(hit) = slot.as_ref().filter(|c| c.generation == generation) {
+            return Ok(hit.clone());
+        }
+        let config = self.config();
+        let page = self.with_reader(|store| super::sources::load(store, &config))?;
+        let body = render::sources_page(&page);
+        let version = MergedVersion {
+            hash: xxhash_rust::xxh3::xxh3_64(&body),
+            last_changed: page.last_changed(),
+        };
+        let entry = Arc::new(Cached {
+            generation,
+            validators: Validators::new(Format::Html, &version, 0),
+            body: Some(body.into()),
+        });
+        *slot = Some(entry.clone());
+        Ok(entry)
+    }
+}
+
+async fn story(State(s): Svc, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    // Story ids are positive; anything else names no story.
+    let id = id.parse::<i64>().ok().filter(|&n| n > 0);
+    let answer = tokio::task::spawn_blocking(move || {
+        let answer = s.story_page(id, &headers)?;
+        Ok::<_, LoadError>((answer, headers))
+    })
+    .await;
+    match answer {
+        Ok(Ok((StoryAnswer::Page(v, Some(body)), headers))) if !v.fresh_for(&headers) => {
+            full(Format::Html, &v, body)
+        }
+        Ok(Ok((StoryAnswer::Page(v, _), _))) => not_modified(&v),
+        Ok(Ok((StoryAnswer::Moved(to), _))) => match HeaderValue::from_str(&to) {
+            Ok(location) => {
+                let mut r = StatusCode::MOVED_PERMANENTLY.into_response();
+                r.headers_mut().insert(header::LOCATION, location);
+                r
+            }
+            Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "bad redirect target"),
+        },
+        Ok(Ok((StoryAnswer::Missing(body), _))) => {
+            let mut r = page_response(body);
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            r
+        }
+        Ok(Err(e)) => unavailable(&e),
+        Err(e) => unavailable(&format_args!("the story page task failed: {e}")),
+    }
+}
+
+async fn sources(State(s): Svc, headers: HeaderMap) -> Response {
+    let generation = match s.generation() {
+        Ok(g) => g,
+        Err(e) => return unavailable(&e),
+    };
+    match tokio::task::spawn_blocking(move || s.sources_page(generation)).await {
+        Ok(Ok(entry)) => match &entry.body {
+            Some(body) if !entry.validators.fresh_for(&headers) => {
+                full(Format::Html, &entry.validators, body.clone())
+            }
+            _ => not_modified(&entry.validators),
+        },
+        Ok(Err(e)) => unavailable(&e),
+        Err(e) => unavailable(&format_args!("the sources page task failed: {e}")),
+    }
+}
+
+/// An HTML page without validators (the 404 page), with the pages' headers.
+fn page_response(body: Bytes) -> Response {
+    let mut r = Response::new(Body::from(body));
+    html_headers(Format::Html, r.headers_mut());
+    r
 }
 
 /// One line of plain text with a status: the body of every error response.
@@ -293,6 +428,13 @@ fn not_modified(v: &Validators) -> Response {
 fn full(format: Format, v: &Validators, body: Bytes) -> Response {
     let mut r = Response::new(Body::from(body));
     let h = r.headers_mut();
+    html_headers(format, h);
+    validator_headers(v, h);
+    r
+}
+
+/// The content type and the safety headers of a document of `format`.
+fn html_headers(format: Format, h: &mut HeaderMap) {
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
@@ -315,6 +457,4 @@ fn full(format: Format, v: &Validators, body: Bytes) -> Response {
             HeaderValue::from_static("no-referrer"),
         );
     }
-    validator_headers(v, h);
-    r
 }

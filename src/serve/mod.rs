@@ -14,6 +14,7 @@ pub mod policy;
 pub mod query;
 pub mod render;
 mod safe;
+pub mod sources;
 
 pub use feeds::{FeedService, routes};
 pub use ops::{AppState, database_answers};

@@ -1,7 +1,8 @@
 //! The operator's routes: `/healthz` (does the database answer?) and `/metrics`
 //! (Prometheus text).
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -35,8 +36,7 @@ pub fn routes(state: AppState) -> Router {
 /// Whether the database answers within `limit` (a blocked or broken database does not).
 pub async fn database_answers(store: &Arc<Mutex<Store>>, limit: Duration) -> bool {
     let store = store.clone();
-    let ping =
-        tokio::task::spawn_blocking(move || store.lock().unwrap_or_else(|p| p.into_inner()).ping());
+    let ping = tokio::task::spawn_blocking(move || store.lock().ping());
     matches!(tokio::time::timeout(limit, ping).await, Ok(Ok(true)))
 }
 

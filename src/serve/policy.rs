@@ -26,6 +26,11 @@ pub const EXCERPT_CHARS: usize = 320;
 /// The longest summary (plain text) a merged-feed entry carries beside its content.
 pub const MAX_SUMMARY_CHARS: usize = 1000;
 
+/// Longest language tag written (`lang`, `xml:lang`, JSON Feed `language`): RFC 5646
+/// asks implementations to accept tags of at least 35 characters; a longer "tag" from a
+/// feed is not one.
+pub const MAX_LANGUAGE_CHARS: usize = 35;
+
 /// Most categories written per entry (the union over a story's copies can be long).
 pub const MAX_CATEGORIES: usize = 16;
 

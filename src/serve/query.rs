@@ -122,6 +122,17 @@ impl FeedQuery {
         out.finish()
     }
 
+    /// Whether a WebSub hub hears of this query's document changing: the unfiltered feeds
+    /// and each tag's, at the default length, first page — the documents the daemon pings
+    /// the hub for ([`super::websub_topics`]). Other queries (a feed, a search, an older
+    /// page) do not advertise the hub, so no subscriber waits for a ping that never comes.
+    pub fn is_websub_topic(&self) -> bool {
+        self.feed.is_none()
+            && self.q.is_none()
+            && self.before.is_none()
+            && self.limit == DEFAULT_LIMIT
+    }
+
     /// `?query` or nothing: what to append to a path.
     pub fn suffix(&self) -> String {
         let q = self.to_query_string();

@@ -6,7 +6,7 @@
 //! everything composed is escaped (`markup::escape`), and characters published text never
 //! holds are dropped from every string (`markup::chars`).
 
-use super::policy::MAX_TITLE_CHARS;
+use super::policy::{MAX_LANGUAGE_CHARS, MAX_TITLE_CHARS};
 use crate::markup::chars::text_chars;
 use crate::markup::sanitize;
 use crate::markup::text::html_to_text;
@@ -56,6 +56,26 @@ pub fn excerpt(html: &str, max: usize) -> String {
     truncate(&one_line(&html_to_text(&clean_html(html, None))), max)
 }
 
+/// A language tag fit for `lang`/`xml:lang`, or None: the shape of BCP 47 (letters, then
+/// subtags of letters and digits, at most 8 each, joined by `-`; `_` as written by some
+/// feeds read as `-`), the primary subtag lower case. Feeds write anything here.
+pub fn language(s: &str) -> Option<String> {
+    let s = s.trim().replace('_', "-");
+    let mut parts = s.split('-');
+    let primary = parts.next()?;
+    let primary_ok =
+        (2..=8).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    let rest_ok = parts
+        .clone()
+        .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    (primary_ok && rest_ok && s.len() <= MAX_LANGUAGE_CHARS).then(|| {
+        std::iter::once(primary.to_ascii_lowercase())
+            .chain(parts.map(str::to_string))
+            .collect::<Vec<_>>()
+            .join("-")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +107,15 @@ mod tests {
         assert!(http_url(Some("javascript:alert(1)")).is_none());
         assert!(http_url(Some("/relative")).is_none());
         assert!(http_url(Some(" https://ok.example/a ")).is_some());
+    }
+
+    #[test]
+    fn language_tags_are_checked_for_shape() {
+        assert_eq!(language("es").as_deref(), Some("es"));
+        assert_eq!(language(" fr_FR ").as_deref(), Some("fr-FR"));
+        assert_eq!(language("EN-us").as_deref(), Some("en-us"));
+        for bad in ["", "e", "en--", "\"><script>", "english language", "x-"] {
+            assert_eq!(language(bad), None, "{bad:?}");
+        }
     }
 }

@@ -110,7 +110,7 @@ impl Batch<'_> {
             }
             None => {
                 // `execute` and the rowid rather than `RETURNING`, which makes SQLite build an
-                // ephemeral table per row (measured: a third of the insert's cost).
+                // ephemeral table per row (BENCHMARKS.md, "Polling").
                 self.with_hot(
                         Hot::InsertArticle,
                         "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, authors, \
@@ -225,7 +225,9 @@ impl Batch<'_> {
     ) -> Result<()> {
         self.with_hot(
             Hot::SetRepresentative,
-            "UPDATE stories SET representative = ?2, last_changed = ?3 WHERE id = ?1",
+            "UPDATE stories SET last_changed = ?3, \
+                rep_changed = CASE WHEN representative IS ?2 THEN rep_changed ELSE ?3 END, \
+                representative = ?2 WHERE id = ?1",
             |s| s.execute(params![story, article, secs(now)]),
         )?;
         Ok(())

@@ -2,15 +2,16 @@
 //! for the disk.
 //!
 //! A checkpoint ends with an fsync of the WAL and of the database file. Left to SQLite's
-//! automatic checkpoint, the writer runs it inside a commit every 1,000 pages: during a
-//! cold poll of 1,000 feeds that was about 500 fsyncs of 10–150 ms each on a virtual disk,
-//! half of the cycle's wall time. Here a second connection runs PASSIVE checkpoints (which
+//! automatic checkpoint, the writer runs it inside a commit every 1,000 pages, and a cold
+//! poll of many feeds then spends much of its wall time waiting for fsyncs
+//! (`examples/poll_bench`; BENCHMARKS.md, "Polling"). Here a second connection runs PASSIVE checkpoints (which
 //! never block the writer or readers) every [`CHECKPOINT_EVERY`]; the writer's own automatic
 //! checkpoint stays only as a bound on the WAL's size ([`WAL_BOUND_PAGES`]), for when this
 //! thread falls far behind. Which connection checkpoints changes nothing for crash safety.
 
+use parking_lot::{Condvar, Mutex};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -20,14 +21,14 @@ use super::{Result, StoreError};
 
 /// How often the background connection copies committed pages into the database. A page
 /// that several commits rewrite (an index page, during a burst of writes) is copied once
-/// per checkpoint: every 200 ms cost a cold poll cycle about 7 % more CPU
+/// per checkpoint, so checkpoints much more often cost a cold poll cycle CPU
 /// (`examples/poll_bench`), and a longer WAL costs readers nothing that shows.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 
 /// The WAL size (in pages) at which the writer checkpoints by itself after all: bounds the
 /// file (256 MiB) when the background checkpoints cannot finish because commits keep
-/// coming, as in a cold poll of many feeds. Measured with `examples/poll_bench`: 16,384
-/// pages left the writer about a dozen checkpoints of ≈ 0.1 s each per cold cycle.
+/// coming, as in a cold poll of many feeds; a bound much lower would have the writer
+/// checkpoint (and wait) during a cold cycle after all (`examples/poll_bench`).
 pub const WAL_BOUND_PAGES: u32 = 65_536;
 
 /// The size the WAL file is cut back to once it has been checkpointed in full.
@@ -62,12 +63,9 @@ impl Checkpointer {
 
 fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar)) {
     let (lock, wake) = stop;
-    let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let mut stopped = lock.lock();
     while !*stopped {
-        let (guard, _) = wake
-            .wait_timeout(stopped, CHECKPOINT_EVERY)
-            .unwrap_or_else(|p| p.into_inner());
-        stopped = guard;
+        wake.wait_for(&mut stopped, CHECKPOINT_EVERY);
         if *stopped {
             break;
         }
@@ -77,14 +75,14 @@ fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar)) {
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::debug!(error = %e, "background checkpoint failed");
         }
-        stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+        stopped = lock.lock();
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
         let (lock, wake) = &*self.stop;
-        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        *lock.lock() = true;
         wake.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

@@ -142,8 +142,7 @@ const FP_COLUMNS: &str =
 
 impl Batch<'_> {
     /// Stores the fingerprint of a new copy, `article`. A plain insert: `OR REPLACE` makes
-    /// SQLite journal every page the statement touches, in case it has to undo half of it
-    /// (measured: a twentieth of a cold ingest's instructions).
+    /// SQLite journal every page the statement touches, in case it has to undo half of it.
     pub fn add_fingerprint(
         &mut self,
         article: i64,

@@ -140,6 +140,45 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Per feed id, how many of its copies sit in a story another feed's copy represents:
+    /// its articles merged into other outlets' stories (the sources page). Reads every
+    /// copy: the feed of each article comes from the `(feed_id, key)` index and the
+    /// representative's feed from its story's copies (a window over the story), so no
+    /// article row is read — looking up each representative's row instead took 6.1 s on
+    /// 1,000,000 articles against 2.1 s (`serve_bench --pages 1`, BENCHMARKS.md).
+    pub fn copies_in_others_stories(&self) -> Result<HashMap<i64, i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT feed_id, count(*) FROM (
+                 SELECT a.feed_id AS feed_id,
+                        max(CASE WHEN a.id = s.representative THEN a.feed_id END)
+                            OVER (PARTITION BY c.story_id) AS rep_feed
+                 FROM articles a JOIN copies c ON c.article_id = a.id
+                      JOIN stories s ON s.id = c.story_id)
+             WHERE rep_feed <> feed_id
+             GROUP BY feed_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Each feed of `config`, in its order, with its row (None before the row exists): what
+    /// `feeds list` and the sources page show.
+    pub fn configured_feed_rows<'c>(
+        &self,
+        config: &'c Config,
+    ) -> Result<Vec<(&'c FeedConfig, Option<FeedRow>)>> {
+        let mut rows: HashMap<String, FeedRow> = self
+            .feed_rows()?
+            .into_iter()
+            .map(|r| (r.url.clone(), r))
+            .collect();
+        Ok(config
+            .feeds
+            .iter()
+            .map(|f| (f, rows.remove(&crate::config::normalize_feed_url(f.url()))))
+            .collect())
+    }
+
     /// Clears the 410 mark of a feed so it is polled again (`feeds enable`). Returns whether
     /// a feed with that URL exists.
     pub fn reenable_feed(&mut self, url: &str) -> Result<bool> {

@@ -46,6 +46,9 @@ pub struct MergedStory {
     pub first_published: DateTime<Utc>,
     /// When the story last changed (a copy joined, was updated, or the representative moved).
     pub last_changed: DateTime<Utc>,
+    /// When the representative last moved to another copy (None: the founding copy still
+    /// represents it).
+    pub rep_changed: Option<DateTime<Utc>>,
     /// The copy whose title, link and content represent the story.
     pub representative: MergedCopy,
     /// The other copies, oldest first.
@@ -91,6 +94,12 @@ pub struct MergedCopy {
     pub updated: Option<DateTime<Utc>>,
     /// How it joined the story (`model::MatchKind` word).
     pub matched: String,
+    /// The score it joined with.
+    pub score: f64,
+    /// The dedup rule and thresholds in force when it joined.
+    pub thresholds: String,
+    /// Its language tag as the entry or its feed gave it.
+    pub language: Option<String>,
 }
 
 /// The version of a merged-feed selection, what a cached document's validators (`ETag`,
@@ -132,11 +141,20 @@ fn selection_cte(filter: &StoryFilter) -> String {
         format!("WHERE {}", cond.join(" AND "))
     };
     format!(
-        "WITH sel AS (SELECT s.id, s.representative, s.first_published, s.last_changed
+        "WITH sel AS (SELECT s.id, s.representative, s.first_published, s.last_changed,
+                             s.rep_changed
                       FROM stories s {cond}
                       ORDER BY s.first_published DESC, s.id DESC LIMIT :limit)"
     )
 }
+
+/// The selection of the story page: one story by id (`:story`), as a CTE named `sel`.
+const ONE_STORY_CTE: &str =
+    "WITH sel AS (SELECT id, representative, first_published, last_changed, rep_changed
+                  FROM stories WHERE id = :story)";
+
+/// The longest chain of merges [`Store::story_survivor`] follows.
+const MAX_MERGE_HOPS: usize = 64;
 
 /// The named parameters of [`selection_cte`].
 fn selection_params(filter: &StoryFilter) -> Vec<(&'static str, Box<dyn ToSql + '_>)> {
@@ -264,23 +282,57 @@ impl Store {
     /// The stories `filter` selects, newest first (by first publication), each with its
     /// representative and other copies.
     pub fn merged_stories(&self, filter: &StoryFilter) -> Result<Vec<MergedStory>> {
+        let params = selection_params(filter);
+        let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
+        self.stories_of(&selection_cte(filter), params.as_slice())
+    }
+
+    /// One story (the story page), or None when no story has that id now.
+    pub fn merged_story(&self, story: i64) -> Result<Option<MergedStory>> {
+        Ok(self
+            .stories_of(ONE_STORY_CTE, &[(":story", &story as &dyn ToSql)])?
+            .pop())
+    }
+
+    /// The [`MergedVersion`] of one story (the story page's validators).
+    pub fn merged_story_version(&self, story: i64) -> Result<MergedVersion> {
+        self.version_of(ONE_STORY_CTE, &[(":story", &story as &dyn ToSql)])
+    }
+
+    /// The story that now holds the copies of `story`, an id absorbed by a merge: the
+    /// survivor, following a chain of merges (kept one hop long by the writer, but a store
+    /// written before that may hold longer ones). None when `story` was never absorbed.
+    pub fn story_survivor(&self, story: i64) -> Result<Option<i64>> {
+        let mut at = story;
+        let mut hops = 0;
+        while let Some(next) = self.merged_into(at)? {
+            hops += 1;
+            // A cycle cannot be written by the writer; a hand-edited one ends here.
+            if next == story || hops > MAX_MERGE_HOPS {
+                break;
+            }
+            at = next;
+        }
+        Ok((at != story).then_some(at))
+    }
+
+    /// The stories a CTE named `sel` selects, with their copies, newest first.
+    fn stories_of(&self, cte: &str, params: &[(&str, &dyn ToSql)]) -> Result<Vec<MergedStory>> {
         let sql = format!(
-            "{}
+            "{cte}
              SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
                     a.id, f.name, f.url, f.site_url, a.url, a.title, a.summary,
                     COALESCE(p.content, a.content),
-                    a.authors, a.categories, a.published, a.updated, c.match
+                    a.authors, a.categories, a.published, a.updated, c.match,
+                    c.score, c.thresholds, a.language, sel.rep_changed
              FROM sel JOIN copies c ON c.story_id = sel.id
                       JOIN articles a ON a.id = c.article_id
                       JOIN feeds f ON f.id = a.feed_id
                       LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done'
-             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id",
-            selection_cte(filter)
+             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id"
         );
-        let params = selection_params(filter);
-        let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params.as_slice())?;
+        let mut rows = stmt.query(params)?;
         let mut stories: Vec<(Option<i64>, MergedStory, Vec<MergedCopy>)> = Vec::new();
         while let Some(r) = rows.next()? {
             let story: i64 = r.get(0)?;
@@ -298,6 +350,9 @@ impl Store {
                 published: time(r.get(14)?),
                 updated: r.get::<_, Option<i64>>(15)?.map(time),
                 matched: text(r, 16)?,
+                score: r.get::<_, Option<f64>>(17)?.unwrap_or(0.0),
+                thresholds: text(r, 18)?,
+                language: opt_text(r, 19)?,
             };
             match stories.last_mut() {
                 Some((_, s, copies)) if s.id == story => copies.push(copy),
@@ -307,6 +362,7 @@ impl Store {
                         id: story,
                         first_published: time(r.get(2)?),
                         last_changed: time(r.get(3)?),
+                        rep_changed: r.get::<_, Option<i64>>(20)?.map(time),
                         representative: copy.clone(),
                         others: Vec::new(),
                     },
@@ -331,24 +387,28 @@ impl Store {
     /// The [`MergedVersion`] of what `filter` selects: reads ids, hashes and dates only, so
     /// it costs a fraction of [`Store::merged_stories`].
     pub fn merged_version(&self, filter: &StoryFilter) -> Result<MergedVersion> {
+        let params = selection_params(filter);
+        let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
+        self.version_of(&selection_cte(filter), params.as_slice())
+    }
+
+    fn version_of(&self, cte: &str, params: &[(&str, &dyn ToSql)]) -> Result<MergedVersion> {
         let sql = format!(
-            "{}
+            "{cte}
              SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
-                    a.id, a.content_hash, a.published, a.updated, c.match, f.name, f.url, f.site_url
+                    a.id, a.content_hash, a.published, a.updated, c.match, f.name, f.url, f.site_url,
+                    sel.rep_changed, a.language
              FROM sel JOIN copies c ON c.story_id = sel.id
                       JOIN articles a ON a.id = c.article_id
                       JOIN feeds f ON f.id = a.feed_id
-             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id",
-            selection_cte(filter)
+             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id"
         );
-        let params = selection_params(filter);
-        let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params.as_slice())?;
+        let mut rows = stmt.query(params)?;
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         let mut latest: Option<i64> = None;
         while let Some(r) = rows.next()? {
-            for i in 0..12 {
+            for i in 0..14 {
                 match r.get_ref(i)? {
                     ValueRef::Null => h.update(&[0]),
                     ValueRef::Integer(n) => h.update(&n.to_le_bytes()),

@@ -74,8 +74,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v4_merges.sql")),
         M::up(include_str!("schema_v5_pages.sql")),
         M::up(include_str!("schema_v6_error_kinds.sql")),
+        M::up(include_str!("schema_v7_story_changes.sql")),
         M::up_with_hook(
-            include_str!("schema_v7_search.sql"),
+            include_str!("schema_v8_search.sql"),
             search::index_stored_copies,
         ),
     ])
@@ -128,8 +129,8 @@ pub struct Batch<'a> {
 
 /// The statements an ingest runs for every copy, each with a slot in its [`Batch`]. A batch
 /// takes each from the connection's statement cache once and keeps it to its end: a cache
-/// lookup hashes the SQL text and moves the cache's entries on every use, which was a tenth
-/// of a cold ingest's instructions (callgrind over `examples/ingest_bench`).
+/// lookup hashes the SQL text and moves the cache's entries on every use, a cost that shows
+/// in a cold ingest (`examples/ingest_bench`; BENCHMARKS.md, "Polling").
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Hot {
     FindArticle,
@@ -165,8 +166,7 @@ impl Store {
         retry_while_contended(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Measured with `examples/ingest_bench`: a 16 MiB page cache cuts a cold ingest's
-        // I/O waits.
+        // A 16 MiB page cache cuts a cold ingest's I/O waits (`examples/ingest_bench`).
         conn.pragma_update(None, "cache_size", -16384)?;
         // Checkpoints run on their own thread ([`Checkpointer`]); this connection only
         // checkpoints when the WAL outgrows the bound.
@@ -174,8 +174,8 @@ impl Store {
         conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_KEEP_BYTES)?;
         migrate(&mut conn)?;
         // Only after the upgrade: a schema change that rewrites a table (v3) journals it
-        // as it goes, and in memory that held as much as the whole table (848 MB RSS
-        // upgrading an 827 MB database); temporary files are the place for that. From here
+        // as it goes, and in memory that holds as much as the whole table (BENCHMARKS.md,
+        // "Upgrades"); temporary files are the place for that. From here
         // on, statement journals (foreign keys need them) are small and stay in memory.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         let store = Store {

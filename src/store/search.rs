@@ -1,7 +1,7 @@
 //! Full-text search over every copy's title and text: the query language subscribers type,
 //! turned into a safe SQLite FTS5 expression, and the index the writer keeps in step.
 //!
-//! The index (`search`, schema v7) is an FTS5 table without content of its own
+//! The index (`search`, schema v8) is an FTS5 table without content of its own
 //! (`content=''`): it keeps the terms and their positions, not the text, so nothing is
 //! stored twice. One row per copy, its rowid the article id, so merges and splits of
 //! stories cost the index nothing (a story matches when one of its copies does); a copy is
@@ -305,7 +305,7 @@ mod tests {
         }
     }
 
-    /// A database from before search (schema v6) is indexed by the upgrade: each copy by
+    /// A database from before search (schema v7) is indexed by the upgrade: each copy by
     /// its page's article when there is one, else its content, else its summary.
     #[test]
     fn the_upgrade_indexes_the_copies_already_stored() {
@@ -313,7 +313,7 @@ mod tests {
         let path = dir.path().join("old.db");
         {
             let mut conn = rusqlite::Connection::open(&path).unwrap();
-            crate::store::migrations().to_version(&mut conn, 6).unwrap();
+            crate::store::migrations().to_version(&mut conn, 7).unwrap();
             conn.execute_batch(
                 "INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
                  INSERT INTO articles (id, feed_id, key, title, summary, content, published, first_seen, last_changed, content_hash)

@@ -95,7 +95,12 @@ pub fn feed(body: String) -> Reply {
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    pub method: String,
     pub path: String,
+    /// The query string, without the `?`.
+    pub query: String,
+    /// The request body (a POST's form), as text.
+    pub body: String,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub accept_encoding: Option<String>,
@@ -193,13 +198,23 @@ impl TestServer {
     }
 }
 
-/// The request head's target and headers (names lowercased), or None when the client
-/// closed the connection or sent no complete head.
-fn read_head(s: &mut TcpStream) -> Option<(String, HashMap<String, String>)> {
+/// One request: its method, target, headers (names lowercased) and body (up to 64 KiB, by
+/// `Content-Length`), or None when the client closed the connection or sent no complete head.
+struct Request {
+    method: String,
+    target: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+fn read_request(s: &mut TcpStream) -> Option<Request> {
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     let mut head = Vec::new();
     let mut chunk = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+    let end = loop {
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
         match s.read(&mut chunk) {
             Ok(0) | Err(_) => return None,
             Ok(n) => head.extend_from_slice(&chunk[..n]),
@@ -207,26 +222,58 @@ fn read_head(s: &mut TcpStream) -> Option<(String, HashMap<String, String>)> {
         if head.len() > 64 * 1024 {
             return None;
         }
-    }
+    };
+    let mut body = head.split_off(end + 4);
     let head = String::from_utf8_lossy(&head);
     let mut lines = head.split("\r\n");
-    let target = lines.next()?.split_whitespace().nth(1)?.to_string();
-    let headers = lines
+    let mut request_line = lines.next()?.split_whitespace();
+    let method = request_line.next()?.to_string();
+    let target = request_line.next()?.to_string();
+    let headers: HashMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Some((target, headers))
+    let length = headers
+        .get("content-length")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(64 * 1024);
+    while body.len() < length {
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body.truncate(length);
+    Some(Request {
+        method,
+        target,
+        headers,
+        body,
+    })
 }
 
 fn handle(shared: &Shared, mut s: TcpStream) {
-    let Some((target, headers)) = read_head(&mut s) else {
+    let Some(Request {
+        method,
+        target,
+        headers,
+        body,
+    }) = read_request(&mut s)
+    else {
         return;
     };
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let path = target.split('?').next().unwrap_or("/").to_string();
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (target.clone(), String::new()),
+    };
     let mut seen = Seen {
+        method,
         path: path.clone(),
+        query,
+        body: String::from_utf8_lossy(&body).into_owned(),
         if_none_match: headers.get("if-none-match").cloned(),
         if_modified_since: headers.get("if-modified-since").cloned(),
         accept_encoding: headers.get("accept-encoding").cloned(),

@@ -1,5 +1,9 @@
 //! Atom 1.0 (RFC 4287) with atom_syndication: each entry names the representative's feed in
-//! `<source>` and links every other copy with `rel="related"`.
+//! `<source>` and links every other copy with `rel="related"`. Its story page (every copy
+//! side by side) is linked with `rel="describedby"` (IANA: "a resource providing
+//! information about the link's context"), not `related`, so the related links stay the
+//! copies and `alternate` stays the representative's URL, as SPEC.md has them. Each entry's
+//! language is its texts' `xml:lang` (an Atom entry has no attribute of its own for it).
 
 use atom_syndication::{
     Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
@@ -38,12 +42,24 @@ fn entry(s: &Story) -> Entry {
             ));
         }
     }
+    links.push(link(
+        s.page.as_str(),
+        "describedby",
+        Some("text/html"),
+        Some("Every copy of this story side by side"),
+    ));
+    // A story without a language says so (`xml:lang=""`) rather than inherit the feed's.
+    let lang = Some(s.lang.clone().unwrap_or_default());
+    let text = |value: &str| Text {
+        lang: lang.clone(),
+        ..Text::plain(value)
+    };
     let mut source_links = vec![link(rep.feed_url.as_str(), "self", None, None)];
     if let Some(site) = &rep.site_url {
         source_links.push(link(site.as_str(), "alternate", Some("text/html"), None));
     }
     Entry {
-        title: Text::plain(s.title.as_str()),
+        title: text(&s.title),
         id: s.id.clone(),
         updated: at(s.updated),
         published: Some(at(s.published)),
@@ -71,10 +87,11 @@ fn entry(s: &Story) -> Entry {
             links: source_links,
             ..Default::default()
         }),
-        summary: s.summary_text().map(Text::plain),
+        summary: s.summary_text().map(|t| text(&t)),
         content: Some(Content {
             value: Some(s.content_html()),
             content_type: Some("html".into()),
+            lang: lang.clone(),
             ..Default::default()
         }),
         ..Default::default()
@@ -96,6 +113,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
     if let Some(next) = doc.older_url_of("feed.atom") {
         links.push(link(next, "next", Some("application/atom+xml"), None));
     }
+    links.extend(doc.hub.iter().map(|h| link(h.as_str(), "hub", None, None)));
     let feed = Feed {
         title: Text::plain(doc.title.as_str()),
         id: doc.feed_id(),
@@ -107,6 +125,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
         }),
         links,
         entries: doc.stories.iter().map(entry).collect(),
+        lang: doc.declared_lang().map(str::to_string),
         ..Default::default()
     };
     let mut out = feed.write_to(Vec::new())?;

@@ -3,6 +3,10 @@
 //! filters, a search box (a plain GET form), an "Older stories" link to the next page, and
 //! `<link rel="alternate">` to the three feeds so readers autodiscover them. Story text
 //! appears only as plain-text excerpts; the page loads nothing from elsewhere.
+//! Each story declares its own `lang`, the page the one most stories have.
+//!
+//! The style sheet and the page shell ([`shell`]) are shared with the story page
+//! (`story.rs`) and the sources page (`sources.rs`), so the three look and behave alike.
 
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
@@ -27,18 +31,55 @@ a:focus-visible{outline:2px solid var(--link);outline-offset:2px}\
 nav ul{list-style:none;padding:0;margin:.75rem 0;display:flex;flex-wrap:wrap;gap:.4rem}\
 nav a{display:inline-block;padding:.15rem .6rem;border:1px solid var(--line);border-radius:1rem;text-decoration:none}\
 nav a[aria-current]{background:var(--link);color:var(--bg);border-color:var(--link)}\
-article{border-top:1px solid var(--line);padding:1rem 0}\
+article,main>section{border-top:1px solid var(--line);padding:1rem 0}\
 h2{font-size:1.2rem;line-height:1.3;margin:0 0 .3rem;overflow-wrap:anywhere}\
 h2 a{text-decoration:none}h2 a:hover{text-decoration:underline}\
 p{margin:.35rem 0;overflow-wrap:anywhere}\
+footer{padding:1rem;margin-top:1rem}\
 form{display:flex;gap:.4rem;margin:.75rem 0}\
 input,button{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:.4rem;padding:.3rem .6rem}\
 input{flex:1;min-width:0}\
 .older{border-top:1px solid var(--line);padding-top:1rem;font-weight:600}\
-footer{padding:1rem;margin-top:1rem}";
+.text{overflow-wrap:anywhere}.text img,.text video{max-width:100%;height:auto}\
+.text pre,.text table{display:block;overflow-x:auto}\
+.copies{list-style:none;padding:0;margin:.5rem 0;display:grid;gap:.75rem;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr))}\
+.copies li{border:1px solid var(--line);border-radius:.5rem;padding:.6rem .8rem}\
+.copies li.rep{border-color:var(--link)}\
+h3{font-size:1rem;line-height:1.3;margin:.25rem 0;overflow-wrap:anywhere}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .8rem;margin:.4rem 0}\
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}\
+.bad{color:#b00020}@media (prefers-color-scheme:dark){.bad{color:#ff8a80}}";
 
-fn when(t: DateTime<Utc>) -> String {
+/// A time as every page writes it.
+pub(super) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The `lang` attribute of an element inside a page declared `page`: its own language, or
+/// `""` (unknown) when it has none and the page declares one it would otherwise inherit.
+pub(super) fn lang_attr<'a>(own: Option<&'a str>, page: &str) -> Option<&'a str> {
+    own.or((page != "und").then_some(""))
+}
+
+/// A whole page: the document shell every HTML page shares (charset, viewport, the style
+/// sheet, no favicon request), with the page's own `<head>` additions and body.
+pub(super) fn shell(lang: &str, title: &str, head: Markup, body: Markup) -> Vec<u8> {
+    html! {
+        (DOCTYPE)
+        html lang=(lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                (head)
+                link rel="icon" href="data:,";
+                style { (maud::PreEscaped(CSS)) }
+            }
+            body { (body) }
+        }
+    }
+    .into_string()
+    .into_bytes()
 }
 
 fn filter_link(doc: &Document, tag: Option<&str>) -> String {
@@ -78,11 +119,12 @@ fn search_form(doc: &Document) -> Markup {
     }
 }
 
-fn story(s: &Story) -> Markup {
+fn story(s: &Story, page_lang: &str) -> Markup {
     let rep = &s.representative;
     let excerpt = s.excerpt(EXCERPT_CHARS);
+    let copies = s.others.len() + 1;
     html! {
-        article {
+        article lang=[lang_attr(s.lang.as_deref(), page_lang)] {
             h2 {
                 @if let Some(link) = &s.link {
                     a href=(link.as_str()) { (s.title) }
@@ -94,6 +136,10 @@ fn story(s: &Story) -> Markup {
                 time datetime=(s.published.to_rfc3339()) { (when(s.published)) }
                 " · "
                 @if let Some(u) = &rep.url { a href=(u.as_str()) { (rep.outlet) } } @else { (rep.outlet) }
+                " · "
+                a href=(format!("story/{}", s.number)) {
+                    @if copies > 1 { "all " (copies) " copies side by side" } @else { "story page" }
+                }
             }
             @if !excerpt.is_empty() {
                 p { (excerpt) }
@@ -119,76 +165,67 @@ fn story(s: &Story) -> Markup {
 /// The river page.
 pub fn render(doc: &Document) -> Vec<u8> {
     let feeds_query = doc.query.first_page().suffix();
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (doc.title) }
-                link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", doc.title)) href=(format!("feed.atom{feeds_query}"));
-                link rel="alternate" type="application/rss+xml" title=(format!("{} (RSS)", doc.title)) href=(format!("feed.rss{feeds_query}"));
-                link rel="alternate" type="application/feed+json" title=(format!("{} (JSON Feed)", doc.title)) href=(format!("feed.json{feeds_query}"));
-                link rel="icon" href="data:,";
-                style { (maud::PreEscaped(CSS)) }
+    let head = html! {
+        link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", doc.title)) href=(format!("feed.atom{feeds_query}"));
+        link rel="alternate" type="application/rss+xml" title=(format!("{} (RSS)", doc.title)) href=(format!("feed.rss{feeds_query}"));
+        link rel="alternate" type="application/feed+json" title=(format!("{} (JSON Feed)", doc.title)) href=(format!("feed.json{feeds_query}"));
+    };
+    let body = html! {
+        header {
+            h1 { a href="./" { (doc.title) } }
+            p.sub {
+                "Each story once, with every outlet that carried it. Subscribe: "
+                a href=(format!("feed.atom{feeds_query}")) { "Atom" } " · "
+                a href=(format!("feed.rss{feeds_query}")) { "RSS" } " · "
+                a href=(format!("feed.json{feeds_query}")) { "JSON Feed" } " · "
+                a href="sources" { "sources" } " ("
+                a href="feeds.opml" { "OPML" } ")"
             }
-            body {
-                header {
-                    h1 { a href="./" { (doc.title) } }
-                    p.sub {
-                        "Each story once, with every outlet that carried it. Subscribe: "
-                        a href=(format!("feed.atom{feeds_query}")) { "Atom" } " · "
-                        a href=(format!("feed.rss{feeds_query}")) { "RSS" } " · "
-                        a href=(format!("feed.json{feeds_query}")) { "JSON Feed" } " · "
-                        a href="feeds.opml" { "sources (OPML)" }
-                    }
-                    (search_form(doc))
-                }
-                @if !doc.tags.is_empty() {
-                    nav aria-label="Filter by tag" {
-                        ul {
-                            li {
-                                @if doc.query.tag.is_none() {
-                                    a href=(filter_link(doc, None)) aria-current="page" { "All" }
-                                } @else {
-                                    a href=(filter_link(doc, None)) { "All" }
-                                }
-                            }
-                            @for tag in &doc.tags {
-                                li {
-                                    @if doc.query.tag.as_deref() == Some(tag.as_str()) {
-                                        a href=(filter_link(doc, Some(tag))) aria-current="page" { (tag) }
-                                    } @else {
-                                        a href=(filter_link(doc, Some(tag))) { (tag) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                main {
-                    @if doc.stories.is_empty() {
-                        @if doc.query.before.is_some() {
-                            p { "No older stories." }
-                        } @else if doc.query.q.is_some() {
-                            p { "No stories match this search." }
+            (search_form(doc))
+        }
+        @if !doc.tags.is_empty() {
+            nav aria-label="Filter by tag" {
+                ul {
+                    li {
+                        @if doc.query.tag.is_none() {
+                            a href=(filter_link(doc, None)) aria-current="page" { "All" }
                         } @else {
-                            p { "No stories yet." }
+                            a href=(filter_link(doc, None)) { "All" }
                         }
                     }
-                    @for s in &doc.stories {
-                        (story(s))
+                    @for tag in &doc.tags {
+                        li {
+                            @if doc.query.tag.as_deref() == Some(tag.as_str()) {
+                                a href=(filter_link(doc, Some(tag))) aria-current="page" { (tag) }
+                            } @else {
+                                a href=(filter_link(doc, Some(tag))) { (tag) }
+                            }
+                        }
                     }
-                    @if let Some(older) = older_link(doc) {
-                        p.older { a href=(older) rel="next" { "Older stories" } }
-                    }
-                }
-                footer {
-                    "Updated " time datetime=(doc.updated.to_rfc3339()) { (when(doc.updated)) }
-                    ". " (doc.stories.len()) " stories. Served by tributary."
                 }
             }
         }
+        main {
+            @if doc.stories.is_empty() {
+                @if doc.query.before.is_some() {
+                    p { "No older stories." }
+                } @else if doc.query.q.is_some() {
+                    p { "No stories match this search." }
+                } @else {
+                    p { "No stories yet." }
+                }
+            }
+            @for s in &doc.stories {
+                (story(s, &doc.lang))
+            }
+            @if let Some(older) = older_link(doc) {
+                p.older { a href=(older) rel="next" { "Older stories" } }
+            }
+        }
+        footer {
+            "Updated " time datetime=(doc.updated.to_rfc3339()) { (when(doc.updated)) }
+            ". " (doc.stories.len()) " stories. Served by tributary."
+        }
     };
-    page.into_string().into_bytes()
+    shell(&doc.lang, &doc.title, head, body)
 }

@@ -1,6 +1,8 @@
 //! JSON Feed 1.1 (https://jsonfeed.org/version/1.1) with our own serde structs (the JSON
 //! Feed crates are unmaintained). Each item carries an `_tributary` extension listing every
-//! copy of the story.
+//! copy of the story and its page (`page`: every copy side by side); `url` stays the
+//! representative's link, as SPEC.md has it (`external_url` means a page the item is
+//! about, which the story page is not). Items carry their own `language`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -17,7 +19,19 @@ struct JsonFeed<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     next_url: Option<String>,
     description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// A JSON Feed `hubs` entry: where to subscribe for real-time notification.
+#[derive(Serialize)]
+struct JsonHub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -34,6 +48,8 @@ struct JsonItem<'a> {
     authors: Vec<JsonAuthor<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     tags: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
     #[serde(rename = "_tributary")]
     tributary: Extension<'a>,
 }
@@ -46,6 +62,8 @@ struct JsonAuthor<'a> {
 /// The `_tributary` extension object.
 #[derive(Serialize)]
 struct Extension<'a> {
+    /// The story's page: every copy side by side.
+    page: &'a str,
     /// Every copy, the representative first.
     copies: Vec<JsonCopy<'a>>,
 }
@@ -87,7 +105,9 @@ fn item(s: &Story) -> JsonItem<'_> {
         date_modified: date(s.updated),
         authors: s.authors.iter().map(|a| JsonAuthor { name: a }).collect(),
         tags: &s.categories,
+        language: s.lang.as_deref(),
         tributary: Extension {
+            page: s.page.as_str(),
             copies: std::iter::once(copy(&s.representative, true))
                 .chain(s.others.iter().map(|c| copy(c, false)))
                 .collect(),
@@ -107,6 +127,15 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
             "{}: each story once, with every outlet that carried it.",
             doc.title
         ),
+        language: doc.declared_lang(),
+        hubs: doc
+            .hub
+            .iter()
+            .map(|h| JsonHub {
+                kind: "WebSub",
+                url: h.to_string(),
+            })
+            .collect(),
         items: doc.stories.iter().map(item).collect(),
     };
     let mut out = serde_json::to_vec(&feed)?;

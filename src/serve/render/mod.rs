@@ -1,10 +1,16 @@
 //! The renderers: one [`Document`](super::document::Document) in, one format's bytes out.
-//! One renderer per format, shared by the server and `tributary export`.
+//! One renderer per format, shared by the server and `tributary export`; and the two other
+//! HTML pages, [`story_page`] and [`sources_page`], in the river page's style.
 
 mod atom;
 mod html;
 mod json;
 mod rss;
+mod sources;
+mod story;
+
+pub use sources::render as sources_page;
+pub use story::{missing as story_missing, render as story_page};
 
 use super::document::Document;
 
@@ -36,6 +42,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// The feed formats (every format but the river page).
+    pub const FEEDS: [Format; 3] = [Format::Atom, Format::Rss, Format::Json];
+
     /// The `Content-Type` the server sends.
     pub fn content_type(self) -> &'static str {
         match self {

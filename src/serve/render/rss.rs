@@ -1,5 +1,8 @@
 //! RSS 2.0 with the rss crate: `<source url>` names the representative's outlet, the guid is
 //! the story's stable id (`isPermaLink="false"`), and `atom:link rel="self"` points back.
+//! The story page (every copy side by side) is each item's `<comments>` page, as
+//! aggregators' feeds link their discussion pages; `<link>` stays the representative's.
+//! RSS declares a language per channel only: the one most stories have.
 
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
@@ -13,6 +16,7 @@ fn item(s: &Story) -> Item {
         title: Some(s.title.clone()),
         link: s.link.as_ref().map(|u| u.to_string()),
         description: Some(s.content_html()),
+        comments: Some(s.page.to_string()),
         guid: Some(Guid {
             value: s.id.clone(),
             permalink: false,
@@ -55,6 +59,11 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
             ..Default::default()
         });
     }
+    links.extend(doc.hub.iter().map(|h| Link {
+        href: h.to_string(),
+        rel: "hub".into(),
+        ..Default::default()
+    }));
     let channel = Channel {
         title: doc.title.clone(),
         link: doc.url_of(""),
@@ -63,6 +72,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
             doc.title
         ),
         last_build_date: Some(doc.updated.to_rfc2822()),
+        language: doc.declared_lang().map(str::to_string),
         generator: Some(concat!("tributary ", env!("CARGO_PKG_VERSION")).into()),
         atom_ext: Some(AtomExtension { links }),
         items: doc.stories.iter().map(item).collect(),

@@ -1,4 +1,4 @@
--- Version 7: full-text search over every copy's title and plain text (store/search.rs).
+-- Version 8: full-text search over every copy's title and plain text (store/search.rs).
 -- FTS5 without content of its own: it keeps the terms and their positions (detail=full, so
 -- phrases work), not the text, which the articles (and pages) already hold as HTML.
 -- contentless_delete lets a copy's row be replaced or deleted by rowid alone (the article
