@@ -1,6 +1,7 @@
 //! Benchmark of the merged feed over HTTP: a store of 1,000,000 articles, `wrk` against
 //! `/feed.atom?limit=50` for full responses and for 304s, and nginx serving the same bytes
-//! as a static file in the same run, for scale.
+//! as a static file in the same run, for scale; before that, uncached searches (`q=`) and a
+//! deep page of older stories (`before=`), one request at a time.
 //!
 //! ```sh
 //! apt-get install -y wrk nginx-light       # once
@@ -146,6 +147,7 @@ fn populate(config: &Config, articles: usize) -> Result<()> {
                 let Upsert::New { article: id } = batch.upsert_article(feed, &a, when)? else {
                     bail!("article {n} was not new");
                 };
+                batch.index_copy(id, &a.title, &a.text, true)?;
                 match story {
                     None => story = Some(batch.new_story(id, when)?),
                     Some(s) => batch.join_story(id, s, MatchKind::Content, 0.6, "", when)?,
@@ -302,6 +304,57 @@ fn main() -> Result<()> {
         "document: {} bytes, first (uncached) response {:.1} ms, ETag {etag}",
         body.len(),
         cold.as_secs_f64() * 1000.0
+    );
+
+    // Uncached: every request a query string not asked before (the cache is keyed by it).
+    let base = format!("http://127.0.0.1:{port}/feed.atom");
+    let middle = a.articles / 2;
+    let cases = [
+        (
+            "q=harbour (a word in half the copies)",
+            "q=harbour".to_string(),
+        ),
+        (
+            "q=\"harbour council\"",
+            "q=%22harbour+council%22".to_string(),
+        ),
+        ("q=harb* (prefix)", "q=harb*".to_string()),
+        ("q=<one title's number> (one copy)", format!("q={middle}")),
+        ("no q (the river, for scale)", String::new()),
+    ];
+    for (name, q) in cases {
+        let mut ms = Vec::new();
+        for limit in 45..50 {
+            let sep = if q.is_empty() { "" } else { "&" };
+            let t = Instant::now();
+            let (status, _, _) = get(&format!("{base}?{q}{sep}limit={limit}"))?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            if status != 200 {
+                bail!("{name}: status {status}");
+            }
+        }
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "uncached {name}: min {:.1} ms, median {:.1} ms, max {:.1} ms",
+            ms[0], ms[2], ms[4]
+        );
+    }
+    // A page deep in the past: follow `next` links from the first page a few times.
+    let mut next = format!("{base}?limit=50");
+    let t = Instant::now();
+    for _ in 0..20 {
+        let (_, _, body) = get(&next)?;
+        let feed = atom_syndication::Feed::read_from(&body[..])?;
+        next = feed
+            .links()
+            .iter()
+            .find(|l| l.rel() == "next")
+            .map(|l| l.href().to_string())
+            .context("a next link")?;
+    }
+    println!(
+        "older pages: 20 followed, {:.1} ms each",
+        t.elapsed().as_secs_f64() * 1000.0 / 20.0
     );
 
     let static_root = dir.join("static");

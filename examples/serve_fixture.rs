@@ -106,6 +106,8 @@ fn seed_store(config: &Config) -> Result<()> {
             let Upsert::New { article } = batch.upsert_article(feeds[o], &a, when)? else {
                 bail!("the database already holds the fixture: use a fresh one");
             };
+            // Searchable as ingest makes a copy searchable.
+            batch.index_copy(article, &a.title, &a.text, true)?;
             match story {
                 None => story = Some(batch.new_story(article, when)?),
                 Some(s) => batch.join_story(article, s, MatchKind::Content, 0.6, "", when)?,

@@ -187,14 +187,16 @@ pub fn ingest_into(
                 .map(|html| crate::parse::page::text_of(&html)),
             _ => None,
         };
+        let with_page = page_text.map(|text| Article {
+            text,
+            ..article.clone()
+        });
         let made;
-        let fp = match (page_text, fingerprints.and_then(|f| f.get(i))) {
-            (Some(text), _) => {
-                let mut with_page = article.clone();
-                with_page.text = text;
+        let fp = match (&with_page, fingerprints.and_then(|f| f.get(i))) {
+            (Some(with_page), _) => {
                 made = dedup.fingerprint_article(
                     feed_id,
-                    &with_page,
+                    with_page,
                     &FoldedText::new(&with_page.text),
                 );
                 &made
@@ -214,6 +216,10 @@ pub fn ingest_into(
             Upsert::New { .. } => batch.add_fingerprint(id, feed_id, published, preferred, fp)?,
             _ => batch.replace_fingerprint(id, feed_id, published, preferred, fp)?,
         }
+        // Searched by the text it is judged by: its page's article once that arrived.
+        let indexed = with_page.as_ref().unwrap_or(article);
+        let new = matches!(upsert, Upsert::New { .. });
+        batch.index_copy(id, &indexed.title, &indexed.text, new)?;
         let profile = Profile::new(id, feed_id, published, preferred, fp);
         if let Upsert::Updated { .. } = upsert {
             report.updated_articles += 1;
@@ -368,6 +374,7 @@ pub fn record_page(
     let feed_name = batch.feed_name(feed_id)?;
     let preferred = dedup.policy().prefers(&feed_name, article.url.as_deref());
     batch.replace_fingerprint(page.article, feed_id, published, preferred, &fp)?;
+    batch.index_copy(page.article, &article.title, &article.text, false)?;
     report.completed = true;
     let profile = Profile::new(page.article, feed_id, published, preferred, &fp);
     report.left = stay_or_leave(batch, dedup, staged, profile.clone(), &fp, now)?;
@@ -1140,6 +1147,23 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_copy_is_searched_by_the_text_it_is_judged_by_its_pages_once_that_arrived() {
+        let mut w = World::new();
+        w.full_text(&[FullText::Auto]);
+        w.add(0, art("a", "What the vote means", "A teaser.", 0));
+        let found = |w: &World, q: &str| {
+            let q = crate::store::Search::parse(q).unwrap();
+            w.store.search_stories(&q, 10).unwrap().len()
+        };
+        assert_eq!((found(&w, "teaser"), found(&w, "zanzibar")), (1, 0));
+        w.page("a", "The Zanzibar council approved the plan.");
+        assert_eq!((found(&w, "teaser"), found(&w, "zanzibar")), (0, 1));
+        assert_eq!(found(&w, "\"vote means\""), 1, "the title is searched too");
+        w.add(0, art("a", "What the vote means", "A rewritten teaser.", 0));
+        assert_eq!((found(&w, "teaser"), found(&w, "zanzibar")), (0, 1));
     }
 
     #[test]

@@ -7,7 +7,9 @@ and every copy's link) and `/sources` (every feed). Screenshots of each page (de
 phone width, and desktop in dark mode) are saved as CI artefacts in target/artifacts:
 river.png, river-phone.png, river-dark.png, story*.png, sources*.png. With VNU_JAR set to the
 W3C Nu HTML Checker's jar (npm `vnu-jar`), the served pages must pass it with no error or
-warning.
+warning. A search (`/?q=harbour`) shows only the stories it finds, with the search in its
+box, and the "Older stories" link of a short page (`/?limit=2`) leads to the next stories in
+order (screenshots search*.png, older*.png).
 
 usage: python3 tests/browser.py        (installs Debian's chromium when missing and root)"""
 import html.parser, os, shutil, subprocess, sys, tempfile
@@ -48,6 +50,7 @@ class River(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.titles, self.links, self.alternates, self.scripts = [], [], [], 0
+        self.next, self.search = None, None
         self._h2 = None
         self._h1 = None
         self.h1 = []
@@ -65,6 +68,10 @@ class River(html.parser.HTMLParser):
             self._h1 = ""
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
+            if a.get("rel") == "next":
+                self.next = a["href"]
+        if tag == "input" and a.get("name") == "q":
+            self.search = a.get("value", "")
         if tag == "link" and a.get("rel") == "alternate":
             self.alternates.append(a.get("type"))
 
@@ -137,8 +144,27 @@ def main():
         sources = River()
         sources.feed(sources_dom)
         log += sources_log
-        nu = nu_check(base, ["/", "/sources", *(f"/{l}" for l in story_links[:1])])
+        # A search, then the first short page and the one its "Older stories" link opens.
+        found, short, older = River(), River(), River()
+        found_dom, more = visit(base + "/?q=harbour", "search")
+        found.feed(found_dom)
+        log += more
+        short_dom, more = run_chromium(exe, ["--dump-dom"], base + "/?limit=2")
+        short.feed(short_dom)
+        log += more
+        older_path = "/" + (short.next or "").removeprefix("./")
+        older_dom, more = visit(base + older_path, "older")
+        older.feed(older_dom)
+        log += more
+        nu = nu_check(base, ["/", "/sources", *(f"/{l}" for l in story_links[:1]), "/?q=harbour", older_path])
     problems = []
+    harbour = [s["title"] for s in expected if "harbour" in s["title"].lower()]
+    if found.titles != harbour or found.search != "harbour":
+        problems.append(f"the search for harbour shows {found.titles} (box: {found.search!r}), not {harbour}")
+    every = [s["title"] for s in expected]
+    if short.titles != every[:2] or not short.next or older.titles != every[2:4]:
+        problems.append(f"pages by two: {short.titles}, then via {short.next!r} {older.titles}; "
+                        f"not {every[:2]} then {every[2:4]}")
     if nu:
         problems.append("the Nu HTML Checker says: " + nu)
     if len(story_links) != len(expected):
@@ -179,6 +205,7 @@ def main():
         sys.exit(1)
     print(f"browser: {len(want)} stories in order, {sum(len(s['copies']) for s in expected)} outlet links, "
           f"feeds advertised; the story page with every copy; the sources page with {len(FEEDS)} feeds; "
+          f"a search; older stories; "
           f"no console errors; {len(shots)} screenshots in {ARTIFACTS}: ok")
 
 

@@ -20,6 +20,7 @@ pub fn run(config_path: &Path, args: &ExportArgs) -> Result<ExitCode> {
         tag: args.tag.clone(),
         feed: args.feed.clone(),
         limit: args.limit,
+        ..Default::default()
     };
     let format = match args.format {
         ExportFormat::Atom => Format::Atom,

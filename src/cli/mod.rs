@@ -63,6 +63,10 @@ pub enum Command {
         /// How many stories.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Only stories with a copy that matches: words (all of them), "a phrase",
+        /// prefix*, -excluded.
+        #[arg(long, value_name = "Q")]
+        search: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -205,7 +209,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export::run(&cli.config, args),
         Command::Run => crate::daemon::run(&cli.config),
         Command::Fetch { feeds } => fetch::run(&cli.config, feeds),
-        Command::Stories { limit, json } => stories::run(&cli.config, *limit, *json),
+        Command::Stories {
+            limit,
+            search,
+            json,
+        } => stories::run(&cli.config, *limit, search.as_deref(), *json),
         Command::Explain { url } => explain::run(&cli.config, url),
     }
 }

@@ -1,4 +1,5 @@
-//! `stories [--limit N] [--json]`: recent stories with their copies.
+//! `stories [--limit N] [--search Q] [--json]`: recent stories with their copies, or the
+//! recent stories a search finds.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -7,7 +8,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::{load_config, open_store};
-use crate::store::StoryView;
+use crate::store::{Search, StoryView};
 
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -31,18 +32,33 @@ pub fn story_json(s: &StoryView) -> serde_json::Value {
     })
 }
 
-/// Prints the `limit` newest stories.
-pub fn run(config_path: &Path, limit: usize, as_json: bool) -> Result<ExitCode> {
+/// Prints the `limit` newest stories (that match `search`, when given).
+pub fn run(
+    config_path: &Path,
+    limit: usize,
+    search: Option<&str>,
+    as_json: bool,
+) -> Result<ExitCode> {
+    let search = search
+        .map(Search::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--search: {e}"))?;
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    let stories = store.recent_stories(limit)?;
+    let stories = match &search {
+        Some(search) => store.search_stories(search, limit)?,
+        None => store.recent_stories(limit)?,
+    };
     if as_json {
         let doc: Vec<_> = stories.iter().map(story_json).collect();
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
     if stories.is_empty() {
-        println!("no stories yet: run `tributary fetch` first");
+        match &search {
+            Some(search) => println!("no stories match {search}"),
+            None => println!("no stories yet: run `tributary fetch` first"),
+        }
     }
     for s in &stories {
         let outlets = s.copies.len();

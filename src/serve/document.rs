@@ -14,7 +14,9 @@ use crate::markup::chars::text_chars;
 use crate::markup::escape;
 use crate::markup::whitespace::one_line;
 use crate::model::MatchKind;
-use crate::store::{MergedCopy, MergedStory, MergedVersion, Store, StoreError, StoryFilter};
+use crate::store::{
+    MergedCopy, MergedStory, MergedVersion, Position, Store, StoreError, StoryFilter,
+};
 
 /// A merged-feed document ready to render.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct Document {
     pub updated: DateTime<Utc>,
     /// The stories, newest first.
     pub stories: Vec<Story>,
+    /// Where the next page of older stories starts, when there are older stories.
+    pub older: Option<Position>,
     /// The document's language: the one most of its stories declare, else `und`
     /// (undetermined).
     pub lang: String,
@@ -118,10 +122,14 @@ pub enum LoadError {
     Render(#[from] super::render::RenderError),
 }
 
-/// The store filter for `query`, or NotFound when it names an unknown feed or tag.
+/// The store filter for `query`, or NotFound when it names an unknown feed or tag. It
+/// selects one story more than the page shows: whether there is an older page is part of
+/// the document (its next link), so of its version too.
 pub fn filter_for(store: &Store, query: &FeedQuery) -> Result<StoryFilter, LoadError> {
     let mut filter = StoryFilter {
-        limit: query.limit,
+        search: query.q.clone(),
+        before: query.before,
+        limit: query.limit.saturating_add(1),
         ..Default::default()
     };
     if let Some(tag) = &query.tag {
@@ -151,7 +159,13 @@ pub fn version(store: &Store, query: &FeedQuery) -> Result<MergedVersion, LoadEr
 pub fn load(store: &Store, config: &Config, query: &FeedQuery) -> Result<Document, LoadError> {
     let filter = filter_for(store, query)?;
     let instance = store.instance_id()?;
-    let stories = store.merged_stories(&filter)?;
+    let mut stories = store.merged_stories(&filter)?;
+    let older = if stories.len() > query.limit {
+        stories.truncate(query.limit);
+        stories.last().map(MergedStory::position)
+    } else {
+        None
+    };
     let updated = match stories.iter().map(|s| s.last_changed).max() {
         Some(t) => t,
         None => store.newest_feed_created()?.unwrap_or_default(),
@@ -168,6 +182,7 @@ pub fn load(store: &Store, config: &Config, query: &FeedQuery) -> Result<Documen
         query: query.clone(),
         updated,
         stories,
+        older,
         instance,
         tags: tags(config),
         hub: config
@@ -312,6 +327,9 @@ fn feed_title(config: &Config, query: &FeedQuery) -> String {
     if let Some(feed) = &query.feed {
         parts.push(feed.clone());
     }
+    if let Some(search) = &query.q {
+        parts.push(format!("search: {search}"));
+    }
     safe::title(&parts.join(" — "))
 }
 
@@ -404,14 +422,28 @@ impl Document {
         (self.lang != "und").then_some(self.lang.as_str())
     }
 
-    /// The id of the document itself: stable for the database and the filter.
+    /// The URL of the page of older stories in `path` form, when there is one: RFC 5005's
+    /// `next` link, JSON Feed's `next_url`, the river's "Older stories".
+    pub fn older_url_of(&self, path: &str) -> Option<String> {
+        let before = self.older?;
+        let mut u = self
+            .base_url
+            .join(path)
+            .unwrap_or_else(|_| self.base_url.clone());
+        let q = FeedQuery {
+            before: Some(before),
+            ..self.query.clone()
+        }
+        .to_query_string();
+        u.set_query(Some(&q));
+        Some(u.to_string())
+    }
+
+    /// The id of the document itself: stable for the database and the filter, the same
+    /// on every page.
     pub fn feed_id(&self) -> String {
         let mut id = format!("urn:tributary:{}:feed", self.instance);
-        let filter = FeedQuery {
-            limit: super::policy::DEFAULT_LIMIT,
-            ..self.query.clone()
-        };
-        let q = filter.to_query_string();
+        let q = self.query.first_page().to_query_string();
         if !q.is_empty() {
             id.push('?');
             id.push_str(&q);

@@ -29,9 +29,10 @@ use crate::config::Config;
 use crate::store::{MergedVersion, Store, StoreError};
 
 /// The Content-Security-Policy of the river page: nothing runs, nothing loads from
-/// elsewhere; the inline style sheet is the only exception.
+/// elsewhere; the inline style sheet is the only exception, and the search form may only
+/// submit to this server.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
-                        base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                        base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The Content-Security-Policy of feed documents opened in a browser.
 const FEED_CSP: &str = "default-src 'none'; sandbox";

@@ -387,7 +387,7 @@ impl Store {
     pub fn recent_stories(&self, limit: usize) -> Result<Vec<StoryView>> {
         self.stories_where(
             "SELECT id, representative, first_published FROM stories ORDER BY first_published DESC, id DESC LIMIT ?1",
-            i64::try_from(limit).unwrap_or(i64::MAX),
+            [i64::try_from(limit).unwrap_or(i64::MAX)],
         )
     }
 
@@ -414,12 +414,18 @@ impl Store {
         Ok(self
             .stories_where(
                 "SELECT id, representative, first_published FROM stories WHERE id = ?1",
-                story,
+                [story],
             )?
             .pop())
     }
 
-    fn stories_where(&self, top: &str, arg: i64) -> Result<Vec<StoryView>> {
+    /// The stories the query `top` selects (`id, representative, first_published`, with
+    /// `params`), each with its copies.
+    pub(super) fn stories_where(
+        &self,
+        top: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<StoryView>> {
         let sql = format!(
             "WITH top AS ({top}) \
              SELECT top.id, top.first_published, a.id, fd.name, a.url, a.title, a.published, c.match, \
@@ -429,7 +435,7 @@ impl Store {
              ORDER BY top.first_published DESC, top.id DESC, a.id = top.representative DESC, a.published, a.id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query([arg])?;
+        let mut rows = stmt.query(params)?;
         let mut out: Vec<StoryView> = Vec::new();
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ToSql};
 
-use super::{Result, Store, StoreError, time};
+use super::{Result, Search, Store, StoreError, time};
 
 /// Which stories a merged-feed query selects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,8 +18,23 @@ pub struct StoryFilter {
     pub tag: Option<String>,
     /// Only stories with a copy from one of these feeds (database ids).
     pub feeds: Option<Vec<i64>>,
+    /// Only stories with a copy that matches this search.
+    pub search: Option<Search>,
+    /// Only stories older than this position: the next page after a story.
+    pub before: Option<Position>,
     /// At most this many stories.
     pub limit: usize,
+}
+
+/// Where a story stands in the merged feed's order (newest first by first publication,
+/// then by id): a page of older stories starts after it. A position, not a story, so it
+/// stays valid when the story it came from is pruned or merged away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Position {
+    /// The story's first publication, Unix seconds.
+    pub first_published: i64,
+    /// The story's id.
+    pub id: i64,
 }
 
 /// One story as the merged feed shows it.
@@ -38,6 +53,16 @@ pub struct MergedStory {
     pub representative: MergedCopy,
     /// The other copies, oldest first.
     pub others: Vec<MergedCopy>,
+}
+
+impl MergedStory {
+    /// Where the story stands in the merged feed: the page after it starts here.
+    pub fn position(&self) -> Position {
+        Position {
+            first_published: self.first_published.timestamp(),
+            id: self.id,
+        }
+    }
 }
 
 /// One copy of a story, with the outlet that carried it.
@@ -104,6 +129,12 @@ fn selection_cte(filter: &StoryFilter) -> String {
                      WHERE c.story_id = s.id AND a.feed_id IN (SELECT value FROM json_each(:feeds)))",
         );
     }
+    if filter.search.is_some() {
+        cond.push(super::search::STORY_MATCHES);
+    }
+    if filter.before.is_some() {
+        cond.push("(s.first_published, s.id) < (:before_published, :before_id)");
+    }
     let cond = if cond.is_empty() {
         String::new()
     } else {
@@ -134,6 +165,13 @@ fn selection_params(filter: &StoryFilter) -> Vec<(&'static str, Box<dyn ToSql + 
     }
     if let Some(feeds) = &filter.feeds {
         p.push((":feeds", Box::new(JsonIds(feeds))));
+    }
+    if let Some(search) = &filter.search {
+        p.push((":search", Box::new(search.fts5())));
+    }
+    if let Some(before) = filter.before {
+        p.push((":before_published", Box::new(before.first_published)));
+        p.push((":before_id", Box::new(before.id)));
     }
     p
 }

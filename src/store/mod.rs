@@ -16,6 +16,7 @@ mod fetch_state;
 mod merged;
 mod pages;
 mod retention;
+mod search;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,9 @@ pub use checkpoint::Checkpointer;
 pub use dedup::{CopyView, StoredFingerprint, StoryView};
 pub use error::{StoreError, StoreErrorKind};
 pub use feeds::{FeedRow, FeedSpec};
-pub use merged::{MergedCopy, MergedStory, MergedVersion, StoryFilter};
+pub use merged::{MergedCopy, MergedStory, MergedVersion, Position, StoryFilter};
 pub use pages::{DuePage, PageCounts, PageRecord, PageWrite};
+pub use search::{Search, SearchError};
 
 /// What every store operation returns: its value or a [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -73,6 +75,10 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v5_pages.sql")),
         M::up(include_str!("schema_v6_error_kinds.sql")),
         M::up(include_str!("schema_v7_story_changes.sql")),
+        M::up_with_hook(
+            include_str!("schema_v8_search.sql"),
+            search::index_stored_copies,
+        ),
     ])
 }
 
@@ -137,9 +143,10 @@ pub(crate) enum Hot {
     StoryExists,
     JoinStory,
     SetRepresentative,
+    IndexCopy,
 }
 
-const HOT_STATEMENTS: usize = Hot::SetRepresentative as usize + 1;
+const HOT_STATEMENTS: usize = Hot::IndexCopy as usize + 1;
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.

@@ -98,8 +98,22 @@ fn entry(s: &Story) -> Entry {
     }
 }
 
-/// The document as Atom 1.0.
+/// The document as Atom 1.0; a page with older stories after it links them (`next`,
+/// RFC 5005 paged feeds).
 pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
+    let mut links = vec![
+        link(
+            doc.url_of("feed.atom"),
+            "self",
+            Some("application/atom+xml"),
+            None,
+        ),
+        link(doc.url_of(""), "alternate", Some("text/html"), None),
+    ];
+    if let Some(next) = doc.older_url_of("feed.atom") {
+        links.push(link(next, "next", Some("application/atom+xml"), None));
+    }
+    links.extend(doc.hub.iter().map(|h| link(h.as_str(), "hub", None, None)));
     let feed = Feed {
         title: Text::plain(doc.title.as_str()),
         id: doc.feed_id(),
@@ -109,18 +123,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
             uri: None,
             version: Some(env!("CARGO_PKG_VERSION").into()),
         }),
-        links: vec![
-            link(
-                doc.url_of("feed.atom"),
-                "self",
-                Some("application/atom+xml"),
-                None,
-            ),
-            link(doc.url_of(""), "alternate", Some("text/html"), None),
-        ]
-        .into_iter()
-        .chain(doc.hub.iter().map(|h| link(h.as_str(), "hub", None, None)))
-        .collect(),
+        links,
         entries: doc.stories.iter().map(entry).collect(),
         lang: doc.declared_lang().map(str::to_string),
         ..Default::default()

@@ -1,7 +1,8 @@
 //! The river page `/`: server-rendered HTML (maud, checked at compile time), readable
 //! without JavaScript on a phone or a desktop, with landmarks, one heading per story, tag
-//! filters, and `<link rel="alternate">` to the three feeds so readers autodiscover them.
-//! Story text appears only as plain-text excerpts; the page loads nothing from elsewhere.
+//! filters, a search box (a plain GET form), an "Older stories" link to the next page, and
+//! `<link rel="alternate">` to the three feeds so readers autodiscover them. Story text
+//! appears only as plain-text excerpts; the page loads nothing from elsewhere.
 //! Each story declares its own `lang`, the page the one most stories have.
 //!
 //! The style sheet and the page shell ([`shell`]) are shared with the story page
@@ -35,6 +36,10 @@ h2{font-size:1.2rem;line-height:1.3;margin:0 0 .3rem;overflow-wrap:anywhere}\
 h2 a{text-decoration:none}h2 a:hover{text-decoration:underline}\
 p{margin:.35rem 0;overflow-wrap:anywhere}\
 footer{padding:1rem;margin-top:1rem}\
+form{display:flex;gap:.4rem;margin:.75rem 0}\
+input,button{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:.4rem;padding:.3rem .6rem}\
+input{flex:1;min-width:0}\
+.older{border-top:1px solid var(--line);padding-top:1rem;font-weight:600}\
 .text{overflow-wrap:anywhere}.text img,.text video{max-width:100%;height:auto}\
 .text pre,.text table{display:block;overflow-x:auto}\
 .copies{list-style:none;padding:0;margin:.5rem 0;display:grid;gap:.75rem;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr))}\
@@ -81,9 +86,37 @@ fn filter_link(doc: &Document, tag: Option<&str>) -> String {
     let q = FeedQuery {
         tag: tag.map(str::to_string),
         feed: None,
+        q: doc.query.q.clone(),
         limit: doc.query.limit,
+        before: None,
     };
     format!("./{}", q.suffix())
+}
+
+/// The page after this one, relative like the page's other links.
+fn older_link(doc: &Document) -> Option<String> {
+    let q = FeedQuery {
+        before: Some(doc.older?),
+        ..doc.query.clone()
+    };
+    Some(format!("./{}", q.suffix()))
+}
+
+/// The search box: a GET form back to the river, keeping the page's other filters.
+fn search_form(doc: &Document) -> Markup {
+    let q = &doc.query;
+    html! {
+        form role="search" method="get" action="./" {
+            input type="search" name="q" aria-label="Search stories" placeholder="Search: words, \"a phrase\", prefix*, -word"
+                value=(q.q.as_ref().map(ToString::to_string).unwrap_or_default());
+            @if let Some(tag) = &q.tag { input type="hidden" name="tag" value=(tag); }
+            @if let Some(feed) = &q.feed { input type="hidden" name="feed" value=(feed); }
+            @if q.limit != crate::serve::policy::DEFAULT_LIMIT {
+                input type="hidden" name="limit" value=(q.limit);
+            }
+            button type="submit" { "Search" }
+        }
+    }
 }
 
 fn story(s: &Story, page_lang: &str) -> Markup {
@@ -131,11 +164,7 @@ fn story(s: &Story, page_lang: &str) -> Markup {
 
 /// The river page.
 pub fn render(doc: &Document) -> Vec<u8> {
-    let feeds_query = FeedQuery {
-        limit: crate::serve::policy::DEFAULT_LIMIT,
-        ..doc.query.clone()
-    }
-    .suffix();
+    let feeds_query = doc.query.first_page().suffix();
     let head = html! {
         link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", doc.title)) href=(format!("feed.atom{feeds_query}"));
         link rel="alternate" type="application/rss+xml" title=(format!("{} (RSS)", doc.title)) href=(format!("feed.rss{feeds_query}"));
@@ -152,6 +181,7 @@ pub fn render(doc: &Document) -> Vec<u8> {
                 a href="sources" { "sources" } " ("
                 a href="feeds.opml" { "OPML" } ")"
             }
+            (search_form(doc))
         }
         @if !doc.tags.is_empty() {
             nav aria-label="Filter by tag" {
@@ -177,10 +207,19 @@ pub fn render(doc: &Document) -> Vec<u8> {
         }
         main {
             @if doc.stories.is_empty() {
-                p { "No stories yet." }
+                @if doc.query.before.is_some() {
+                    p { "No older stories." }
+                } @else if doc.query.q.is_some() {
+                    p { "No stories match this search." }
+                } @else {
+                    p { "No stories yet." }
+                }
             }
             @for s in &doc.stories {
                 (story(s, &doc.lang))
+            }
+            @if let Some(older) = older_link(doc) {
+                p.older { a href=(older) rel="next" { "Older stories" } }
             }
         }
         footer {

@@ -15,6 +15,9 @@ struct JsonFeed<'a> {
     title: &'a str,
     home_page_url: String,
     feed_url: String,
+    /// The page of older stories, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
     description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<&'a str>,
@@ -119,6 +122,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
         title: &doc.title,
         home_page_url: doc.url_of(""),
         feed_url: doc.url_of("feed.json"),
+        next_url: doc.older_url_of("feed.json"),
         description: format!(
             "{}: each story once, with every outlet that carried it.",
             doc.title

@@ -42,8 +42,28 @@ fn item(s: &Story) -> Item {
     }
 }
 
-/// The document as RSS 2.0.
+/// The document as RSS 2.0; a page with older stories after it links them with
+/// `atom:link rel="next"` (RFC 5005 paged feeds).
 pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
+    let mut links = vec![Link {
+        href: doc.url_of("feed.rss"),
+        rel: "self".into(),
+        mime_type: Some("application/rss+xml".into()),
+        ..Default::default()
+    }];
+    if let Some(next) = doc.older_url_of("feed.rss") {
+        links.push(Link {
+            href: next,
+            rel: "next".into(),
+            mime_type: Some("application/rss+xml".into()),
+            ..Default::default()
+        });
+    }
+    links.extend(doc.hub.iter().map(|h| Link {
+        href: h.to_string(),
+        rel: "hub".into(),
+        ..Default::default()
+    }));
     let channel = Channel {
         title: doc.title.clone(),
         link: doc.url_of(""),
@@ -54,21 +74,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, super::RenderError> {
         last_build_date: Some(doc.updated.to_rfc2822()),
         language: doc.declared_lang().map(str::to_string),
         generator: Some(concat!("tributary ", env!("CARGO_PKG_VERSION")).into()),
-        atom_ext: Some(AtomExtension {
-            links: vec![Link {
-                href: doc.url_of("feed.rss"),
-                rel: "self".into(),
-                mime_type: Some("application/rss+xml".into()),
-                ..Default::default()
-            }]
-            .into_iter()
-            .chain(doc.hub.iter().map(|h| Link {
-                href: h.to_string(),
-                rel: "hub".into(),
-                ..Default::default()
-            }))
-            .collect(),
-        }),
+        atom_ext: Some(AtomExtension { links }),
         items: doc.stories.iter().map(item).collect(),
         ..Default::default()
     };
