@@ -238,7 +238,7 @@ impl Store {
     }
 }
 
-/// Schema v7's step after its SQL: indexes every stored copy — its title and the plain text
+/// Schema v8's step after its SQL: indexes every stored copy — its title and the plain text
 /// of its article page when one was fetched, else of its content, else of its summary
 /// (what ingest indexes) — so a database from before search answers searches at once.
 pub(super) fn index_stored_copies(
