@@ -217,5 +217,7 @@ pub(crate) fn load_config(path: &std::path::Path) -> Result<Config> {
 
 /// Opens the database the config names.
 pub(crate) fn open_store(config: &Config) -> Result<crate::store::Store> {
-    Ok(crate::store::Store::open(&config.storage.path)?)
+    Ok(crate::store::Store::open_location(
+        &config.storage.location(),
+    )?)
 }

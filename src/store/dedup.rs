@@ -296,14 +296,14 @@ impl Store {
     /// The newest publication time among stored fingerprints.
     pub fn newest_fingerprint(&self) -> Result<Option<i64>> {
         Ok(self
-            .conn
+            .sqlite()?
             .query_row("SELECT max(published) FROM fingerprints", [], |r| r.get(0))?)
     }
 
     /// The publication time of the `n`-th newest fingerprint (0 is the newest).
     pub fn nth_newest_fingerprint(&self, n: usize) -> Result<Option<i64>> {
         Ok(self
-            .conn
+            .sqlite()?
             .query_row(
                 "SELECT published FROM fingerprints ORDER BY published DESC LIMIT 1 OFFSET ?1",
                 [i64::try_from(n).unwrap_or(i64::MAX)],
@@ -333,7 +333,7 @@ impl Store {
                 AND f.published >= ?1 \
              ORDER BY f.article_id"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = self.sqlite()?.prepare(&sql)?;
         let mut rows = stmt.query([since])?;
         while let Some(r) = rows.next()? {
             each(StoredFingerprint {
@@ -358,7 +358,7 @@ impl Store {
              JOIN stories s ON s.id = c.story_id WHERE f.article_id = ?1"
         );
         Ok(self
-            .conn
+            .sqlite()?
             .query_row(&sql, [article], |r| {
                 Ok(StoredFingerprint {
                     article: r.get(0)?,
@@ -376,7 +376,7 @@ impl Store {
     /// The stored articles with URL `url` (newest first).
     pub fn articles_by_url(&self, url: &str) -> Result<Vec<i64>> {
         let mut stmt = self
-            .conn
+            .sqlite()?
             .prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id DESC")?;
         let ids = stmt.query_map([url], |r| r.get(0))?;
         Ok(ids.collect::<rusqlite::Result<_>>()?)
@@ -393,7 +393,7 @@ impl Store {
 
     /// The stories merged into `story`: (absorbed id, when, why), oldest merge first.
     pub fn merges_into(&self, story: i64) -> Result<Vec<(i64, DateTime<Utc>, String)>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.sqlite()?.prepare_cached(
             "SELECT absorbed, merged, reason FROM story_merges WHERE survivor = ?1 ORDER BY merged, absorbed",
         )?;
         let rows = stmt.query_map([story], |r| Ok((r.get(0)?, time(r.get(1)?), r.get(2)?)))?;
@@ -403,7 +403,7 @@ impl Store {
     /// The story that absorbed `story`, when it was merged into another.
     pub fn merged_into(&self, story: i64) -> Result<Option<i64>> {
         Ok(self
-            .conn
+            .sqlite()?
             .prepare_cached("SELECT survivor FROM story_merges WHERE absorbed = ?1")?
             .query_row([story], |r| r.get(0))
             .optional()?)
@@ -428,7 +428,7 @@ impl Store {
              JOIN feeds fd ON fd.id = a.feed_id \
              ORDER BY top.first_published DESC, top.id DESC, a.id = top.representative DESC, a.published, a.id"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = self.sqlite()?.prepare(&sql)?;
         let mut rows = stmt.query([arg])?;
         let mut out: Vec<StoryView> = Vec::new();
         while let Some(r) = rows.next()? {
@@ -490,7 +490,8 @@ mod tests {
         let first = document("a", "The council approved the budget for the new bridge.");
         ingest_with(&mut store, &mut dedup, feed, &first, now).unwrap();
         store
-            .conn
+            .sqlite()
+            .unwrap()
             .execute_batch(
                 "PRAGMA foreign_keys = OFF; DELETE FROM articles; PRAGMA foreign_keys = ON;",
             )

@@ -182,8 +182,8 @@ impl Store {
         .map_err(|e| StoreError::from(e).opening(path))?;
         super::wait_for_writers(&conn)?;
         Ok(Store {
-            conn,
-            path: path.to_path_buf(),
+            db: super::Db::Sqlite(conn),
+            location: crate::config::StoreLocation::Sqlite(path.to_path_buf()),
             foreign_keys: false, // SQLite's default; a reader writes nothing
             _checkpointer: None,
         })
@@ -195,13 +195,13 @@ impl Store {
         &self,
         f: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.conn
+        self.sqlite()?
             .execute_batch("BEGIN DEFERRED")
             .map_err(StoreError::from)?;
         let out = f(self);
         // Ending a read transaction cannot lose anything; a failure here only means it had
         // already ended.
-        let _ = self.conn.execute_batch("COMMIT");
+        let _ = self.sqlite()?.execute_batch("COMMIT");
         out
     }
 
@@ -209,7 +209,7 @@ impl Store {
     /// cheap pragma, so a server can tell that its cached documents are still current.
     pub fn data_version(&self) -> Result<i64> {
         Ok(self
-            .conn
+            .sqlite()?
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?)
     }
@@ -217,7 +217,7 @@ impl Store {
     /// The ids of the feeds whose name is `name` or whose normalised URL is `url`.
     pub fn feed_ids_named(&self, name: &str, url: Option<&str>) -> Result<Vec<i64>> {
         let mut stmt = self
-            .conn
+            .sqlite()?
             .prepare_cached("SELECT id FROM feeds WHERE name = ?1 OR url = ?2 ORDER BY id")?;
         let ids = stmt.query_map(rusqlite::params![name, url], |r| r.get(0))?;
         Ok(ids.collect::<rusqlite::Result<_>>()?)
@@ -225,7 +225,7 @@ impl Store {
 
     /// Whether any feed carries `tag`.
     pub fn tag_exists(&self, tag: &str) -> Result<bool> {
-        Ok(self.conn.query_row(
+        Ok(self.sqlite()?.query_row(
             "SELECT EXISTS (SELECT 1 FROM feed_tags WHERE tag = ?1)",
             [tag],
             |r| r.get(0),
@@ -235,9 +235,9 @@ impl Store {
     /// When the newest feed row was created: the `updated` time of a merged feed that has
     /// no stories yet (None when no feed was ever configured).
     pub fn newest_feed_created(&self) -> Result<Option<DateTime<Utc>>> {
-        let t: Option<i64> = self
-            .conn
-            .query_row("SELECT max(created) FROM feeds", [], |r| r.get(0))?;
+        let t: Option<i64> =
+            self.sqlite()?
+                .query_row("SELECT max(created) FROM feeds", [], |r| r.get(0))?;
         Ok(t.map(time))
     }
 
@@ -293,7 +293,7 @@ impl Store {
                       LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done'
              ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.sqlite()?.prepare_cached(&sql)?;
         let mut rows = stmt.query(params)?;
         let mut stories: Vec<(Option<i64>, MergedStory, Vec<MergedCopy>)> = Vec::new();
         while let Some(r) = rows.next()? {
@@ -365,7 +365,7 @@ impl Store {
                       JOIN feeds f ON f.id = a.feed_id
              ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.sqlite()?.prepare_cached(&sql)?;
         let mut rows = stmt.query(params)?;
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         let mut latest: Option<i64> = None;
@@ -449,7 +449,7 @@ mod tests {
         let s2 = batch.new_story(b2, now).unwrap();
         batch.commit().unwrap();
 
-        let reader = Store::open_reader(store.path()).unwrap();
+        let reader = Store::open_reader(&dir.path().join("t.db")).unwrap();
         let all = reader
             .merged_stories(&StoryFilter {
                 limit: 10,
@@ -509,7 +509,8 @@ mod tests {
         batch.new_story(id, now).unwrap();
         batch.commit().unwrap();
         store
-            .conn
+            .sqlite()
+            .unwrap()
             .execute(
                 "UPDATE articles SET title = CAST(x'41ff42' AS TEXT), content = CAST(x'3cc0' AS TEXT)",
                 [],

@@ -187,7 +187,7 @@ impl Store {
         limit: usize,
         busy: &dyn Fn(i64) -> bool,
     ) -> Result<Vec<DuePage>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.sqlite()?.prepare_cached(
             "SELECT p.article_id, a.feed_id, COALESCE(f.redirect_url, f.url), p.url, p.attempts,
                     p.etag, p.last_modified
              FROM pages p JOIN articles a ON a.id = p.article_id JOIN feeds f ON f.id = a.feed_id
@@ -220,7 +220,7 @@ impl Store {
     /// When the next page is due, if any is.
     pub fn next_page_due(&self) -> Result<Option<DateTime<Utc>>> {
         let t: Option<i64> = self
-            .conn
+            .sqlite()?
             .prepare_cached("SELECT MIN(due) FROM pages WHERE due IS NOT NULL")?
             .query_row([], |r| r.get(0))?;
         Ok(t.map(time))
@@ -228,7 +228,7 @@ impl Store {
 
     /// `article`'s page, when one was wanted.
     pub fn page(&self, article: i64) -> Result<Option<PageRecord>> {
-        self.conn
+        self.sqlite()?
             .prepare_cached(
                 "SELECT state, url, final_url, attempts, fetched, due, reason, words
                  FROM pages WHERE article_id = ?1",
@@ -252,7 +252,7 @@ impl Store {
 
     /// For each feed, how many of its copies' pages are in each state.
     pub fn page_counts(&self) -> Result<HashMap<i64, PageCounts>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.sqlite()?.prepare_cached(
             "SELECT a.feed_id, p.state, COUNT(*) FROM pages p JOIN articles a ON a.id = p.article_id
              GROUP BY a.feed_id, p.state",
         )?;

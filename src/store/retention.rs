@@ -14,7 +14,7 @@ impl Store {
         // The copies and fingerprints of deleted articles go by cascade.
         self.enforce_foreign_keys(true)?;
         let tx = self
-            .conn
+            .sqlite_mut()?
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS prune_batch (id INTEGER PRIMARY KEY)")?;
