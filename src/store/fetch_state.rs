@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Backend, Result, Store, secs, time};
+use super::{Backend, On, Result, Store, secs, time};
 use crate::model::{FailureKind, FetchState, FetchStatus};
 
 const COLUMNS: &str =
@@ -109,7 +109,12 @@ impl crate::store::Batch<'_> {
         title: Option<&str>,
         site_url: Option<&str>,
     ) -> Result<()> {
-        write_state(&self.tx, state, title, site_url)
+        match self.on() {
+            On::Sqlite(b) => write_state(&b.tx, state, title, site_url),
+            On::Postgres(mut tx) => Ok(super::postgres::fetch_state::write_state(
+                &mut *tx, state, title, site_url,
+            )?),
+        }
     }
 }
 

@@ -142,10 +142,30 @@ pub(crate) enum Backend<'a> {
 /// One transaction: a feed's ingest, or any other group of writes that must land together.
 /// Dropped without [`Batch::commit`], it rolls back.
 pub struct Batch<'a> {
+    db: BatchDb<'a>,
+}
+
+/// A batch's transaction, of either backend. One batch exists at a time per store, so the
+/// SQLite variant's kept statements make no difference worth a box.
+#[allow(clippy::large_enum_variant)]
+enum BatchDb<'a> {
+    Sqlite(SqliteBatch<'a>),
+    /// The client wants `&mut` for every statement, the batch's readers take `&self`.
+    Postgres(RefCell<::postgres::Transaction<'a>>),
+}
+
+/// An SQLite transaction with the statements it keeps ([`Hot`]).
+pub(crate) struct SqliteBatch<'a> {
     // Declared before `tx`: the statements go back to the cache before the transaction ends.
     hot: RefCell<[Option<CachedStatement<'a>>; HOT_STATEMENTS]>,
     conn: &'a Connection,
     tx: rusqlite::Transaction<'a>,
+}
+
+/// A batch's transaction, borrowed for one operation: the operation's SQL for that backend.
+pub(crate) enum On<'b, 'a> {
+    Sqlite(&'b SqliteBatch<'a>),
+    Postgres(std::cell::RefMut<'b, ::postgres::Transaction<'a>>),
 }
 
 /// The statements an ingest runs for every copy, each with a slot in its [`Batch`]. A batch
@@ -278,14 +298,27 @@ impl Store {
     }
 
     fn begin_enforcing(&mut self, foreign_keys: bool) -> Result<Batch<'_>> {
-        self.enforce_foreign_keys(foreign_keys)?;
-        let conn = self.sqlite()?;
+        if matches!(self.db, Db::Sqlite(_)) {
+            self.enforce_foreign_keys(foreign_keys)?;
+        }
+        let conn = match &mut self.db {
+            Db::Sqlite(c) => &*c,
+            Db::Postgres(pg) => {
+                // PostgreSQL checks its foreign keys at every statement; there is no switch.
+                let tx = pg.begin()?;
+                return Ok(Batch {
+                    db: BatchDb::Postgres(RefCell::new(tx)),
+                });
+            }
+        };
         let tx =
             rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
         Ok(Batch {
-            hot: RefCell::new(Default::default()),
-            conn,
-            tx,
+            db: BatchDb::Sqlite(SqliteBatch {
+                hot: RefCell::new(Default::default()),
+                conn,
+                tx,
+            }),
         })
     }
 
@@ -410,11 +443,25 @@ impl Store {
 impl<'a> Batch<'a> {
     /// Makes the batch's writes durable and visible.
     pub fn commit(self) -> Result<()> {
-        let Batch { hot, tx, .. } = self;
-        drop(hot);
-        Ok(tx.commit()?)
+        match self.db {
+            BatchDb::Sqlite(SqliteBatch { hot, tx, .. }) => {
+                drop(hot);
+                Ok(tx.commit()?)
+            }
+            BatchDb::Postgres(tx) => Ok(tx.into_inner().commit()?),
+        }
     }
 
+    /// The transaction, for an operation to pick its SQL.
+    pub(crate) fn on(&self) -> On<'_, 'a> {
+        match &self.db {
+            BatchDb::Sqlite(b) => On::Sqlite(b),
+            BatchDb::Postgres(tx) => On::Postgres(tx.borrow_mut()),
+        }
+    }
+}
+
+impl<'a> SqliteBatch<'a> {
     /// Runs `f` on the statement `sql`, kept in this batch's `slot` from its first use on.
     /// Each slot has one statement: `sql` must be the same at every use of a slot.
     pub(crate) fn with_hot<T>(
@@ -598,8 +645,8 @@ mod tests {
         let Some(db) = postgres::scratch::ScratchDatabase::create("refuses") else {
             return;
         };
-        let mut store = Store::open_postgres(db.url()).unwrap();
-        let e = store.begin().err().unwrap();
+        let store = Store::open_postgres(db.url()).unwrap();
+        let e = store.data_version().unwrap_err();
         assert!(!e.is_whole_database());
         assert!(
             e.to_string()

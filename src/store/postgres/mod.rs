@@ -13,8 +13,11 @@
 //! daemons starting together apply each version once: the second waits for the first and
 //! then finds nothing to do.
 
+pub(crate) mod articles;
+pub(crate) mod dedup;
 mod feeds;
-mod fetch_state;
+pub(crate) mod fetch_state;
+pub(crate) mod pages;
 pub mod scratch;
 
 use std::cell::RefCell;
@@ -45,6 +48,11 @@ impl Pg {
         Ok(Pg {
             client: RefCell::new(client),
         })
+    }
+
+    /// Starts a batch's transaction.
+    pub(crate) fn begin(&mut self) -> Result<postgres::Transaction<'_>> {
+        Ok(self.client.get_mut().transaction()?)
     }
 
     /// Runs `f` with the client.
