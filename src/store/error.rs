@@ -36,10 +36,10 @@ pub enum StoreError {
     /// A PostgreSQL error, sorted into its [`StoreErrorKind`] by [`classify_postgres`].
     #[error("{}", describe_postgres(.0))]
     Postgres(postgres::Error),
-    /// What this build cannot do on this backend yet (the PostgreSQL backend is being
-    /// built a concern at a time).
-    #[error("PostgreSQL stores are not supported by this build yet: {0}")]
-    NotYet(&'static str),
+    /// An SQLite-only step met a PostgreSQL store (a bug: each operation picks its
+    /// backend's SQL first).
+    #[error("{0}")]
+    WrongBackend(&'static str),
     /// The PostgreSQL database's schema is newer than this build knows.
     #[error(
         "the database's schema is version {found}, newer than this build's {known}: upgrade tributary"
@@ -221,7 +221,7 @@ impl StoreError {
             StoreError::Open { error, .. } => error.kind(),
             StoreError::Postgres(e) => classify_postgres(e),
             StoreError::Other(_)
-            | StoreError::NotYet(_)
+            | StoreError::WrongBackend(_)
             | StoreError::SchemaTooNew { .. }
             | StoreError::NoFeed(_)
             | StoreError::Migration(_)

@@ -10,9 +10,7 @@
 //! PostgreSQL (`[storage] url`) is the second backend, being built a concern at a time: a
 //! [`Store`] holds one connection of either kind, and each operation dispatches on it
 //! ([`Store::backend`]), the SQLite statements in this folder's files, the PostgreSQL ones
-//! in `postgres/` (one file per concern, the same names). An operation not ported yet
-//! answers [`StoreError::NotYet`]; until every one is, [`Store::open_location`] refuses a
-//! PostgreSQL URL, so no half-working daemon starts.
+//! in `postgres/` (one file per concern, the same names).
 
 mod articles;
 mod checkpoint;
@@ -189,18 +187,16 @@ pub(crate) enum Hot {
 const HOT_STATEMENTS: usize = Hot::SetRepresentative as usize + 1;
 
 impl Store {
-    /// Opens the database `[storage]` names. PostgreSQL is refused (with
-    /// [`StoreError::NotYet`]) until its backend covers everything the daemon and the
-    /// commands need.
+    /// Opens the database `[storage]` names.
     pub fn open_location(location: &StoreLocation) -> Result<Store> {
         match location {
             StoreLocation::Sqlite(path) => Store::open(path),
-            StoreLocation::Postgres(_) => Err(StoreError::NotYet(NOT_PORTED)),
+            StoreLocation::Postgres(url) => Store::open_postgres(url),
         }
     }
 
     /// Connects to the PostgreSQL database at `url` and brings its schema up to date, under
-    /// an advisory lock. The backend is partial ([`NOT_PORTED`]): its own tests use this.
+    /// an advisory lock.
     pub fn open_postgres(url: &DatabaseUrl) -> Result<Store> {
         let pg = postgres::Pg::connect(url).map_err(|e| e.opening_at(url))?;
         let store = Store {
@@ -230,7 +226,7 @@ impl Store {
     pub(crate) fn sqlite(&self) -> Result<&Connection> {
         match &self.db {
             Db::Sqlite(c) => Ok(c),
-            Db::Postgres(_) => Err(StoreError::NotYet(NOT_PORTED)),
+            Db::Postgres(_) => Err(StoreError::WrongBackend(NOT_PORTED)),
         }
     }
 
@@ -238,7 +234,7 @@ impl Store {
     pub(crate) fn sqlite_mut(&mut self) -> Result<&mut Connection> {
         match &mut self.db {
             Db::Sqlite(c) => Ok(c),
-            Db::Postgres(_) => Err(StoreError::NotYet(NOT_PORTED)),
+            Db::Postgres(_) => Err(StoreError::WrongBackend(NOT_PORTED)),
         }
     }
 
@@ -628,30 +624,26 @@ mod tests {
         assert_eq!(store.check().unwrap(), Vec::<String>::new());
     }
 
-    /// What the PostgreSQL backend does not do yet says so in one sentence, and the
-    /// daemon's and commands' way in refuses a PostgreSQL URL outright.
+    /// `[storage] url` opens a PostgreSQL store, shown without its credentials; a server
+    /// that is not there is one sentence that names the URL without them.
     #[test]
-    fn postgres_refuses_what_it_cannot_do_yet_in_one_sentence() {
-        let url: DatabaseUrl = "postgres://app:s3cret@127.0.0.1:5432/test".parse().unwrap();
+    fn a_postgres_location_opens_and_never_shows_its_password() {
+        let url: DatabaseUrl = "postgres://app:s3cret@127.0.0.1:1/none".parse().unwrap();
         let e = Store::open_location(&StoreLocation::Postgres(url))
             .err()
-            .unwrap()
-            .to_string();
+            .unwrap();
+        assert!(e.is_whole_database(), "{e}");
+        let e = e.to_string();
         assert!(
-            e.starts_with("PostgreSQL stores are not supported by this build yet: "),
+            e.starts_with("cannot open the database postgres://127.0.0.1:1/none: "),
             "{e}"
         );
         assert!(!e.contains("s3cret") && !e.contains('\n'), "{e}");
-        let Some(db) = postgres::scratch::ScratchDatabase::create("refuses") else {
+        let Some(db) = postgres::scratch::ScratchDatabase::create("open_location") else {
             return;
         };
-        let store = Store::open_postgres(db.url()).unwrap();
-        let e = store.data_version().unwrap_err();
-        assert!(!e.is_whole_database());
-        assert!(
-            e.to_string()
-                .starts_with("PostgreSQL stores are not supported")
-        );
+        let store = Store::open_location(&StoreLocation::Postgres(db.url().clone())).unwrap();
+        assert!(store.check().unwrap().is_empty());
     }
 
     /// A connection the server ends is the whole database's failure (the writer keeps the

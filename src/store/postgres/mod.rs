@@ -17,7 +17,9 @@ pub(crate) mod articles;
 pub(crate) mod dedup;
 mod feeds;
 pub(crate) mod fetch_state;
+mod merged;
 pub(crate) mod pages;
+mod retention;
 pub mod scratch;
 
 use std::cell::RefCell;
@@ -35,24 +37,56 @@ pub(crate) const MIGRATION_LOCK: i64 = 0x7472_6962;
 
 /// One open PostgreSQL session. The client needs `&mut` for every statement while the
 /// store's readers take `&self`; the store is never shared between threads without a lock
-/// (it is `Send`, not `Sync`), so a `RefCell` is enough.
+/// (it is `Send`, not `Sync`), so a `RefCell` is enough. `None` only while being dropped.
 pub(crate) struct Pg {
-    client: RefCell<postgres::Client>,
+    client: RefCell<Option<postgres::Client>>,
 }
+
+impl Drop for Pg {
+    /// Closing the session blocks on the client's own runtime, which panics on an async
+    /// worker (the daemon drops the server's stores there when it stops): there, it closes
+    /// on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(client));
+        }
+    }
+}
+
+/// What a statement on a closed session says (only reachable while the store is dropped).
+const CLOSED: StoreError = StoreError::WrongBackend("the PostgreSQL session is closed");
 
 impl Pg {
     /// Connects to `url` and brings the schema up to date.
     pub(crate) fn connect(url: &DatabaseUrl) -> Result<Pg> {
-        let mut client = postgres::Client::connect(url.expose(), postgres::NoTls)?;
+        let mut client = session(url)?;
         migrate(&mut client)?;
         Ok(Pg {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
+        })
+    }
+
+    /// Connects to `url` without touching the schema (a reader beside a store that opened
+    /// the database first).
+    pub(crate) fn connect_reader(url: &DatabaseUrl) -> Result<Pg> {
+        let client = session(url)?;
+        Ok(Pg {
+            client: RefCell::new(Some(client)),
         })
     }
 
     /// Starts a batch's transaction.
     pub(crate) fn begin(&mut self) -> Result<postgres::Transaction<'_>> {
-        Ok(self.client.get_mut().transaction()?)
+        Ok(self
+            .client
+            .get_mut()
+            .as_mut()
+            .ok_or(CLOSED)?
+            .transaction()?)
     }
 
     /// Runs `f` with the client.
@@ -60,7 +94,8 @@ impl Pg {
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
     ) -> Result<T> {
-        Ok(f(&mut self.client.borrow_mut())?)
+        let mut client = self.client.borrow_mut();
+        Ok(f(client.as_mut().ok_or(CLOSED)?)?)
     }
 
     /// The schema version the database is at.
@@ -135,6 +170,14 @@ impl Pg {
     pub(crate) fn ping(&self) -> bool {
         self.with(|c| c.simple_query("SELECT 1")).is_ok()
     }
+}
+
+/// A new session on `url`. The server's notices ("relation … already exists, skipping")
+/// would reach the log at info level through the client: only warnings are asked for.
+fn session(url: &DatabaseUrl) -> Result<postgres::Client> {
+    let mut client = postgres::Client::connect(url.expose(), postgres::NoTls)?;
+    client.batch_execute("SET client_min_messages TO WARNING")?;
+    Ok(client)
 }
 
 /// Applies the versions the database lacks, each in its own transaction, holding
