@@ -197,9 +197,9 @@ impl Store {
         match location {
             StoreLocation::Sqlite(path) => Store::open_reader(path),
             StoreLocation::Postgres(url) => Ok(Store {
-                db: super::Db::Postgres(
+                db: super::Db::Postgres(Box::new(
                     super::postgres::Pg::connect_reader(url).map_err(|e| e.opening_at(url))?,
-                ),
+                )),
                 location: location.clone(),
                 foreign_keys: false,
                 _checkpointer: None,

@@ -128,7 +128,8 @@ pub struct Store {
 /// The connection of either backend.
 enum Db {
     Sqlite(Connection),
-    Postgres(postgres::Pg),
+    /// Boxed: the session (its URL and client) is several times an SQLite handle's size.
+    Postgres(Box<postgres::Pg>),
 }
 
 /// A store's connection, borrowed for one operation: the operation's SQL for that backend.
@@ -200,7 +201,7 @@ impl Store {
     pub fn open_postgres(url: &DatabaseUrl) -> Result<Store> {
         let pg = postgres::Pg::connect(url).map_err(|e| e.opening_at(url))?;
         let store = Store {
-            db: Db::Postgres(pg),
+            db: Db::Postgres(Box::new(pg)),
             location: StoreLocation::Postgres(url.clone()),
             foreign_keys: true,
             _checkpointer: None,
@@ -647,7 +648,8 @@ mod tests {
     }
 
     /// A connection the server ends is the whole database's failure (the writer keeps the
-    /// writes and retries), and its sentence says the database cannot be reached.
+    /// writes and retries), its sentence says the database cannot be reached, and the
+    /// retry works on a new session.
     #[test]
     fn a_lost_postgres_connection_is_a_whole_database_failure() {
         let Some(db) = postgres::scratch::ScratchDatabase::create("lost_connection") else {
@@ -655,14 +657,35 @@ mod tests {
         };
         let mut store = Store::open_postgres(db.url()).unwrap();
         let feed = add_test_feed(&mut store);
-        let Backend::Postgres(pg) = store.backend() else {
+        let session = |store: &Store| {
+            let Backend::Postgres(pg) = store.backend() else {
+                unreachable!()
+            };
+            pg.with(|c| {
+                c.query_one("SELECT pg_backend_pid()", &[])?
+                    .try_get::<_, i32>(0)
+            })
+            .unwrap()
+        };
+        let pid = session(&store);
+        // Ended by the server, as a restart or an administrator would.
+        let other = Store::open_postgres(db.url()).unwrap();
+        let Backend::Postgres(admin) = other.backend() else {
             unreachable!()
         };
-        pg.with(|c| c.batch_execute("SELECT pg_terminate_backend(pg_backend_pid())"))
-            .ok();
+        admin
+            .with(|c| c.execute("SELECT pg_terminate_backend($1)", &[&pid]))
+            .unwrap();
         let e = store.fetch_state(feed).unwrap_err();
         assert!(e.is_whole_database(), "{e}");
         assert_eq!(e.kind(), StoreErrorKind::Io, "{e}");
-        assert!(!store.ping());
+        assert!(
+            e.to_string()
+                .starts_with("the database cannot be reached: "),
+            "{e}"
+        );
+        // The next try opens a new session.
+        assert!(store.fetch_state(feed).unwrap().is_some());
+        assert_ne!(session(&store), pid);
     }
 }

@@ -40,6 +40,8 @@ pub(crate) const MIGRATION_LOCK: i64 = 0x7472_6962;
 /// (it is `Send`, not `Sync`), so a `RefCell` is enough. `None` only while being dropped.
 pub(crate) struct Pg {
     client: RefCell<Option<postgres::Client>>,
+    /// Where to open a new session when the server ended this one.
+    url: DatabaseUrl,
 }
 
 impl Drop for Pg {
@@ -67,6 +69,7 @@ impl Pg {
         migrate(&mut client)?;
         Ok(Pg {
             client: RefCell::new(Some(client)),
+            url: url.clone(),
         })
     }
 
@@ -76,6 +79,7 @@ impl Pg {
         let client = session(url)?;
         Ok(Pg {
             client: RefCell::new(Some(client)),
+            url: url.clone(),
         })
     }
 
@@ -95,6 +99,7 @@ impl Pg {
         f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
     ) -> Result<T> {
         let mut client = self.client.borrow_mut();
+        reopen_if_closed(&mut client, &self.url)?;
         Ok(f(client.as_mut().ok_or(CLOSED)?)?)
     }
 
@@ -172,12 +177,32 @@ impl Pg {
     }
 }
 
+/// How long opening a session may take before the database counts as unreachable: as long
+/// as an SQLite writer waits for a lock ([`BUSY_TIMEOUT`](crate::store::BUSY_TIMEOUT)),
+/// the store's one bound on waiting for the database.
+pub const CONNECT_TIMEOUT: std::time::Duration = crate::store::BUSY_TIMEOUT;
+
 /// A new session on `url`. The server's notices ("relation … already exists, skipping")
 /// would reach the log at info level through the client: only warnings are asked for.
 fn session(url: &DatabaseUrl) -> Result<postgres::Client> {
-    let mut client = postgres::Client::connect(url.expose(), postgres::NoTls)?;
+    let mut config: postgres::Config = url.expose().parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let mut client = config.connect(postgres::NoTls)?;
     client.batch_execute("SET client_min_messages TO WARNING")?;
     Ok(client)
+}
+
+/// Opens a new session in place of one the server ended (a restart, a lost connection):
+/// the failed statement was the whole database's failure, which the daemon's writer waits
+/// out and retries, and the retry finds a working session. While the server stays away,
+/// each try fails again as the whole database's.
+fn reopen_if_closed(client: &mut Option<postgres::Client>, url: &DatabaseUrl) -> Result<()> {
+    if client.as_ref().is_some_and(postgres::Client::is_closed) {
+        *client = Some(session(url)?);
+    }
+    Ok(())
 }
 
 /// Applies the versions the database lacks, each in its own transaction, holding
