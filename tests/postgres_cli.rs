@@ -216,3 +216,79 @@ fn run_on_postgres_serves_the_river_and_the_atom_feed_without_showing_the_passwo
     assert!(status.success(), "{status:?}");
     assert!(!dir.path().join("tributary.db").exists());
 }
+
+#[test]
+fn migrate_store_copies_an_sqlite_store_that_then_reads_the_same_on_postgres() {
+    let Some(db) = ScratchDatabase::create("postgres_cli_migrate_store") else {
+        return;
+    };
+    let server = serve_feeds();
+    let lite_dir = tempfile::tempdir().unwrap();
+    let pg_dir = tempfile::tempdir().unwrap();
+    let lite = write_config(lite_dir.path(), "path = \"t.db\"", &server);
+    let pg = write_config(
+        pg_dir.path(),
+        &format!("url = \"{}\"", db.url().expose()),
+        &server,
+    );
+    let (code, out, err) = tributary(&lite, &["fetch"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let to = db
+        .url()
+        .expose()
+        .replacen("postgres@", "postgres:s3cret-pw@", 1);
+    let (code, out, err) = tributary(&lite, &["migrate-store", "--to", &to]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("every table's count matches"), "{out}");
+    assert!(
+        out.contains("articles") && out.contains("5 ->         5  ok"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("s3cret") && !err.contains("s3cret"),
+        "{out}{err}"
+    );
+
+    // The same stories, the same documents byte for byte (the instance id came along).
+    for args in [&["stories", "--json"][..], &["export"], &["feeds", "list"]] {
+        let (_, lite_out, _) = tributary(&lite, args);
+        let (code, pg_out, err) = tributary(&pg, args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(pg_out, lite_out, "{args:?}");
+    }
+    let (code, out, err) = tributary(&pg, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // New rows continue after the copied ids.
+    server.route(
+        "/c",
+        support::Reply::Feed {
+            body: Feed::new("c")
+                .link("https://c.example/")
+                .description("d")
+                .item(
+                    Item::new("c: later story", "https://c.example/later")
+                        .guid("c-later")
+                        .published("Mon, 14 Jul 2025 12:00:00 GMT")
+                        .description(&prose(300, 120)),
+                )
+                .rss(),
+            etag: Some("\"v2\"".into()),
+            last_modified: None,
+            headers: vec![],
+        },
+    );
+    let (code, out, err) = tributary(&pg, &["fetch", "C"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("C: 1 new"), "{out}");
+    let (_, stories, _) = tributary(&pg, &["stories", "--json"]);
+    let stories: serde_json::Value = serde_json::from_str(&stories).unwrap();
+    assert_eq!(stories[0]["title"], "c: later story");
+    assert_eq!(stories[0]["id"], 5);
+
+    // A second copy into the same database is refused: it is not empty.
+    let (code, out, err) = tributary(&lite, &["migrate-store", "--to", &to]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("not empty"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+}

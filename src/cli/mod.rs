@@ -9,6 +9,7 @@ mod feeds;
 mod feeds_file;
 mod fetch;
 mod logging;
+mod migrate_store;
 mod stories;
 
 use std::path::PathBuf;
@@ -74,6 +75,13 @@ pub enum Command {
     },
     /// Validate feeds.toml and the database.
     Check,
+    /// Copy the SQLite database feeds.toml names into an empty PostgreSQL database.
+    MigrateStore {
+        /// The PostgreSQL database (postgres://user:password@host/database). Read as text:
+        /// clap's own message for a bad value would repeat it, password and all.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// `feeds ...`.
@@ -207,6 +215,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Fetch { feeds } => fetch::run(&cli.config, feeds),
         Command::Stories { limit, json } => stories::run(&cli.config, *limit, *json),
         Command::Explain { url } => explain::run(&cli.config, url),
+        Command::MigrateStore { to } => migrate_store::run(&cli.config, to),
     }
 }
 

@@ -50,6 +50,18 @@ pub enum StoreError {
         /// The newest version this build has.
         known: i64,
     },
+    /// `migrate-store` refuses a target that already holds a store.
+    #[error(
+        "the target database is not empty ({feeds} feeds, {articles} articles, {stories} stories): migrate into an empty database"
+    )]
+    NotEmpty {
+        /// Feed rows there.
+        feeds: i64,
+        /// Article rows there.
+        articles: i64,
+        /// Story rows there.
+        stories: i64,
+    },
     /// A write named a feed that has no row (an ingest for a feed it did not sync).
     #[error("feed {0} is not in the database")]
     NoFeed(i64),
@@ -223,6 +235,7 @@ impl StoreError {
             StoreError::Other(_)
             | StoreError::WrongBackend(_)
             | StoreError::SchemaTooNew { .. }
+            | StoreError::NotEmpty { .. }
             | StoreError::NoFeed(_)
             | StoreError::Migration(_)
             | StoreError::Thread { .. } => StoreErrorKind::Other,

@@ -14,6 +14,7 @@
 //! then finds nothing to do.
 
 pub(crate) mod articles;
+pub mod copy;
 pub(crate) mod dedup;
 mod feeds;
 pub(crate) mod fetch_state;
