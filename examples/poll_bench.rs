@@ -3,7 +3,8 @@
 //! (every feed new: fetch, parse, dedup, store) and one all-304 cycle (conditional GETs).
 //! Prints wall time, CPU time (user + system of this process) and peak RSS.
 //!
-//! `cargo run --release --example poll_bench [FEEDS] [ENTRIES]`
+//! `cargo run --release --example poll_bench [FEEDS] [ENTRIES]`; with
+//! `TRIBUTARY_DATABASE_URL=postgres://…` (an empty database) the store is PostgreSQL.
 //!
 //! All feeds live on one host here, so `[fetch].per_host` is raised to `concurrency` (32);
 //! real deployments spread feeds over many hosts.
