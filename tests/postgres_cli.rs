@@ -67,6 +67,35 @@ fn write_config(dir: &Path, storage: &str, server: &TestServer) -> PathBuf {
     path
 }
 
+/// The three feeds served, and a config for them on each backend: SQLite in a folder,
+/// PostgreSQL in a database of its own.
+struct Pair {
+    db: ScratchDatabase,
+    server: TestServer,
+    lite: PathBuf,
+    pg: PathBuf,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+impl Pair {
+    /// None (the reason printed) when there is no PostgreSQL server to test against.
+    fn new(test: &str) -> Option<Pair> {
+        let db = ScratchDatabase::create(test)?;
+        let server = serve_feeds();
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let lite = write_config(dirs[0].path(), "path = \"t.db\"", &server);
+        let url = format!("url = \"{}\"", db.url().expose());
+        let pg = write_config(dirs[1].path(), &url, &server);
+        Some(Pair {
+            db,
+            server,
+            lite,
+            pg,
+            _dirs: dirs,
+        })
+    }
+}
+
 fn tributary(config: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(bin())
         .arg("--config")
@@ -104,26 +133,18 @@ fn check_summary(stdout: &str) -> String {
 
 #[test]
 fn fetch_then_stories_export_feeds_list_and_check_are_the_same_on_postgres_and_sqlite() {
-    let Some(db) = ScratchDatabase::create("postgres_cli_same_results") else {
+    let Some(pair) = Pair::new("postgres_cli_same_results") else {
         return;
     };
-    let server = serve_feeds();
-    let lite_dir = tempfile::tempdir().unwrap();
-    let pg_dir = tempfile::tempdir().unwrap();
-    let lite = write_config(lite_dir.path(), "path = \"t.db\"", &server);
-    let pg = write_config(
-        pg_dir.path(),
-        &format!("url = \"{}\"", db.url().expose()),
-        &server,
-    );
+    let (lite, pg) = (&pair.lite, &pair.pg);
 
     // One feed at a time: ids are handed out in the order copies are stored, the same on
     // both databases only when the feeds are stored in the same order.
     let timing = regex::Regex::new(r"\(\d+ bytes in \d+ ms\)").unwrap();
     for name in ["A", "B", "C"] {
-        let (code, lite_out, err) = tributary(&lite, &["fetch", name]);
+        let (code, lite_out, err) = tributary(lite, &["fetch", name]);
         assert_eq!(code, 0, "{lite_out}{err}");
-        let (code, pg_out, err) = tributary(&pg, &["fetch", name]);
+        let (code, pg_out, err) = tributary(pg, &["fetch", name]);
         assert_eq!(code, 0, "{pg_out}{err}");
         assert_eq!(
             timing.replace_all(&pg_out, ""),
@@ -131,7 +152,7 @@ fn fetch_then_stories_export_feeds_list_and_check_are_the_same_on_postgres_and_s
         );
     }
     // Again: the validators stored in each database make every feed answer 304.
-    for config in [&lite, &pg] {
+    for config in [lite, pg] {
         let (code, out, err) = tributary(config, &["fetch"]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(
@@ -146,12 +167,12 @@ fn fetch_then_stories_export_feeds_list_and_check_are_the_same_on_postgres_and_s
         &["export", "--format", "json"],
         &["feeds", "list", "--json"],
     ] {
-        let (lite_code, lite_out, lite_err) = tributary(&lite, args);
-        let (pg_code, pg_out, pg_err) = tributary(&pg, args);
+        let (lite_code, lite_out, lite_err) = tributary(lite, args);
+        let (pg_code, pg_out, pg_err) = tributary(pg, args);
         assert_eq!((lite_code, pg_code), (0, 0), "{args:?}: {lite_err}{pg_err}");
         assert_eq!(normalised(&pg_out), normalised(&lite_out), "{args:?}");
     }
-    let (_, stories, _) = tributary(&pg, &["stories", "--json"]);
+    let (_, stories, _) = tributary(pg, &["stories", "--json"]);
     let stories: serde_json::Value = serde_json::from_str(&stories).unwrap();
     let merged = stories
         .as_array()
@@ -161,8 +182,8 @@ fn fetch_then_stories_export_feeds_list_and_check_are_the_same_on_postgres_and_s
         .expect("the wire story, merged");
     assert_eq!(merged["title"], "Harbour council approves the plan");
 
-    let (lite_code, lite_out, _) = tributary(&lite, &["check"]);
-    let (pg_code, pg_out, pg_err) = tributary(&pg, &["check"]);
+    let (lite_code, lite_out, _) = tributary(lite, &["check"]);
+    let (pg_code, pg_out, pg_err) = tributary(pg, &["check"]);
     assert_eq!((lite_code, pg_code), (0, 0), "{pg_out}{pg_err}");
     assert_eq!(check_summary(&pg_out), check_summary(&lite_out));
     assert_eq!(check_summary(&pg_out), "ok, 3 feeds, 5 articles, 4 stories");
@@ -219,26 +240,18 @@ fn run_on_postgres_serves_the_river_and_the_atom_feed_without_showing_the_passwo
 
 #[test]
 fn migrate_store_copies_an_sqlite_store_that_then_reads_the_same_on_postgres() {
-    let Some(db) = ScratchDatabase::create("postgres_cli_migrate_store") else {
+    let Some(pair) = Pair::new("postgres_cli_migrate_store") else {
         return;
     };
-    let server = serve_feeds();
-    let lite_dir = tempfile::tempdir().unwrap();
-    let pg_dir = tempfile::tempdir().unwrap();
-    let lite = write_config(lite_dir.path(), "path = \"t.db\"", &server);
-    let pg = write_config(
-        pg_dir.path(),
-        &format!("url = \"{}\"", db.url().expose()),
-        &server,
-    );
-    let (code, out, err) = tributary(&lite, &["fetch"]);
+    let (db, server, lite, pg) = (&pair.db, &pair.server, &pair.lite, &pair.pg);
+    let (code, out, err) = tributary(lite, &["fetch"]);
     assert_eq!(code, 0, "{out}{err}");
 
     let to = db
         .url()
         .expose()
         .replacen("postgres@", "postgres:s3cret-pw@", 1);
-    let (code, out, err) = tributary(&lite, &["migrate-store", "--to", &to]);
+    let (code, out, err) = tributary(lite, &["migrate-store", "--to", &to]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("every table's count matches"), "{out}");
     assert!(
@@ -252,12 +265,12 @@ fn migrate_store_copies_an_sqlite_store_that_then_reads_the_same_on_postgres() {
 
     // The same stories, the same documents byte for byte (the instance id came along).
     for args in [&["stories", "--json"][..], &["export"], &["feeds", "list"]] {
-        let (_, lite_out, _) = tributary(&lite, args);
-        let (code, pg_out, err) = tributary(&pg, args);
+        let (_, lite_out, _) = tributary(lite, args);
+        let (code, pg_out, err) = tributary(pg, args);
         assert_eq!(code, 0, "{args:?}: {err}");
         assert_eq!(pg_out, lite_out, "{args:?}");
     }
-    let (code, out, err) = tributary(&pg, &["check"]);
+    let (code, out, err) = tributary(pg, &["check"]);
     assert_eq!(code, 0, "{out}{err}");
     // New rows continue after the copied ids.
     server.route(
@@ -278,16 +291,16 @@ fn migrate_store_copies_an_sqlite_store_that_then_reads_the_same_on_postgres() {
             headers: vec![],
         },
     );
-    let (code, out, err) = tributary(&pg, &["fetch", "C"]);
+    let (code, out, err) = tributary(pg, &["fetch", "C"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("C: 1 new"), "{out}");
-    let (_, stories, _) = tributary(&pg, &["stories", "--json"]);
+    let (_, stories, _) = tributary(pg, &["stories", "--json"]);
     let stories: serde_json::Value = serde_json::from_str(&stories).unwrap();
     assert_eq!(stories[0]["title"], "c: later story");
     assert_eq!(stories[0]["id"], 5);
 
     // A second copy into the same database is refused: it is not empty.
-    let (code, out, err) = tributary(&lite, &["migrate-store", "--to", &to]);
+    let (code, out, err) = tributary(lite, &["migrate-store", "--to", &to]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("not empty"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");

@@ -51,7 +51,9 @@ pub fn polling(
     std::fs::write(&path, text)?;
     // `TRIBUTARY_DATABASE_URL` (an empty PostgreSQL database) puts the store there instead.
     let config = Config::load(&path)?;
-    let store = Arc::new(Mutex::new(Store::open_location(&config.storage.location())?));
+    let store = Arc::new(Mutex::new(Store::open_location(
+        &config.storage.location(),
+    )?));
     let scheduler = Scheduler::new(&config, store.clone(), Arc::new(SystemClock))?;
     let ids = scheduler.feeds().iter().map(|f| f.id).collect();
     Ok(Polling {

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use postgres::Transaction;
+use postgres::types::ToSql;
 
 use crate::model::{Article, MatchKind};
 use crate::store::articles::{content_hash, json};
@@ -35,70 +36,61 @@ pub(crate) fn upsert_article(
     );
     let (authors, categories, enclosures) =
         (json(&a.authors), json(&a.categories), json(&a.enclosures));
-    let clamped = i64::from(a.date_clamped);
+    let (clamped, updated, now_secs) = (i64::from(a.date_clamped), a.updated.map(secs), secs(now));
+    // The columns both statements write, as $1…$17.
+    let shared: [&(dyn ToSql + Sync); 17] = [
+        &a.guid,
+        &a.url,
+        &a.title,
+        &a.summary_html,
+        &a.content_html,
+        &authors,
+        &categories,
+        &a.language,
+        &enclosures,
+        &a.image,
+        &source_title,
+        &source_url,
+        &source_id,
+        &updated,
+        &clamped,
+        &now_secs,
+        &hash,
+    ];
     match existing {
         Some((id, old_hash, _)) if old_hash == hash => Ok(Upsert::Unchanged { article: id }),
         Some((id, _, story)) => {
+            let published = a.published.map(secs);
+            let params: Vec<&(dyn ToSql + Sync)> = shared
+                .iter()
+                .copied()
+                .chain([&id as _, &published as _])
+                .collect();
             tx.execute(
-                "UPDATE articles SET guid = $2, url = $3, title = $4, summary = $5, content = $6, \
-                    authors = $7, categories = $8, language = $9, enclosures = $10, \
-                    image = $11, source_title = $12, source_url = $13, source_id = $14, \
-                    published = COALESCE($15, published), updated = $16, date_clamped = $17, \
-                    last_changed = $18, content_hash = $19 \
-                 WHERE id = $1",
-                &[
-                    &id,
-                    &a.guid,
-                    &a.url,
-                    &a.title,
-                    &a.summary_html,
-                    &a.content_html,
-                    &authors,
-                    &categories,
-                    &a.language,
-                    &enclosures,
-                    &a.image,
-                    &source_title,
-                    &source_url,
-                    &source_id,
-                    &a.published.map(secs),
-                    &a.updated.map(secs),
-                    &clamped,
-                    &secs(now),
-                    &hash,
-                ],
+                "UPDATE articles SET guid = $1, url = $2, title = $3, summary = $4, content = $5, \
+                    authors = $6, categories = $7, language = $8, enclosures = $9, \
+                    image = $10, source_title = $11, source_url = $12, source_id = $13, \
+                    updated = $14, date_clamped = $15, last_changed = $16, content_hash = $17, \
+                    published = COALESCE($19, published) \
+                 WHERE id = $18",
+                &params,
             )?;
             Ok(Upsert::Updated { article: id, story })
         }
         None => {
+            let published = a.published.map(secs).unwrap_or(secs(now));
+            let params: Vec<&(dyn ToSql + Sync)> = shared
+                .iter()
+                .copied()
+                .chain([&feed_id as _, &a.key as _, &published as _])
+                .collect();
             let row = tx.query_one(
-                "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, authors, \
-                    categories, language, enclosures, image, source_title, source_url, source_id, \
-                    published, updated, date_clamped, first_seen, last_changed, content_hash) \
+                "INSERT INTO articles (guid, url, title, summary, content, authors, categories, \
+                    language, enclosures, image, source_title, source_url, source_id, updated, \
+                    date_clamped, first_seen, last_changed, content_hash, feed_id, key, published) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                    $16, $17, $18, $19, $19, $20) RETURNING id",
-                &[
-                    &feed_id,
-                    &a.key,
-                    &a.guid,
-                    &a.url,
-                    &a.title,
-                    &a.summary_html,
-                    &a.content_html,
-                    &authors,
-                    &categories,
-                    &a.language,
-                    &enclosures,
-                    &a.image,
-                    &source_title,
-                    &source_url,
-                    &source_id,
-                    &a.published.map(secs).unwrap_or(secs(now)),
-                    &a.updated.map(secs),
-                    &clamped,
-                    &secs(now),
-                    &hash,
-                ],
+                    $16, $16, $17, $18, $19, $20) RETURNING id",
+                &params,
             )?;
             Ok(Upsert::New {
                 article: row.try_get(0)?,
