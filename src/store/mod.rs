@@ -107,10 +107,9 @@ fn retry_while_contended<T, E>(mut step: impl FnMut() -> Result<T, E>) -> Result
     }
 }
 
-/// What the PostgreSQL backend does not do yet: everything but opening, feed rows, fetch
-/// state, `check` and the counts.
-const NOT_PORTED: &str =
-    "ingest, the merged feeds, stories, pages and pruning still need SQLite; use `[storage] path`";
+/// What an SQLite-only step says when it meets a PostgreSQL store (a bug: every operation
+/// dispatches on its backend first).
+const SQLITE_ONLY: &str = "an SQLite-only step met a PostgreSQL store";
 
 /// An open database.
 pub struct Store {
@@ -223,11 +222,12 @@ impl Store {
         }
     }
 
-    /// The SQLite connection, for an operation the PostgreSQL backend does not have yet.
+    /// The SQLite connection, for a step only SQLite has (pragmas, the SQLite half of an
+    /// operation after it dispatched on [`Store::backend`]).
     pub(crate) fn sqlite(&self) -> Result<&Connection> {
         match &self.db {
             Db::Sqlite(c) => Ok(c),
-            Db::Postgres(_) => Err(StoreError::WrongBackend(NOT_PORTED)),
+            Db::Postgres(_) => Err(StoreError::WrongBackend(SQLITE_ONLY)),
         }
     }
 
@@ -235,7 +235,7 @@ impl Store {
     pub(crate) fn sqlite_mut(&mut self) -> Result<&mut Connection> {
         match &mut self.db {
             Db::Sqlite(c) => Ok(c),
-            Db::Postgres(_) => Err(StoreError::WrongBackend(NOT_PORTED)),
+            Db::Postgres(_) => Err(StoreError::WrongBackend(SQLITE_ONLY)),
         }
     }
 
