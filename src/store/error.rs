@@ -188,9 +188,11 @@ pub(crate) fn classify_postgres(e: &postgres::Error) -> StoreErrorKind {
 /// A PostgreSQL error as one sentence: the server's message when it sent one (the client's
 /// own `Display` says only "db error"), with the whole-database prefix of its class.
 fn describe_postgres(e: &postgres::Error) -> String {
-    let message = match e.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => e.to_string(),
+    let message = match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => db.message().to_string(),
+        // "error connecting to server" says nothing without its cause ("Connection refused").
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     };
     let message = crate::config::redact_credentials(&message).into_owned();
     match classify_postgres(e) {
