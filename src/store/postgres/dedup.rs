@@ -83,6 +83,10 @@ pub(crate) fn write_fingerprint(
     Ok(())
 }
 
+/// The story of the first copy in another feed whose `url` or `guid` is `key`. The copy's
+/// story is read by a lookup per article (a scalar subquery) rather than a join: during a
+/// cold import the planner's statistics lag the tables, and the join it then picks walks
+/// all of `copies` for each lookup (`poll_bench` took minutes instead of seconds).
 fn one_id(c: &mut impl GenericClient, sql: &str, key: &str, feed: i64) -> Result<Option<i64>> {
     Ok(c.query_opt(sql, &[&key, &feed])?
         .map(|r| r.try_get(0))
@@ -92,8 +96,10 @@ fn one_id(c: &mut impl GenericClient, sql: &str, key: &str, feed: i64) -> Result
 pub(crate) fn story_by_url(tx: &mut Transaction<'_>, url: &str, feed: i64) -> Result<Option<i64>> {
     one_id(
         tx,
-        "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
-         WHERE a.url = $1 AND a.feed_id != $2 ORDER BY a.id LIMIT 1",
+        "SELECT story FROM (SELECT a.id, \
+            (SELECT c.story_id FROM copies c WHERE c.article_id = a.id) AS story \
+            FROM articles a WHERE a.url = $1 AND a.feed_id != $2) AS found \
+         WHERE story IS NOT NULL ORDER BY id LIMIT 1",
         url,
         feed,
     )
@@ -106,8 +112,10 @@ pub(crate) fn story_by_guid(
 ) -> Result<Option<i64>> {
     one_id(
         tx,
-        "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
-         WHERE a.guid = $1 AND a.feed_id != $2 ORDER BY a.id LIMIT 1",
+        "SELECT story FROM (SELECT a.id, \
+            (SELECT c.story_id FROM copies c WHERE c.article_id = a.id) AS story \
+            FROM articles a WHERE a.guid = $1 AND a.feed_id != $2) AS found \
+         WHERE story IS NOT NULL ORDER BY id LIMIT 1",
         guid,
         feed,
     )
