@@ -4,7 +4,8 @@
 //! Prints wall time, CPU time (user + system of this process) and peak RSS, then the size
 //! of the database the cycles wrote.
 //!
-//! `cargo run --release --example poll_bench [FEEDS] [ENTRIES]`
+//! `cargo run --release --example poll_bench [FEEDS] [ENTRIES]`; with
+//! `TRIBUTARY_DATABASE_URL=postgres://…` (an empty database) the store is PostgreSQL.
 //!
 //! All feeds live on one host here, so `[fetch].per_host` is raised to `concurrency` (32);
 //! real deployments spread feeds over many hosts.

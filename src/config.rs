@@ -87,12 +87,19 @@ impl ServerConfig {
     }
 }
 
+/// The environment variable that gives (or overrides) `[storage] url`: credentials need not
+/// be written in feeds.toml.
+pub const DATABASE_URL_ENV: &str = "TRIBUTARY_DATABASE_URL";
+
 /// `[storage]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// The SQLite database; relative paths are relative to the config file.
+    /// The SQLite database; relative paths are relative to the config file. Unused when
+    /// [`StorageConfig::url`] is set.
     pub path: PathBuf,
+    /// A PostgreSQL database instead of the SQLite file (`postgres://user@host/db`).
+    pub url: Option<Spanned<DatabaseUrl>>,
     /// Stories older than this are pruned.
     pub retention: HumanDuration,
 }
@@ -101,7 +108,84 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             path: "tributary.db".into(),
+            url: None,
             retention: HumanDuration::days(90),
+        }
+    }
+}
+
+/// Where the store lives: what [`StorageConfig`] chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An SQLite file (the default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database.
+    Postgres(DatabaseUrl),
+}
+
+impl fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreLocation::Sqlite(path) => write!(f, "{}", path.display()),
+            StoreLocation::Postgres(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The database the daemon and the commands open.
+    pub fn location(&self) -> StoreLocation {
+        match &self.url {
+            Some(url) => StoreLocation::Postgres(url.get_ref().clone()),
+            None => StoreLocation::Sqlite(self.path.clone()),
+        }
+    }
+}
+
+/// A PostgreSQL connection URL (`postgres://` or `postgresql://`). Its credentials are a
+/// secret: `Display` and `Debug` leave them out, so logs, errors, `/metrics`, `/sources`
+/// and `check` never show it; only [`DatabaseUrl::expose`] gives the URL to connect with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(url::Url);
+
+impl DatabaseUrl {
+    /// The URL with its password, for the database client alone.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The URL without its credentials ([`public_url`]).
+    pub fn redacted(&self) -> String {
+        public_url(&self.0).to_string()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+    /// The message never repeats the text: it may hold a password.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let shape = "a PostgreSQL URL looks like postgres://user:password@host:5432/database";
+        let u = url::Url::parse(s.trim()).map_err(|e| format!("not a URL ({e}); {shape}"))?;
+        match u.scheme() {
+            "postgres" | "postgresql" if u.host_str().is_some_and(|h| !h.is_empty()) => {
+                Ok(DatabaseUrl(u))
+            }
+            "postgres" | "postgresql" => Err(format!("the URL has no host; {shape}")),
+            other => Err(format!(
+                "only PostgreSQL URLs are supported, not `{other}:`; {shape}"
+            )),
         }
     }
 }
@@ -272,11 +356,25 @@ impl FeedConfig {
 pub struct ConfigError(pub String);
 
 impl Config {
-    /// Reads and validates the config at `path`.
+    /// Reads and validates the config at `path`; [`DATABASE_URL_ENV`], when set, gives the
+    /// PostgreSQL database in place of `[storage]`'s.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("{}: cannot read config: {e}", path.display())))?;
-        Config::parse(&text, path)
+        let mut config = Config::parse(&text, path)?;
+        if let Some(url) = std::env::var_os(DATABASE_URL_ENV) {
+            config.use_database_url(&url.to_string_lossy())?;
+        }
+        Ok(config)
+    }
+
+    /// Makes `url` (from [`DATABASE_URL_ENV`]) the database, whatever `[storage]` says.
+    pub fn use_database_url(&mut self, url: &str) -> Result<(), ConfigError> {
+        let url: DatabaseUrl = url
+            .parse()
+            .map_err(|e| ConfigError(format!("{DATABASE_URL_ENV}: {e}")))?;
+        self.storage.url = Some(Spanned::new(0..0, url));
+        Ok(())
     }
 
     /// Parses and validates config text; `path` is used for messages and relative paths.
@@ -293,8 +391,29 @@ impl Config {
             config.storage.path = dir.join(&config.storage.path);
         }
         config.server.default_base_url(text);
+        config.storage_is_one_place(text)?;
         config.validate(text)?;
         Ok(config)
+    }
+
+    /// `[storage]` names a file (`path`) or a server (`url`), never both.
+    fn storage_is_one_place(&self, text: &str) -> Result<(), ConfigError> {
+        let Some(url) = &self.storage.url else {
+            return Ok(());
+        };
+        let has_path = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("storage")?.get("path").cloned())
+            .is_some();
+        if has_path {
+            return Err(ConfigError(format!(
+                "{}:{}: key `storage.url`: give `path` (an SQLite file) or `url` (a PostgreSQL database), not both",
+                self.path.display(),
+                line_of(text, url.span().start)
+            )));
+        }
+        Ok(())
     }
 
     fn validate(&self, text: &str) -> Result<(), ConfigError> {
@@ -628,7 +747,7 @@ macro_rules! deserialize_from_str {
         }
     )*};
 }
-deserialize_from_str!(HttpUrl, CronSchedule, HumanDuration, ByteSize);
+deserialize_from_str!(HttpUrl, DatabaseUrl, CronSchedule, HumanDuration, ByteSize);
 
 #[cfg(test)]
 mod tests {
@@ -652,6 +771,59 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("/etc/feeds.toml"))
+    }
+
+    /// `[storage]` is a file by default, a PostgreSQL database with `url`; both is an error
+    /// naming the line, and no message or debug print shows the password.
+    #[test]
+    fn storage_is_a_file_or_a_postgres_url_and_the_password_stays_hidden() {
+        let c = parse("").unwrap();
+        assert_eq!(
+            c.storage.location(),
+            StoreLocation::Sqlite("/etc/tributary.db".into())
+        );
+        let c = parse("[storage]\nurl = \"postgres://app:s3cret@db.example:5432/news\"\n").unwrap();
+        let StoreLocation::Postgres(url) = c.storage.location() else {
+            panic!("not postgres: {:?}", c.storage.location());
+        };
+        assert_eq!(url.expose(), "postgres://app:s3cret@db.example:5432/news");
+        assert_eq!(url.to_string(), "postgres://db.example:5432/news");
+        for shown in [format!("{c:?}"), c.storage.location().to_string()] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
+
+        let both = "[storage]\npath = \"t.db\"\nurl = \"postgres://app:s3cret@db.example/news\"\n";
+        let e = parse(both).unwrap_err().to_string();
+        assert!(
+            e.starts_with("/etc/feeds.toml:3: key `storage.url`:"),
+            "{e}"
+        );
+        assert!(e.contains("not both") && !e.contains("s3cret"), "{e}");
+
+        let e = parse("[storage]\nurl = \"mysql://app:s3cret@db.example/news\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/etc/feeds.toml:2: key `storage.url`:"),
+            "{e}"
+        );
+        assert!(
+            e.contains("only PostgreSQL") && !e.contains("s3cret"),
+            "{e}"
+        );
+
+        let mut c = parse("[storage]\npath = \"t.db\"\n").unwrap();
+        c.use_database_url("postgresql://u:pw@127.0.0.1/test")
+            .unwrap();
+        assert_eq!(
+            c.storage.location().to_string(),
+            "postgresql://127.0.0.1/test"
+        );
+        let e = c.use_database_url("nonsense:pw").unwrap_err().to_string();
+        assert!(
+            e.starts_with("TRIBUTARY_DATABASE_URL: ") && !e.contains("pw"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -679,12 +679,33 @@ mod tests {
         store: Store,
         dedup: Dedup,
         feeds: Vec<i64>,
+        // After `store`: the database goes after its connection.
+        _database: Option<crate::store::postgres::scratch::ScratchDatabase>,
+    }
+
+    /// Runs `check` in a new world on SQLite, then in one on PostgreSQL (a database of its
+    /// own; skipped with the reason printed when the server is not there, unless
+    /// `TRIBUTARY_CI_STRICT` is set): dedup decides the same on both backends.
+    fn each_world(test: &str, check: impl Fn(&mut World)) {
+        check(&mut World::new());
+        if let Some(db) = crate::store::postgres::scratch::ScratchDatabase::create(test) {
+            let store = Store::open_postgres(db.url()).unwrap();
+            check(&mut World::on(store, Some(db)));
+        }
     }
 
     impl World {
         fn new() -> World {
             let dir = tempfile::tempdir().unwrap();
-            let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+            let store = Store::open(&dir.path().join("t.db")).unwrap();
+            World::on(store, None)
+        }
+
+        fn on(
+            mut store: Store,
+            database: Option<crate::store::postgres::scratch::ScratchDatabase>,
+        ) -> World {
+            let dir = tempfile::tempdir().unwrap();
             let specs: Vec<FeedSpec> = (0..4)
                 .map(|i| FeedSpec {
                     url: format!("https://f{i}.example/rss"),
@@ -701,6 +722,7 @@ mod tests {
                 store,
                 dedup,
                 feeds,
+                _database: database,
             }
         }
 
@@ -798,354 +820,418 @@ mod tests {
 
     #[test]
     fn a_copy_with_chrome_and_a_trimmed_tail_joins_as_content() {
-        let mut w = World::new();
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        let copy = format!(
-            "Advertisement\nPublished: 12:16, 14 July 2025\nLONDON (Reuters) - {}\nRead more",
-            text(0..9)
+        each_world(
+            "a_copy_with_chrome_and_a_trimmed_tail_joins_as_content",
+            |w| {
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                let copy = format!(
+                    "Advertisement\nPublished: 12:16, 14 July 2025\nLONDON (Reuters) - {}\nRead more",
+                    text(0..9)
+                );
+                let r = w.add(1, art("b", "Plan approved", &copy, 2));
+                assert_eq!(r.merged, 1);
+                assert!(together(w, "a", "b"));
+                let s = &w.store.recent_stories(10).unwrap()[0];
+                let b = s
+                    .copies
+                    .iter()
+                    .find(|c| c.url.as_deref().unwrap().ends_with("/b"))
+                    .unwrap();
+                assert_eq!(b.kind, MatchKind::Content);
+                assert!(b.score > 0.9 && b.thresholds.contains("overlap"));
+                // The copy crediting the wire in full text represents the story.
+                assert!(b.representative);
+            },
         );
-        let r = w.add(1, art("b", "Plan approved", &copy, 2));
-        assert_eq!(r.merged, 1);
-        assert!(together(&w, "a", "b"));
-        let s = &w.store.recent_stories(10).unwrap()[0];
-        let b = s
-            .copies
-            .iter()
-            .find(|c| c.url.as_deref().unwrap().ends_with("/b"))
-            .unwrap();
-        assert_eq!(b.kind, MatchKind::Content);
-        assert!(b.score > 0.9 && b.thresholds.contains("overlap"));
-        // The copy crediting the wire in full text represents the story.
-        assert!(b.representative);
     }
 
     #[test]
     fn a_copy_that_matches_two_stories_merges_them_and_the_older_id_survives() {
-        let mut w = World::new();
-        w.add(0, art("a", "First half", &text(0..10), 0));
-        w.add(1, art("c", "Second half", &text(10..20), 1));
-        assert!(!together(&w, "a", "c"));
-        let ids: Vec<i64> = w
-            .store
-            .recent_stories(10)
-            .unwrap()
-            .iter()
-            .map(|s| s.id)
-            .collect();
-        let (older, newer) = (*ids.iter().min().unwrap(), *ids.iter().max().unwrap());
-        // The whole text, of which each is a trimmed copy: one story.
-        let r = w.add(2, art("b", "Both halves", &text(0..20), 2));
-        assert_eq!((r.merged, r.story_merges), (1, 1));
-        assert!(together(&w, "a", "c") && together(&w, "a", "b"));
-        let s = w.store.recent_stories(10).unwrap();
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].id, older);
-        assert_eq!(w.store.merged_into(newer).unwrap(), Some(older));
-        let merges = w.store.merges_into(older).unwrap();
-        assert_eq!(merges.len(), 1);
-        assert!(merges[0].2.contains("matched both"), "{merges:?}");
-        assert!(w.store.check().unwrap().is_empty());
-        // A later copy of the absorbed story's text joins the survivor.
-        w.add(3, art("d", "Second half again", &text(10..19), 3));
-        assert!(together(&w, "a", "d"));
-        assert_eq!(w.store.recent_stories(10).unwrap().len(), 1);
+        each_world(
+            "a_copy_that_matches_two_stories_merges_them_and_the_older_id_survives",
+            |w| {
+                w.add(0, art("a", "First half", &text(0..10), 0));
+                w.add(1, art("c", "Second half", &text(10..20), 1));
+                assert!(!together(w, "a", "c"));
+                let ids: Vec<i64> = w
+                    .store
+                    .recent_stories(10)
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.id)
+                    .collect();
+                let (older, newer) = (*ids.iter().min().unwrap(), *ids.iter().max().unwrap());
+                // The whole text, of which each is a trimmed copy: one story.
+                let r = w.add(2, art("b", "Both halves", &text(0..20), 2));
+                assert_eq!((r.merged, r.story_merges), (1, 1));
+                assert!(together(w, "a", "c") && together(w, "a", "b"));
+                let s = w.store.recent_stories(10).unwrap();
+                assert_eq!(s.len(), 1);
+                assert_eq!(s[0].id, older);
+                assert_eq!(w.store.merged_into(newer).unwrap(), Some(older));
+                let merges = w.store.merges_into(older).unwrap();
+                assert_eq!(merges.len(), 1);
+                assert!(merges[0].2.contains("matched both"), "{merges:?}");
+                assert!(w.store.check().unwrap().is_empty());
+                // A later copy of the absorbed story's text joins the survivor.
+                w.add(3, art("d", "Second half again", &text(10..19), 3));
+                assert!(together(w, "a", "d"));
+                assert_eq!(w.store.recent_stories(10).unwrap().len(), 1);
+            },
+        );
     }
 
     #[test]
     fn the_absorbed_storys_better_representative_represents_the_merged_story() {
-        let mut w = World::new();
-        // The older story (id) founded by a later copy; the newer story by the earliest.
-        w.add(0, art("c", "Second half", &text(10..20), 5));
-        w.add(1, art("a", "First half", &text(0..10), 1));
-        // Matches both: they merge into the older id, represented by the earliest copy,
-        // which the bridging copy (published between them) does not displace.
-        w.add(2, art("b", "Both halves", &text(0..20), 3));
-        let s = w.store.recent_stories(10).unwrap();
-        assert_eq!(s.len(), 1);
-        let rep = s[0].copies.iter().find(|c| c.representative).unwrap();
-        assert!(
-            rep.url.as_deref().unwrap().ends_with("/a"),
-            "{:?}",
-            s[0].copies
+        each_world(
+            "the_absorbed_storys_better_representative_represents_the_merged_story",
+            |w| {
+                // The older story (id) founded by a later copy; the newer story by the earliest.
+                w.add(0, art("c", "Second half", &text(10..20), 5));
+                w.add(1, art("a", "First half", &text(0..10), 1));
+                // Matches both: they merge into the older id, represented by the earliest copy,
+                // which the bridging copy (published between them) does not displace.
+                w.add(2, art("b", "Both halves", &text(0..20), 3));
+                let s = w.store.recent_stories(10).unwrap();
+                assert_eq!(s.len(), 1);
+                let rep = s[0].copies.iter().find(|c| c.representative).unwrap();
+                assert!(
+                    rep.url.as_deref().unwrap().ends_with("/a"),
+                    "{:?}",
+                    s[0].copies
+                );
+                assert!(w.store.check().unwrap().is_empty());
+            },
         );
-        assert!(w.store.check().unwrap().is_empty());
     }
 
     #[test]
     fn a_copy_matching_two_items_of_one_outlet_does_not_merge_their_stories() {
-        let mut w = World::new();
-        // One outlet's two different items (its own site in two feeds), a day apart.
-        let mut a = art("a", "First half", &text(0..10), 0);
-        a.url = Some("https://outlet.example/news/1".into());
-        w.add(0, a);
-        let mut c = art("c", "Second half", &text(10..20), 20);
-        c.url = Some("https://outlet.example/news/2".into());
-        w.add(1, c);
-        // A roundup elsewhere holding both: it joins one, the two stay apart.
-        w.add(2, art("b", "Both halves", &text(0..20), 21));
-        let s = w.store.recent_stories(10).unwrap();
-        assert_eq!(s.len(), 2, "{:?}", w.stories());
-        assert!(w.store.check().unwrap().is_empty());
+        each_world(
+            "a_copy_matching_two_items_of_one_outlet_does_not_merge_their_stories",
+            |w| {
+                // One outlet's two different items (its own site in two feeds), a day apart.
+                let mut a = art("a", "First half", &text(0..10), 0);
+                a.url = Some("https://outlet.example/news/1".into());
+                w.add(0, a);
+                let mut c = art("c", "Second half", &text(10..20), 20);
+                c.url = Some("https://outlet.example/news/2".into());
+                w.add(1, c);
+                // A roundup elsewhere holding both: it joins one, the two stay apart.
+                w.add(2, art("b", "Both halves", &text(0..20), 21));
+                let s = w.store.recent_stories(10).unwrap();
+                assert_eq!(s.len(), 2, "{:?}", w.stories());
+                assert!(w.store.check().unwrap().is_empty());
+            },
+        );
     }
 
     #[test]
     fn a_copy_matching_a_non_representative_copy_joins_its_story() {
-        let mut w = World::new();
-        // b contains a: joins a's story, where a represents it (earlier).
-        w.add(0, art("a", "First part", &text(0..8), 0));
-        w.add(1, art("b", "The whole", &text(0..24), 1));
-        assert!(together(&w, "a", "b"));
-        // c shares only the end of b, nothing of a.
-        w.add(2, art("c", "The end", &text(14..24), 2));
-        assert!(together(&w, "b", "c"), "{:?}", w.stories());
+        each_world(
+            "a_copy_matching_a_non_representative_copy_joins_its_story",
+            |w| {
+                // b contains a: joins a's story, where a represents it (earlier).
+                w.add(0, art("a", "First part", &text(0..8), 0));
+                w.add(1, art("b", "The whole", &text(0..24), 1));
+                assert!(together(w, "a", "b"));
+                // c shares only the end of b, nothing of a.
+                w.add(2, art("c", "The end", &text(14..24), 2));
+                assert!(together(w, "b", "c"), "{:?}", w.stories());
+            },
+        );
     }
 
     #[test]
     fn shared_quotes_alone_do_not_merge() {
-        let mut w = World::new();
-        let quote = "\u{201C}We will not accept any plan that raises taxes on working families in this country, and we will fight it in every court of the land for as long as it takes,\u{201D}";
-        let one = format!("{quote} the minister said.\n{}", text(0..4));
-        let two = format!("{quote} the minister told reporters.\n{}", text(50..54));
-        w.add(0, art("a", "Minister vows fight", &one, 0));
-        w.add(1, art("b", "Minister vows fight over plan", &two, 1));
-        assert!(!together(&w, "a", "b"));
+        each_world("shared_quotes_alone_do_not_merge", |w| {
+            let quote = "\u{201C}We will not accept any plan that raises taxes on working families in this country, and we will fight it in every court of the land for as long as it takes,\u{201D}";
+            let one = format!("{quote} the minister said.\n{}", text(0..4));
+            let two = format!("{quote} the minister told reporters.\n{}", text(50..54));
+            w.add(0, art("a", "Minister vows fight", &one, 0));
+            w.add(1, art("b", "Minister vows fight over plan", &two, 1));
+            assert!(!together(w, "a", "b"));
+        });
     }
 
     #[test]
     fn an_update_stays_while_it_matches_and_leaves_when_its_text_changes() {
-        let mut w = World::new();
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        w.add(1, art("b", "Council approves plan", &text(0..12), 1));
-        assert!(together(&w, "a", "b"));
-        // An edit keeps it in.
-        let r = w.add(
-            1,
-            art("b", "Council approves plan (updated)", &text(0..13), 1),
+        each_world(
+            "an_update_stays_while_it_matches_and_leaves_when_its_text_changes",
+            |w| {
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                w.add(1, art("b", "Council approves plan", &text(0..12), 1));
+                assert!(together(w, "a", "b"));
+                // An edit keeps it in.
+                let r = w.add(
+                    1,
+                    art("b", "Council approves plan (updated)", &text(0..13), 1),
+                );
+                assert_eq!((r.updated_articles, r.new_stories), (1, 0));
+                assert!(together(w, "a", "b"));
+                // A different text takes it out into its own story.
+                let r = w.add(1, art("b", "Something else entirely", &text(100..112), 1));
+                assert_eq!((r.updated_articles, r.new_stories), (1, 1));
+                assert!(!together(w, "a", "b"));
+                assert_eq!(w.stories().len(), 2);
+                assert!(w.store.check().unwrap().is_empty());
+            },
         );
-        assert_eq!((r.updated_articles, r.new_stories), (1, 0));
-        assert!(together(&w, "a", "b"));
-        // A different text takes it out into its own story.
-        let r = w.add(1, art("b", "Something else entirely", &text(100..112), 1));
-        assert_eq!((r.updated_articles, r.new_stories), (1, 1));
-        assert!(!together(&w, "a", "b"));
-        assert_eq!(w.stories().len(), 2);
-        assert!(w.store.check().unwrap().is_empty());
     }
 
     #[test]
     fn same_feed_items_merge_only_when_one_contains_the_other() {
-        let mut w = World::new();
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        // The next day's item of the same series: half of it is the same background.
-        let next = format!("{}\n{}", text(100..106), text(6..12));
-        w.add(0, art("b", "Council approves another plan", &next, 20));
-        assert!(!together(&w, "a", "b"));
-        // Republished under a new GUID with an update paragraph added.
-        let updated = format!(
-            "Update: the vote was confirmed.\n{}\n{}",
-            text(0..12),
-            text(200..202)
+        each_world(
+            "same_feed_items_merge_only_when_one_contains_the_other",
+            |w| {
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                // The next day's item of the same series: half of it is the same background.
+                let next = format!("{}\n{}", text(100..106), text(6..12));
+                w.add(0, art("b", "Council approves another plan", &next, 20));
+                assert!(!together(w, "a", "b"));
+                // Republished under a new GUID with an update paragraph added.
+                let updated = format!(
+                    "Update: the vote was confirmed.\n{}\n{}",
+                    text(0..12),
+                    text(200..202)
+                );
+                w.add(0, art("c", "Council approves plan (updated)", &updated, 2));
+                assert!(together(w, "a", "c"));
+            },
         );
-        w.add(0, art("c", "Council approves plan (updated)", &updated, 2));
-        assert!(together(&w, "a", "c"));
     }
 
     #[test]
     fn one_sites_items_in_two_feeds_are_held_to_the_same_outlet_rule() {
-        let mut w = World::new();
-        let mut a = art("a", "Council approves plan", &text(0..12), 0);
-        a.url = Some("https://www.outlet.example/news/1".into());
-        w.add(0, a);
-        // Another feed of the same site, the next story re-using half of the background.
-        let mut b = art(
-            "b",
-            "Council approves plan",
-            &format!("{}\n{}", text(100..106), text(6..12)),
-            20,
+        each_world(
+            "one_sites_items_in_two_feeds_are_held_to_the_same_outlet_rule",
+            |w| {
+                let mut a = art("a", "Council approves plan", &text(0..12), 0);
+                a.url = Some("https://www.outlet.example/news/1".into());
+                w.add(0, a);
+                // Another feed of the same site, the next story re-using half of the background.
+                let mut b = art(
+                    "b",
+                    "Council approves plan",
+                    &format!("{}\n{}", text(100..106), text(6..12)),
+                    20,
+                );
+                b.url = Some("https://outlet.example/news/2".into());
+                w.add(1, b);
+                let s = w.store.recent_stories(10).unwrap();
+                assert_eq!(s.len(), 2);
+            },
         );
-        b.url = Some("https://outlet.example/news/2".into());
-        w.add(1, b);
-        let s = w.store.recent_stories(10).unwrap();
-        assert_eq!(s.len(), 2);
     }
 
     #[test]
     fn a_truncated_description_joins_the_full_copy() {
-        let mut w = World::new();
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        let full = text(0..12);
-        let desc: Vec<&str> = full.split_whitespace().take(30).collect();
-        let mut d = art(
-            "b",
-            "Council approves plan",
-            &format!("{}\u{2026}", desc.join(" ")),
-            1,
-        );
-        d.content_html = None;
-        w.add(1, d);
-        assert!(together(&w, "a", "b"));
+        each_world("a_truncated_description_joins_the_full_copy", |w| {
+            w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+            let full = text(0..12);
+            let desc: Vec<&str> = full.split_whitespace().take(30).collect();
+            let mut d = art(
+                "b",
+                "Council approves plan",
+                &format!("{}\u{2026}", desc.join(" ")),
+                1,
+            );
+            d.content_html = None;
+            w.add(1, d);
+            assert!(together(w, "a", "b"));
+        });
     }
 
     #[test]
     fn titles_alone_merge_only_exactly_across_feeds_within_48_hours() {
-        let mut w = World::new();
-        let t = "Central bank raises interest rates to record high - Reuters";
-        w.add(0, art("a", t, "", 0));
-        w.add(
-            1,
-            art(
-                "b",
-                "Central bank raises interest rates to record high | The Hindu",
-                "",
-                1,
-            ),
+        each_world(
+            "titles_alone_merge_only_exactly_across_feeds_within_48_hours",
+            |w| {
+                let t = "Central bank raises interest rates to record high - Reuters";
+                w.add(0, art("a", t, "", 0));
+                w.add(
+                    1,
+                    art(
+                        "b",
+                        "Central bank raises interest rates to record high | The Hindu",
+                        "",
+                        1,
+                    ),
+                );
+                w.add(
+                    2,
+                    art(
+                        "c",
+                        "Central bank raises interest rates to record high",
+                        "",
+                        60,
+                    ),
+                );
+                w.add(3, art("d", "Rates rise", "", 1));
+                w.add(0, art("e", t, "", 2)); // same feed
+                assert!(together(w, "a", "b"));
+                assert!(!together(w, "a", "c"));
+                assert!(!together(w, "a", "d"));
+                assert!(!together(w, "a", "e"));
+                let s = w.store.recent_stories(10).unwrap();
+                let b = s
+                    .iter()
+                    .flat_map(|s| &s.copies)
+                    .find(|c| c.url.as_deref().unwrap().ends_with("/b"))
+                    .unwrap();
+                assert_eq!(b.kind, MatchKind::Title);
+            },
         );
-        w.add(
-            2,
-            art(
-                "c",
-                "Central bank raises interest rates to record high",
-                "",
-                60,
-            ),
-        );
-        w.add(3, art("d", "Rates rise", "", 1));
-        w.add(0, art("e", t, "", 2)); // same feed
-        assert!(together(&w, "a", "b"));
-        assert!(!together(&w, "a", "c"));
-        assert!(!together(&w, "a", "d"));
-        assert!(!together(&w, "a", "e"));
-        let s = w.store.recent_stories(10).unwrap();
-        let b = s
-            .iter()
-            .flat_map(|s| &s.copies)
-            .find(|c| c.url.as_deref().unwrap().ends_with("/b"))
-            .unwrap();
-        assert_eq!(b.kind, MatchKind::Title);
     }
 
     #[test]
     fn the_same_url_or_guid_through_two_feeds_is_an_exact_match() {
-        let mut w = World::new();
-        w.add(0, art("a", "One", &text(0..3), 0));
-        let mut same_url = art("x", "Other words", &text(20..23), 1);
-        same_url.url = Some("https://a.example/news/a".into());
-        w.add(1, same_url);
-        let mut same_guid = art("y", "More words", &text(30..33), 1);
-        same_guid.guid = Some("urn:test:article:a".into());
-        w.add(2, same_guid);
-        let s = w.store.recent_stories(10).unwrap();
-        let kinds: Vec<&str> = s[0].copies.iter().map(|c| c.kind.as_str()).collect();
-        assert_eq!(s.len(), 1, "{kinds:?}");
-        assert!(kinds.contains(&"url") && kinds.contains(&"guid"));
+        each_world(
+            "the_same_url_or_guid_through_two_feeds_is_an_exact_match",
+            |w| {
+                w.add(0, art("a", "One", &text(0..3), 0));
+                let mut same_url = art("x", "Other words", &text(20..23), 1);
+                same_url.url = Some("https://a.example/news/a".into());
+                w.add(1, same_url);
+                let mut same_guid = art("y", "More words", &text(30..33), 1);
+                same_guid.guid = Some("urn:test:article:a".into());
+                w.add(2, same_guid);
+                let s = w.store.recent_stories(10).unwrap();
+                let kinds: Vec<&str> = s[0].copies.iter().map(|c| c.kind.as_str()).collect();
+                assert_eq!(s.len(), 1, "{kinds:?}");
+                assert!(kinds.contains(&"url") && kinds.contains(&"guid"));
+            },
+        );
     }
 
     #[test]
     fn the_index_rebuilt_after_a_restart_places_copies_the_same_way() {
-        let mut w = World::new();
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        w.dedup = open_dedup(&w.store, &DedupConfig::default()).unwrap();
-        assert_eq!(w.dedup.live_stories(), 1);
-        w.add(1, art("b", "Plan approved", &text(0..10), 1));
-        assert!(together(&w, "a", "b"));
+        each_world(
+            "the_index_rebuilt_after_a_restart_places_copies_the_same_way",
+            |w| {
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                w.dedup = open_dedup(&w.store, &DedupConfig::default()).unwrap();
+                assert_eq!(w.dedup.live_stories(), 1);
+                w.add(1, art("b", "Plan approved", &text(0..10), 1));
+                assert!(together(w, "a", "b"));
+            },
+        );
     }
 
     #[test]
     fn unspaced_scripts_match_by_characters() {
-        let mut w = World::new();
-        let zh = "中国人民银行周二宣布将一年期贷款市场报价利率下调十个基点以支持经济增长。分析人士表示此举符合市场预期，但房地产市场仍然疲软。央行还表示将继续实施稳健的货币政策并保持流动性合理充裕。";
-        w.add(0, art("a", "央行下调利率", zh, 0));
-        w.add(
-            1,
-            art("b", "中国央行降息", &format!("新华社北京电 {zh}"), 1),
-        );
-        w.add(2, art("c", "其他新闻", "日本政府周三公布了新的经济刺激计划，总额达到二十万亿日元，旨在应对物价上涨和提振国内消费。首相表示计划将在年内实施。", 1));
-        assert!(together(&w, "a", "b"));
-        assert!(!together(&w, "a", "c"));
+        each_world("unspaced_scripts_match_by_characters", |w| {
+            let zh = "中国人民银行周二宣布将一年期贷款市场报价利率下调十个基点以支持经济增长。分析人士表示此举符合市场预期，但房地产市场仍然疲软。央行还表示将继续实施稳健的货币政策并保持流动性合理充裕。";
+            w.add(0, art("a", "央行下调利率", zh, 0));
+            w.add(
+                1,
+                art("b", "中国央行降息", &format!("新华社北京电 {zh}"), 1),
+            );
+            w.add(2, art("c", "其他新闻", "日本政府周三公布了新的经济刺激计划，总额达到二十万亿日元，旨在应对物价上涨和提振国内消费。首相表示计划将在年内实施。", 1));
+            assert!(together(w, "a", "b"));
+            assert!(!together(w, "a", "c"));
+        });
     }
 
     #[test]
     fn a_summary_joins_its_wire_story_when_its_page_gives_the_full_text() {
-        let mut w = World::new();
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        // A teaser in other words, under another headline: nothing to match on yet.
-        w.add(
-            1,
-            art(
-                "b",
-                "What the vote means",
-                "A short teaser in words of its own.",
-                1,
-            ),
+        each_world(
+            "a_summary_joins_its_wire_story_when_its_page_gives_the_full_text",
+            |w| {
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                // A teaser in other words, under another headline: nothing to match on yet.
+                w.add(
+                    1,
+                    art(
+                        "b",
+                        "What the vote means",
+                        "A short teaser in words of its own.",
+                        1,
+                    ),
+                );
+                assert!(!together(w, "a", "b"));
+                let r = w.page("b", &text(1..11));
+                assert!(r.completed && r.story_merges == 1, "{r:?}");
+                assert!(together(w, "a", "b"));
+                // The older story survives; the teaser's own story is gone.
+                assert_eq!(w.stories().len(), 1);
+                // Placed again in a later batch, the copy stays (its fingerprint is the page's).
+                assert_eq!(w.page("b", &text(1..11)).story_merges, 0);
+                assert_eq!(w.stories().len(), 1);
+            },
         );
-        assert!(!together(&w, "a", "b"));
-        let r = w.page("b", &text(1..11));
-        assert!(r.completed && r.story_merges == 1, "{r:?}");
-        assert!(together(&w, "a", "b"));
-        // The older story survives; the teaser's own story is gone.
-        assert_eq!(w.stories().len(), 1);
-        // Placed again in a later batch, the copy stays (its fingerprint is the page's).
-        assert_eq!(w.page("b", &text(1..11)).story_merges, 0);
-        assert_eq!(w.stories().len(), 1);
     }
 
     #[test]
     fn two_summaries_merge_when_both_pages_arrive() {
-        let mut w = World::new();
-        w.add(0, art("a", "Plan approved", "Teaser one.", 0));
-        w.add(1, art("b", "Council vote", "Teaser two, other words.", 1));
-        w.page("a", &text(0..10));
-        assert!(!together(&w, "a", "b"));
-        w.page("b", &text(2..12));
-        assert!(together(&w, "a", "b"));
+        each_world("two_summaries_merge_when_both_pages_arrive", |w| {
+            w.add(0, art("a", "Plan approved", "Teaser one.", 0));
+            w.add(1, art("b", "Council vote", "Teaser two, other words.", 1));
+            w.page("a", &text(0..10));
+            assert!(!together(w, "a", "b"));
+            w.page("b", &text(2..12));
+            assert!(together(w, "a", "b"));
+        });
     }
 
     #[test]
     fn a_copy_whose_page_is_another_story_leaves_the_story_its_summary_put_it_in() {
-        let mut w = World::new();
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        // A summary quoting the story's opening, linking to a page about something else.
-        w.add(1, art("b", "Weekly roundup", &text(0..4), 1));
-        assert!(together(&w, "a", "b"), "{:?}", w.stories());
-        let r = w.page("b", &text(40..52));
-        assert!(r.left, "{r:?}");
-        assert!(!together(&w, "a", "b"));
-        assert_eq!(w.stories().len(), 2);
+        each_world(
+            "a_copy_whose_page_is_another_story_leaves_the_story_its_summary_put_it_in",
+            |w| {
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                // A summary quoting the story's opening, linking to a page about something else.
+                w.add(1, art("b", "Weekly roundup", &text(0..4), 1));
+                assert!(together(w, "a", "b"), "{:?}", w.stories());
+                let r = w.page("b", &text(40..52));
+                assert!(r.left, "{r:?}");
+                assert!(!together(w, "a", "b"));
+                assert_eq!(w.stories().len(), 2);
+            },
+        );
     }
 
     #[test]
     fn a_feed_set_to_fetch_pages_wants_the_page_of_each_new_summary() {
-        let mut w = World::new();
-        w.full_text(&[FullText::Auto, FullText::Never]);
-        w.add(0, art("a", "Teaser", "A short summary.", 0));
-        w.add(0, art("b", "Full", &text(0..20), 0));
-        w.add(1, art("c", "Teaser", "Another short summary.", 0));
-        let due = w.store.due_pages(Utc::now(), 10, &|_| false).unwrap();
-        let urls: Vec<&str> = due.iter().map(|p| p.url.as_str()).collect();
-        assert_eq!(urls, ["https://a.example/news/a"]);
+        each_world(
+            "a_feed_set_to_fetch_pages_wants_the_page_of_each_new_summary",
+            |w| {
+                w.full_text(&[FullText::Auto, FullText::Never]);
+                w.add(0, art("a", "Teaser", "A short summary.", 0));
+                w.add(0, art("b", "Full", &text(0..20), 0));
+                w.add(1, art("c", "Teaser", "Another short summary.", 0));
+                let due = w.store.due_pages(Utc::now(), 10, &|_| false).unwrap();
+                let urls: Vec<&str> = due.iter().map(|p| p.url.as_str()).collect();
+                assert_eq!(urls, ["https://a.example/news/a"]);
+            },
+        );
     }
 
     #[test]
     fn an_updated_summary_keeps_being_judged_by_its_pages_article() {
-        let mut w = World::new();
-        w.full_text(&[FullText::Never, FullText::Auto]);
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        w.add(
-            1,
-            art("b", "What the vote means", "A teaser of its own.", 1),
-        );
-        w.page("b", &text(1..11));
-        assert!(together(&w, "a", "b"));
-        // The feed rewrites the teaser: the copy is still its page's article, and the page
-        // is not asked for again.
-        let r = w.add(1, art("b", "What the vote means", "A rewritten teaser.", 1));
-        assert_eq!((r.updated_articles, r.new_stories), (1, 0));
-        assert!(together(&w, "a", "b"));
-        assert!(
-            w.store
-                .due_pages(Utc::now(), 10, &|_| false)
-                .unwrap()
-                .is_empty()
+        each_world(
+            "an_updated_summary_keeps_being_judged_by_its_pages_article",
+            |w| {
+                w.full_text(&[FullText::Never, FullText::Auto]);
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                w.add(
+                    1,
+                    art("b", "What the vote means", "A teaser of its own.", 1),
+                );
+                w.page("b", &text(1..11));
+                assert!(together(w, "a", "b"));
+                // The feed rewrites the teaser: the copy is still its page's article, and the page
+                // is not asked for again.
+                let r = w.add(1, art("b", "What the vote means", "A rewritten teaser.", 1));
+                assert_eq!((r.updated_articles, r.new_stories), (1, 0));
+                assert!(together(w, "a", "b"));
+                assert!(
+                    w.store
+                        .due_pages(Utc::now(), 10, &|_| false)
+                        .unwrap()
+                        .is_empty()
+                );
+            },
         );
     }
 
@@ -1168,31 +1254,39 @@ mod tests {
 
     #[test]
     fn a_merge_made_on_a_summary_is_undone_when_the_full_text_disagrees() {
-        let mut w = World::new();
-        // a and b are one story; c's summary quotes a sentence of it, so c joins.
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        w.add(1, art("b", "Plan approved", "Teaser b.", 1));
-        w.add(2, art("c", "Roundup", &text(0..4), 1));
-        w.page("b", &text(0..10));
-        assert!(together(&w, "a", "b") && together(&w, "a", "c"));
-        // c's page is another story: c leaves, and a and b stay together.
-        let r = w.page("c", &text(60..72));
-        assert!(r.left, "{r:?}");
-        assert!(together(&w, "a", "b") && !together(&w, "a", "c"));
+        each_world(
+            "a_merge_made_on_a_summary_is_undone_when_the_full_text_disagrees",
+            |w| {
+                // a and b are one story; c's summary quotes a sentence of it, so c joins.
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                w.add(1, art("b", "Plan approved", "Teaser b.", 1));
+                w.add(2, art("c", "Roundup", &text(0..4), 1));
+                w.page("b", &text(0..10));
+                assert!(together(w, "a", "b") && together(w, "a", "c"));
+                // c's page is another story: c leaves, and a and b stay together.
+                let r = w.page("c", &text(60..72));
+                assert!(r.left, "{r:?}");
+                assert!(together(w, "a", "b") && !together(w, "a", "c"));
+            },
+        );
     }
 
     #[test]
     fn copies_linked_only_through_a_summary_part_when_its_page_arrives() {
-        let mut w = World::new();
-        // b's summary holds the openings of two different stories; it links a and c.
-        let summary = format!("{}\n{}", text(0..3), text(40..43));
-        w.add(0, art("a", "Council approves plan", &text(0..12), 0));
-        w.add(2, art("c", "Storm hits coast", &text(40..52), 0));
-        w.add(1, art("b", "Roundup", &summary, 1));
-        assert!(together(&w, "a", "c"), "{:?}", w.stories());
-        // b's page is the first story: c no longer belongs with them.
-        let r = w.page("b", &text(0..10));
-        assert_eq!(r.stories_split, 1, "{r:?}");
-        assert!(together(&w, "a", "b") && !together(&w, "a", "c"));
+        each_world(
+            "copies_linked_only_through_a_summary_part_when_its_page_arrives",
+            |w| {
+                // b's summary holds the openings of two different stories; it links a and c.
+                let summary = format!("{}\n{}", text(0..3), text(40..43));
+                w.add(0, art("a", "Council approves plan", &text(0..12), 0));
+                w.add(2, art("c", "Storm hits coast", &text(40..52), 0));
+                w.add(1, art("b", "Roundup", &summary, 1));
+                assert!(together(w, "a", "c"), "{:?}", w.stories());
+                // b's page is the first story: c no longer belongs with them.
+                let r = w.page("b", &text(0..10));
+                assert_eq!(r.stories_split, 1, "{r:?}");
+                assert!(together(w, "a", "b") && !together(w, "a", "c"));
+            },
+        );
     }
 }

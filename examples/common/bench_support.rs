@@ -31,7 +31,7 @@ pub struct Polling {
 
 /// Writes a feeds.toml into a temporary directory (the store there, `fetch` as the body of
 /// `[fetch]`, then one `[[feeds]]` per (name, url)), loads it and opens its store and
-/// scheduler.
+/// scheduler. With `TRIBUTARY_DATABASE_URL` set, the store is that PostgreSQL database.
 pub fn polling(
     fetch: &str,
     feeds: impl IntoIterator<Item = (String, String)>,
@@ -49,8 +49,11 @@ pub fn polling(
     }
     let path = dir.path().join("feeds.toml");
     std::fs::write(&path, text)?;
+    // `TRIBUTARY_DATABASE_URL` (an empty PostgreSQL database) puts the store there instead.
     let config = Config::load(&path)?;
-    let store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
+    let store = Arc::new(Mutex::new(Store::open_location(
+        &config.storage.location(),
+    )?));
     let scheduler = Scheduler::new(&config, store.clone(), Arc::new(SystemClock))?;
     let ids = scheduler.feeds().iter().map(|f| f.id).collect();
     Ok(Polling {

@@ -23,16 +23,16 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
     if problems.is_empty() {
         println!(
             "{}: ok, {feeds} feeds, {articles} articles, {stories} stories",
-            store.path().display()
+            store.location()
         );
         return Ok(ExitCode::SUCCESS);
     }
     for p in &problems {
-        eprintln!("{}: {p}", store.path().display());
+        eprintln!("{}: {p}", store.location());
     }
     anyhow::bail!(
         "the database {} has {} problems",
-        store.path().display(),
+        store.location(),
         problems.len()
     )
 }

@@ -9,6 +9,7 @@ mod feeds;
 mod feeds_file;
 mod fetch;
 mod logging;
+mod migrate_store;
 mod stories;
 
 use std::path::PathBuf;
@@ -78,6 +79,13 @@ pub enum Command {
     },
     /// Validate feeds.toml and the database.
     Check,
+    /// Copy the SQLite database feeds.toml names into an empty PostgreSQL database.
+    MigrateStore {
+        /// The PostgreSQL database (postgres://user:password@host/database). Read as text:
+        /// clap's own message for a bad value would repeat it, password and all.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// `feeds ...`.
@@ -215,6 +223,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             json,
         } => stories::run(&cli.config, *limit, search.as_deref(), *json),
         Command::Explain { url } => explain::run(&cli.config, url),
+        Command::MigrateStore { to } => migrate_store::run(&cli.config, to),
     }
 }
 
@@ -225,5 +234,7 @@ pub(crate) fn load_config(path: &std::path::Path) -> Result<Config> {
 
 /// Opens the database the config names.
 pub(crate) fn open_store(config: &Config) -> Result<crate::store::Store> {
-    Ok(crate::store::Store::open(&config.storage.path)?)
+    Ok(crate::store::Store::open_location(
+        &config.storage.location(),
+    )?)
 }

@@ -46,8 +46,9 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
         NotifyState::Status("opening the database"),
         NotifyState::ExtendTimeoutUsec(allowance),
     ]);
-    let store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
-    let server_store = Arc::new(Mutex::new(Store::open(&config.storage.path)?));
+    let location = config.storage.location();
+    let store = Arc::new(Mutex::new(Store::open_location(&location)?));
+    let server_store = Arc::new(Mutex::new(Store::open_location(&location)?));
     let scheduler = Arc::new(Scheduler::new(
         &config,
         store.clone(),
@@ -162,7 +163,7 @@ impl Daemon {
         tracing::info!(
             listen = %addr,
             feeds = self.scheduler.feeds().len(),
-            database = %config.storage.path.display(),
+            database = %config.storage.location(),
             "tributary is running"
         );
         notify(&[
@@ -239,10 +240,10 @@ impl Daemon {
                         config.server.listen
                     );
                 }
-                if old.storage.path != config.storage.path {
+                if old.storage.location() != config.storage.location() {
                     tracing::warn!(
-                        "[storage].path changed to {}: that takes a restart",
-                        config.storage.path.display()
+                        "[storage] changed to {}: that takes a restart",
+                        config.storage.location()
                     );
                 }
                 let config = Arc::new(config);

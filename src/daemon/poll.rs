@@ -139,7 +139,10 @@ pub(crate) async fn poll(env: PollEnv, feed: Arc<ScheduledFeed>, state: FetchSta
             // A crash while storing must still move the feed on, or it would be re-polled
             // at once, forever.
             let state = internal("the writer crashed").state;
-            save(&env.store, &state);
+            // On the blocking pool, as every store call from a task: PostgreSQL's client
+            // must not block an async worker.
+            let (store, saved) = (env.store.clone(), state.clone());
+            let _ = tokio::task::spawn_blocking(move || save(&store, &saved)).await;
             (state, IngestReport::default())
         }
     };

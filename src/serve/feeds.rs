@@ -8,7 +8,6 @@
 //! cache; [`routes`] mounts the handlers on a `Router` the daemon merges into its own.
 
 use parking_lot::{Mutex, RwLock};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,7 +24,7 @@ use super::document::{self, LoadError, StoryLookup};
 use super::policy::READ_POOL;
 use super::query::FeedQuery;
 use super::render::{self, Format};
-use crate::config::Config;
+use crate::config::{Config, StoreLocation};
 use crate::store::{MergedVersion, Store, StoreError};
 
 /// The Content-Security-Policy of the river page: nothing runs, nothing loads from
@@ -41,7 +40,7 @@ const FEED_CSP: &str = "default-src 'none'; sandbox";
 pub struct FeedService {
     config: RwLock<Arc<Config>>,
     config_epoch: AtomicU64,
-    db_path: PathBuf,
+    location: StoreLocation,
     /// The connection whose `data_version` tells whether anything was committed.
     watch: Mutex<Option<Store>>,
     /// Idle read-only connections for building documents.
@@ -56,7 +55,7 @@ impl FeedService {
     /// opens it read-write first).
     pub fn new(config: Arc<Config>) -> Arc<FeedService> {
         Arc::new(FeedService {
-            db_path: config.storage.path.clone(),
+            location: config.storage.location(),
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),
             watch: Mutex::new(None),
@@ -78,13 +77,29 @@ impl FeedService {
         self.config.read().clone()
     }
 
-    /// The current generation: one `PRAGMA data_version` on the watch connection.
+    /// [`FeedService::generation`] from a request's task. SQLite's is one pragma, cheap
+    /// enough to run on the task itself; PostgreSQL's is a round trip through the
+    /// synchronous client, which must not run on an async worker (it blocks it, and panics
+    /// there), so it goes to the blocking pool.
+    async fn current_generation(self: &Arc<Self>) -> Result<Generation, String> {
+        if matches!(self.location, StoreLocation::Sqlite(_)) {
+            return self.generation().map_err(|e| e.to_string());
+        }
+        let service = self.clone();
+        match tokio::task::spawn_blocking(move || service.generation()).await {
+            Ok(generation) => generation.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the database generation task failed: {e}")),
+        }
+    }
+
+    /// The current generation: one `PRAGMA data_version` on the watch connection (on
+    /// PostgreSQL, a hash of the server's snapshot).
     fn generation(&self) -> Result<Generation, StoreError> {
         let config_epoch = self.config_epoch.load(Ordering::SeqCst);
         let mut watch = self.watch.lock();
         let store = match watch.take() {
             Some(s) => s,
-            None => Store::open_reader(&self.db_path)?,
+            None => Store::open_reader_at(&self.location)?,
         };
         // A failing connection is dropped here and reopened on the next request.
         let data_version = store.data_version()?;
@@ -103,7 +118,7 @@ impl FeedService {
         let pooled = self.readers.lock().pop();
         let store = match pooled {
             Some(s) => s,
-            None => Store::open_reader(&self.db_path)?,
+            None => Store::open_reader_at(&self.location)?,
         };
         let out = store.snapshot(f);
         if out.is_ok() {
@@ -330,7 +345,7 @@ async fn story(State(s): Svc, Path(id): Path<String>, headers: HeaderMap) -> Res
 }
 
 async fn sources(State(s): Svc, headers: HeaderMap) -> Response {
-    let generation = match s.generation() {
+    let generation = match s.current_generation().await {
         Ok(g) => g,
         Err(e) => return unavailable(&e),
     };
@@ -381,7 +396,7 @@ async fn document_response(
         Ok(q) => q,
         Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("bad query: {e}")),
     };
-    let generation = match service.generation() {
+    let generation = match service.current_generation().await {
         Ok(g) => g,
         Err(e) => return unavailable(&e),
     };
@@ -408,6 +423,10 @@ async fn document_response(
             _ => not_modified(&entry.validators),
         },
         Ok(Err(LoadError::NotFound(why))) => plain(StatusCode::NOT_FOUND, &why),
+        // What this store cannot do (a search on PostgreSQL): the request's, not an outage.
+        Ok(Err(LoadError::Store(StoreError::WrongBackend(why)))) => {
+            plain(StatusCode::NOT_IMPLEMENTED, why)
+        }
         Ok(Err(e)) => unavailable(&e),
         Err(e) => unavailable(&format_args!("the render task failed: {e}")),
     }

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Batch, Hot, Result, secs, time};
+use super::postgres::articles as pg;
+use super::{Batch, Hot, On, Result, SqliteBatch, secs, time};
 use crate::model::{Article, MatchKind};
 
 /// What storing one article did.
@@ -33,7 +34,7 @@ pub struct StoredArticle {
 
 /// The hash that tells an update from a re-fetch of the same thing: everything a
 /// subscriber would see.
-fn content_hash(a: &Article) -> i64 {
+pub(crate) fn content_hash(a: &Article) -> i64 {
     let mut h = xxhash_rust::xxh3::Xxh3::with_seed(0x7472_6962); // "trib"
     for part in [
         a.title.as_str(),
@@ -47,7 +48,7 @@ fn content_hash(a: &Article) -> i64 {
     h.digest() as i64
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
@@ -60,8 +61,12 @@ impl Batch<'_> {
         a: &Article,
         now: DateTime<Utc>,
     ) -> Result<Upsert> {
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::upsert_article(&mut tx, feed_id, a, now),
+        };
         let hash = content_hash(a);
-        let existing: Option<(i64, i64, Option<i64>)> = self.with_hot(
+        let existing: Option<(i64, i64, Option<i64>)> = b.with_hot(
             Hot::FindArticle,
             "SELECT a.id, a.content_hash, c.story_id FROM articles a \
              LEFT JOIN copies c ON c.article_id = a.id WHERE a.feed_id = ?1 AND a.key = ?2",
@@ -76,7 +81,7 @@ impl Batch<'_> {
         match existing {
             Some((id, old_hash, _)) if old_hash == hash => Ok(Upsert::Unchanged { article: id }),
             Some((id, _, story)) => {
-                self.tx
+                b.tx
                     .prepare_cached(
                         "UPDATE articles SET guid = ?2, url = ?3, title = ?4, summary = ?5, content = ?6, \
                             authors = ?7, categories = ?8, language = ?9, enclosures = ?10, \
@@ -111,7 +116,7 @@ impl Batch<'_> {
             None => {
                 // `execute` and the rowid rather than `RETURNING`, which makes SQLite build an
                 // ephemeral table per row (BENCHMARKS.md, "Polling").
-                self.with_hot(
+                b.with_hot(
                         Hot::InsertArticle,
                         "INSERT INTO articles (feed_id, key, guid, url, title, summary, content, authors, \
                             categories, language, enclosures, image, source_title, source_url, source_id, \
@@ -141,7 +146,7 @@ impl Batch<'_> {
                             hash,
                     ]))?;
                 Ok(Upsert::New {
-                    article: self.tx.last_insert_rowid(),
+                    article: b.tx.last_insert_rowid(),
                 })
             }
         }
@@ -149,15 +154,19 @@ impl Batch<'_> {
 
     /// Founds a new story whose first copy (and representative) is `article`.
     pub fn new_story(&mut self, article: i64, now: DateTime<Utc>) -> Result<i64> {
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::new_story(&mut tx, article, now),
+        };
         // One row from VALUES, without `RETURNING`: no ephemeral table, no statement journal.
-        self.with_hot(
+        b.with_hot(
             Hot::NewStory,
             "INSERT INTO stories (representative, first_published, last_changed) \
              VALUES (?1, (SELECT published FROM articles WHERE id = ?1), ?2)",
             |s| s.execute(params![article, secs(now)]),
         )?;
-        let story = self.tx.last_insert_rowid();
-        self.put_copy(article, story, MatchKind::First, 1.0, "", now)?;
+        let story = b.tx.last_insert_rowid();
+        Self::put_copy(b, article, story, MatchKind::First, 1.0, "", now)?;
         Ok(story)
     }
 
@@ -172,8 +181,14 @@ impl Batch<'_> {
         thresholds: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.put_copy(article, story, kind, score, thresholds, now)?;
-        self.with_hot(
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => {
+                return pg::join_story(&mut tx, article, story, kind, score, thresholds, now);
+            }
+        };
+        Self::put_copy(b, article, story, kind, score, thresholds, now)?;
+        b.with_hot(
             Hot::JoinStory,
             "UPDATE stories SET last_changed = ?2, \
                 first_published = min(first_published, (SELECT published FROM articles WHERE id = ?3)) \
@@ -195,7 +210,13 @@ impl Batch<'_> {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let tx = &self.tx;
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => {
+                return pg::merge_stories(&mut tx, absorbed, survivor, reason, now);
+            }
+        };
+        let tx = &b.tx;
         tx.prepare_cached("UPDATE copies SET story_id = ?2 WHERE story_id = ?1")?
             .execute(params![absorbed, survivor])?;
         tx.prepare_cached(
@@ -223,7 +244,11 @@ impl Batch<'_> {
         article: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.with_hot(
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::set_representative(&mut tx, story, article, now),
+        };
+        b.with_hot(
             Hot::SetRepresentative,
             "UPDATE stories SET last_changed = ?3, \
                 rep_changed = CASE WHEN representative IS ?2 THEN rep_changed ELSE ?3 END, \
@@ -236,14 +261,17 @@ impl Batch<'_> {
     /// Marks `story` as changed at `now` (an update of one of its copies), so served
     /// documents and their validators change.
     pub fn touch_story(&mut self, story: i64, now: DateTime<Utc>) -> Result<()> {
-        self.tx
-            .prepare_cached("UPDATE stories SET last_changed = ?2 WHERE id = ?1")?
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::touch_story(&mut tx, story, now),
+        };
+        b.tx.prepare_cached("UPDATE stories SET last_changed = ?2 WHERE id = ?1")?
             .execute(params![story, secs(now)])?;
         Ok(())
     }
 
     fn put_copy(
-        &mut self,
+        b: &SqliteBatch<'_>,
         article: i64,
         story: i64,
         kind: MatchKind,
@@ -253,7 +281,7 @@ impl Batch<'_> {
     ) -> Result<()> {
         let row = params![article, story, kind.as_str(), score, thresholds, secs(now)];
         // Most copies are new: one statement for them; a copy that moves needs the old story.
-        let inserted = self.with_hot(
+        let inserted = b.with_hot(
             Hot::InsertCopy,
             "INSERT INTO copies (article_id, story_id, match, score, thresholds, joined) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (article_id) DO NOTHING",
@@ -262,25 +290,22 @@ impl Batch<'_> {
         if inserted == 1 {
             return Ok(());
         }
-        let old: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT story_id FROM copies WHERE article_id = ?1")?
-            .query_row([article], |r| r.get(0))
-            .optional()?;
-        self.tx
-            .prepare_cached(
-                "UPDATE copies SET story_id = ?2, match = ?3, score = ?4, thresholds = ?5, joined = ?6 \
+        let old: Option<i64> =
+            b.tx.prepare_cached("SELECT story_id FROM copies WHERE article_id = ?1")?
+                .query_row([article], |r| r.get(0))
+                .optional()?;
+        b.tx.prepare_cached(
+            "UPDATE copies SET story_id = ?2, match = ?3, score = ?4, thresholds = ?5, joined = ?6 \
                  WHERE article_id = ?1",
-            )?
-            .execute(row)?;
+        )?
+        .execute(row)?;
         if let Some(old) = old.filter(|&o| o != story) {
-            self.tx
+            b.tx
                 .prepare_cached(
                     "DELETE FROM stories WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM copies WHERE story_id = ?1)",
                 )?
                 .execute([old])?;
-            self.tx
-                .prepare_cached("UPDATE stories SET last_changed = ?2 WHERE id = ?1")?
+            b.tx.prepare_cached("UPDATE stories SET last_changed = ?2 WHERE id = ?1")?
                 .execute(params![old, secs(now)])?;
         }
         Ok(())
@@ -288,7 +313,11 @@ impl Batch<'_> {
 
     /// The stored article with id `id`.
     pub fn article(&self, id: i64) -> Result<Option<StoredArticle>> {
-        read_article(&self.tx, id)
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::read_article(&mut *tx, id),
+        };
+        read_article(&b.tx, id)
     }
 }
 
@@ -345,31 +374,34 @@ mod tests {
 
     #[test]
     fn same_key_is_an_update_and_an_unchanged_refetch_writes_nothing() {
-        let (_dir, mut store, feed) = crate::store::test_store_with_feed();
-        let now = Utc::now();
-        let mut b = store.begin().unwrap();
-        let Upsert::New { article } = b.upsert_article(feed, &sample("k1", "First"), now).unwrap()
-        else {
-            panic!("expected a new article")
-        };
-        let story = b.new_story(article, now).unwrap();
-        assert_eq!(
-            b.upsert_article(feed, &sample("k1", "First"), now).unwrap(),
-            Upsert::Unchanged { article }
-        );
-        assert_eq!(
-            b.upsert_article(feed, &sample("k1", "First, edited"), now)
-                .unwrap(),
-            Upsert::Updated {
-                article,
-                story: Some(story)
-            }
-        );
-        assert_eq!(
-            b.article(article).unwrap().unwrap().article.title,
-            "First, edited"
-        );
-        b.commit().unwrap();
-        assert!(store.check().unwrap().is_empty());
+        crate::store::on_each_backend("upsert_article", |store| {
+            let feed = crate::store::add_test_feed(store);
+            let now = Utc::now();
+            let mut b = store.begin().unwrap();
+            let Upsert::New { article } =
+                b.upsert_article(feed, &sample("k1", "First"), now).unwrap()
+            else {
+                panic!("expected a new article")
+            };
+            let story = b.new_story(article, now).unwrap();
+            assert_eq!(
+                b.upsert_article(feed, &sample("k1", "First"), now).unwrap(),
+                Upsert::Unchanged { article }
+            );
+            assert_eq!(
+                b.upsert_article(feed, &sample("k1", "First, edited"), now)
+                    .unwrap(),
+                Upsert::Updated {
+                    article,
+                    story: Some(story)
+                }
+            );
+            assert_eq!(
+                b.article(article).unwrap().unwrap().article.title,
+                "First, edited"
+            );
+            b.commit().unwrap();
+            assert!(store.check().unwrap().is_empty());
+        });
     }
 }

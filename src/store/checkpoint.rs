@@ -108,7 +108,8 @@ mod tests {
         let padding = "x".repeat(1000);
         for i in 0..200 {
             store
-                .conn
+                .sqlite()
+                .unwrap()
                 .execute(
                     "INSERT INTO meta (key, value) VALUES (?1, ?2)",
                     (format!("k{i}"), &padding),

@@ -3,9 +3,10 @@
 //! story listings `stories` and `explain` print.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Batch, Hot, Result, Store, StoreError, time};
+use super::postgres::dedup as pg;
+use super::{Backend, Batch, Hot, On, Result, Store, StoreError, time};
 use crate::dedup::{Fingerprint, Profile};
 use crate::model::MatchKind;
 
@@ -86,11 +87,11 @@ impl StoryView {
     }
 }
 
-fn blob(v: &[u32]) -> Vec<u8> {
+pub(crate) fn blob(v: &[u32]) -> Vec<u8> {
     v.iter().flat_map(|h| h.to_le_bytes()).collect()
 }
 
-fn unblob(b: &[u8]) -> Vec<u32> {
+pub(crate) fn unblob(b: &[u8]) -> Vec<u32> {
     b.chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
@@ -192,6 +193,12 @@ impl Batch<'_> {
         (article, feed, published, preferred): (i64, i64, i64, bool),
         fp: &Fingerprint,
     ) -> Result<()> {
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => {
+                return pg::write_fingerprint(&mut tx, (article, feed, published, preferred), fp);
+            }
+        };
         let row = params![
             article,
             feed,
@@ -209,15 +216,19 @@ impl Batch<'_> {
             fp.site,
         ];
         match slot {
-            Some(slot) => self.with_hot(slot, sql, |s| s.execute(row))?,
-            None => self.tx.prepare_cached(sql)?.execute(row)?,
+            Some(slot) => b.with_hot(slot, sql, |s| s.execute(row))?,
+            None => b.tx.prepare_cached(sql)?.execute(row)?,
         };
         Ok(())
     }
 
     /// The story of a copy in another feed with the canonical URL `url`.
     pub fn story_by_url(&self, url: &str, feed: i64) -> Result<Option<i64>> {
-        self.with_hot(
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::story_by_url(&mut tx, url, feed),
+        };
+        b.with_hot(
             Hot::StoryByUrl,
             "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
              WHERE a.url = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
@@ -227,7 +238,11 @@ impl Batch<'_> {
 
     /// The story of a copy in another feed with the GUID `guid`.
     pub fn story_by_guid(&self, guid: &str, feed: i64) -> Result<Option<i64>> {
-        self.with_hot(
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::story_by_guid(&mut tx, guid, feed),
+        };
+        b.with_hot(
             Hot::StoryByGuid,
             "SELECT c.story_id FROM articles a JOIN copies c ON c.article_id = a.id \
              WHERE a.guid = ?1 AND a.feed_id != ?2 ORDER BY a.id LIMIT 1",
@@ -237,7 +252,11 @@ impl Batch<'_> {
 
     /// Whether story `story` exists (the index may remember one pruned meanwhile).
     pub fn story_exists(&self, story: i64) -> Result<bool> {
-        let found = self.with_hot(
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::story_exists(&mut tx, story),
+        };
+        let found = b.with_hot(
             Hot::StoryExists,
             "SELECT 1 FROM stories WHERE id = ?1",
             |s| s.query_row([story], |_| Ok(())).optional(),
@@ -247,8 +266,11 @@ impl Batch<'_> {
 
     /// The story and match kind of a stored copy.
     pub fn copy_of(&self, article: i64) -> Result<Option<(i64, MatchKind)>> {
-        Ok(self
-            .tx
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::copy_of(&mut tx, article),
+        };
+        Ok(b.tx
             .prepare_cached("SELECT story_id, match FROM copies WHERE article_id = ?1")?
             .query_row([article], |r| {
                 Ok((
@@ -262,11 +284,15 @@ impl Batch<'_> {
     /// The other copies of `story` with their fingerprints (to choose a new representative
     /// when the current one leaves).
     pub fn story_fingerprints(&self, story: i64) -> Result<Vec<StoredFingerprint>> {
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::story_fingerprints(&mut tx, story),
+        };
         let sql = format!(
             "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, {FP_COLUMNS}, f.shingles, f.title_words, f.numbers \
              FROM copies c JOIN fingerprints f ON f.article_id = c.article_id WHERE c.story_id = ?1"
         );
-        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let mut stmt = b.tx.prepare_cached(&sql)?;
         let rows = stmt.query_map([story], |r| {
             Ok(StoredFingerprint {
                 article: r.get(0)?,
@@ -284,8 +310,11 @@ impl Batch<'_> {
     /// The name of feed `feed` (for the `[dedup].prefer` rule); an error when the feed is
     /// not in the database, which is what keeps an ingest's rows pointing at a feed.
     pub fn feed_name(&self, feed: i64) -> Result<String> {
-        self.tx
-            .prepare_cached("SELECT name FROM feeds WHERE id = ?1")?
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::feed_name(&mut tx, feed),
+        };
+        b.tx.prepare_cached("SELECT name FROM feeds WHERE id = ?1")?
             .query_row([feed], |r| r.get(0))
             .optional()?
             .ok_or(StoreError::NoFeed(feed))
@@ -295,15 +324,20 @@ impl Batch<'_> {
 impl Store {
     /// The newest publication time among stored fingerprints.
     pub fn newest_fingerprint(&self) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .query_row("SELECT max(published) FROM fingerprints", [], |r| r.get(0))?)
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.newest_fingerprint(),
+        };
+        Ok(conn.query_row("SELECT max(published) FROM fingerprints", [], |r| r.get(0))?)
     }
 
     /// The publication time of the `n`-th newest fingerprint (0 is the newest).
     pub fn nth_newest_fingerprint(&self, n: usize) -> Result<Option<i64>> {
-        Ok(self
-            .conn
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.nth_newest_fingerprint(n),
+        };
+        Ok(conn
             .query_row(
                 "SELECT published FROM fingerprints ORDER BY published DESC LIMIT 1 OFFSET ?1",
                 [i64::try_from(n).unwrap_or(i64::MAX)],
@@ -323,6 +357,10 @@ impl Store {
         since: i64,
         mut each: impl FnMut(StoredFingerprint),
     ) -> Result<()> {
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.for_each_live_fingerprint(since, &mut each),
+        };
         let sql = format!(
             "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, \
                 s.representative = f.article_id, {FP_COLUMNS}, \
@@ -333,7 +371,7 @@ impl Store {
                 AND f.published >= ?1 \
              ORDER BY f.article_id"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query([since])?;
         while let Some(r) = rows.next()? {
             each(StoredFingerprint {
@@ -351,14 +389,17 @@ impl Store {
 
     /// The stored fingerprint of one article.
     pub fn fingerprint(&self, article: i64) -> Result<Option<StoredFingerprint>> {
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.fingerprint(article),
+        };
         let sql = format!(
             "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, \
                 s.representative = f.article_id, {FP_COLUMNS}, f.shingles, f.title_words, f.numbers \
              FROM fingerprints f JOIN copies c ON c.article_id = f.article_id \
              JOIN stories s ON s.id = c.story_id WHERE f.article_id = ?1"
         );
-        Ok(self
-            .conn
+        Ok(conn
             .query_row(&sql, [article], |r| {
                 Ok(StoredFingerprint {
                     article: r.get(0)?,
@@ -375,9 +416,12 @@ impl Store {
 
     /// The stored articles with URL `url` (newest first).
     pub fn articles_by_url(&self, url: &str) -> Result<Vec<i64>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id DESC")?;
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.articles_by_url(url),
+        };
+        let mut stmt =
+            conn.prepare_cached("SELECT id FROM articles WHERE url = ?1 ORDER BY id DESC")?;
         let ids = stmt.query_map([url], |r| r.get(0))?;
         Ok(ids.collect::<rusqlite::Result<_>>()?)
     }
@@ -387,13 +431,17 @@ impl Store {
     pub fn recent_stories(&self, limit: usize) -> Result<Vec<StoryView>> {
         self.stories_where(
             "SELECT id, representative, first_published FROM stories ORDER BY first_published DESC, id DESC LIMIT ?1",
-            [i64::try_from(limit).unwrap_or(i64::MAX)],
+            i64::try_from(limit).unwrap_or(i64::MAX),
         )
     }
 
     /// The stories merged into `story`: (absorbed id, when, why), oldest merge first.
     pub fn merges_into(&self, story: i64) -> Result<Vec<(i64, DateTime<Utc>, String)>> {
-        let mut stmt = self.conn.prepare_cached(
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.merges_into(story),
+        };
+        let mut stmt = conn.prepare_cached(
             "SELECT absorbed, merged, reason FROM story_merges WHERE survivor = ?1 ORDER BY merged, absorbed",
         )?;
         let rows = stmt.query_map([story], |r| Ok((r.get(0)?, time(r.get(1)?), r.get(2)?)))?;
@@ -402,8 +450,11 @@ impl Store {
 
     /// The story that absorbed `story`, when it was merged into another.
     pub fn merged_into(&self, story: i64) -> Result<Option<i64>> {
-        Ok(self
-            .conn
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.merged_into(story),
+        };
+        Ok(conn
             .prepare_cached("SELECT survivor FROM story_merges WHERE absorbed = ?1")?
             .query_row([story], |r| r.get(0))
             .optional()?)
@@ -414,18 +465,27 @@ impl Store {
         Ok(self
             .stories_where(
                 "SELECT id, representative, first_published FROM stories WHERE id = ?1",
-                [story],
+                story,
             )?
             .pop())
     }
 
     /// The stories the query `top` selects (`id, representative, first_published`, with
-    /// `params`), each with its copies.
-    pub(super) fn stories_where(
-        &self,
-        top: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<Vec<StoryView>> {
+    /// its one parameter `?1`), each with its copies.
+    fn stories_where(&self, top: &str, arg: i64) -> Result<Vec<StoryView>> {
+        match self.backend() {
+            Backend::Sqlite(conn) => sqlite_stories_where(conn, top, [arg]),
+            Backend::Postgres(pg) => pg.stories_where(&top.replace("?1", "$1"), arg),
+        }
+    }
+}
+
+/// [`Store::stories_where`] on SQLite, with any parameters `top` names.
+pub(super) fn sqlite_stories_where(
+    conn: &Connection,
+    top: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoryView>> {
         let sql = format!(
             "WITH top AS ({top}) \
              SELECT top.id, top.first_published, a.id, fd.name, a.url, a.title, a.published, c.match, \
@@ -434,7 +494,7 @@ impl Store {
              JOIN feeds fd ON fd.id = a.feed_id \
              ORDER BY top.first_published DESC, top.id DESC, a.id = top.representative DESC, a.published, a.id"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(params)?;
         let mut out: Vec<StoryView> = Vec::new();
         while let Some(r) = rows.next()? {
@@ -462,7 +522,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
 }
 
 #[cfg(test)]
@@ -496,7 +555,8 @@ mod tests {
         let first = document("a", "The council approved the budget for the new bridge.");
         ingest_with(&mut store, &mut dedup, feed, &first, now).unwrap();
         store
-            .conn
+            .sqlite()
+            .unwrap()
             .execute_batch(
                 "PRAGMA foreign_keys = OFF; DELETE FROM articles; PRAGMA foreign_keys = ON;",
             )

@@ -4,9 +4,11 @@
 //! feeds, record the error against that one) from the whole database's: the disk is full,
 //! the file cannot be read or written, it is corrupt, or another process kept it locked
 //! past [`BUSY_TIMEOUT`](super::BUSY_TIMEOUT). No write can succeed then until time or the
-//! operator mends it, and no feed is to blame. SQLite says which by its result code;
-//! [`StoreError::from`] sorts them, and [`StoreError::is_whole_database`] answers the
-//! writer's question. Each message is one sentence for the log and `feeds list`.
+//! operator mends it, and no feed is to blame. SQLite says which by its result code,
+//! PostgreSQL by its SQLSTATE or a lost connection; [`StoreError::from`] sorts them, and
+//! [`StoreError::is_whole_database`] answers the writer's question. Each message is one
+//! sentence for the log and `feeds list`; none holds a database URL's password (the
+//! PostgreSQL client's errors do not repeat its connection string).
 
 use std::path::PathBuf;
 
@@ -31,6 +33,35 @@ pub enum StoreError {
     /// Any other SQLite error: a constraint, a statement, a value out of range.
     #[error("{0}")]
     Other(rusqlite::Error),
+    /// A PostgreSQL error, sorted into its [`StoreErrorKind`] by [`classify_postgres`].
+    #[error("{}", describe_postgres(.0))]
+    Postgres(postgres::Error),
+    /// An SQLite-only step met a PostgreSQL store (a bug: each operation picks its
+    /// backend's SQL first).
+    #[error("{0}")]
+    WrongBackend(&'static str),
+    /// The PostgreSQL database's schema is newer than this build knows.
+    #[error(
+        "the database's schema is version {found}, newer than this build's {known}: upgrade tributary"
+    )]
+    SchemaTooNew {
+        /// The version in the database.
+        found: i64,
+        /// The newest version this build has.
+        known: i64,
+    },
+    /// `migrate-store` refuses a target that already holds a store.
+    #[error(
+        "the target database is not empty ({feeds} feeds, {articles} articles, {stories} stories): migrate into an empty database"
+    )]
+    NotEmpty {
+        /// Feed rows there.
+        feeds: i64,
+        /// Article rows there.
+        articles: i64,
+        /// Story rows there.
+        stories: i64,
+    },
     /// A write named a feed that has no row (an ingest for a feed it did not sync).
     #[error("feed {0} is not in the database")]
     NoFeed(i64),
@@ -54,10 +85,10 @@ pub enum StoreError {
         error: std::io::Error,
     },
     /// Opening the database at `path` failed.
-    #[error("cannot open the database {}: {error}", path.display())]
+    #[error("cannot open the database {path}: {error}")]
     Open {
-        /// The database file.
-        path: PathBuf,
+        /// The database file or URL (without its credentials).
+        path: String,
         /// Why.
         error: Box<StoreError>,
     },
@@ -122,6 +153,63 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// The class of a PostgreSQL error: a lost or refused connection, the server shutting
+/// down or out of disk, a lock or serialization conflict, or damaged data are the whole
+/// database's; a statement's own failure (a constraint, a value) is `Other`.
+pub(crate) fn classify_postgres(e: &postgres::Error) -> StoreErrorKind {
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the connection (closed, refused, timed out) or a value that did not
+        // convert; only the first is the database's.
+        let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+        return if e.is_closed() || io {
+            StoreErrorKind::Io
+        } else {
+            StoreErrorKind::Other
+        };
+    };
+    let code = code.code();
+    match code {
+        // disk_full, insufficient_resources, out_of_memory
+        "53100" | "53000" | "53200" => StoreErrorKind::Full,
+        // serialization_failure, deadlock_detected, lock_not_available, too_many_connections
+        "40001" | "40P01" | "55P03" | "53300" => StoreErrorKind::Busy,
+        // data_corrupted, index_corrupted
+        "XX001" | "XX002" => StoreErrorKind::Corrupt,
+        // class 08 connection exception, 57P0x shutdown/crash/cannot connect now,
+        // class 58 system error (I/O), read_only_sql_transaction (a standby)
+        _ if code.starts_with("08") || code.starts_with("57P") || code.starts_with("58") => {
+            StoreErrorKind::Io
+        }
+        "25006" => StoreErrorKind::Io,
+        _ => StoreErrorKind::Other,
+    }
+}
+
+/// A PostgreSQL error as one sentence: the server's message when it sent one (the client's
+/// own `Display` says only "db error"), with the whole-database prefix of its class.
+fn describe_postgres(e: &postgres::Error) -> String {
+    let message = match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => db.message().to_string(),
+        // "error connecting to server" says nothing without its cause ("Connection refused").
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    };
+    let message = crate::config::redact_credentials(&message).into_owned();
+    match classify_postgres(e) {
+        StoreErrorKind::Busy => format!("the database is busy: {message}"),
+        StoreErrorKind::Full => format!("the database's disk is full: {message}"),
+        StoreErrorKind::Corrupt => format!("the database is corrupt: {message}"),
+        StoreErrorKind::Io => format!("the database cannot be reached: {message}"),
+        StoreErrorKind::Other => message,
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> StoreError {
+        StoreError::Postgres(e)
+    }
+}
+
 impl From<rusqlite_migration::Error> for StoreError {
     fn from(e: rusqlite_migration::Error) -> StoreError {
         // A migration that failed on SQLite's side is sorted like any other SQLite error.
@@ -145,7 +233,11 @@ impl StoreError {
             StoreError::Corrupt(_) => StoreErrorKind::Corrupt,
             StoreError::Io(_) | StoreError::Folder { .. } => StoreErrorKind::Io,
             StoreError::Open { error, .. } => error.kind(),
+            StoreError::Postgres(e) => classify_postgres(e),
             StoreError::Other(_)
+            | StoreError::WrongBackend(_)
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::NotEmpty { .. }
             | StoreError::NoFeed(_)
             | StoreError::Migration(_)
             | StoreError::Thread { .. } => StoreErrorKind::Other,
@@ -170,8 +262,14 @@ impl StoreError {
 
     /// This error as the failure to open the database at `path`.
     pub(crate) fn opening(self, path: &std::path::Path) -> StoreError {
+        self.opening_at(&path.display())
+    }
+
+    /// This error as the failure to open the database `at` (a path, or a URL shown without
+    /// its credentials).
+    pub(crate) fn opening_at(self, at: &dyn std::fmt::Display) -> StoreError {
         StoreError::Open {
-            path: path.to_path_buf(),
+            path: at.to_string(),
             error: Box::new(self),
         }
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use rusqlite::params;
 
-use super::{Result, Store, time};
+use super::{Backend, Result, Store, time};
 use crate::config::{Config, FeedConfig, FullText};
 use crate::model::{FailureKind, FetchStatus};
 
@@ -74,10 +74,12 @@ impl Store {
     /// Rows of feeds no longer configured stay (their articles do until retention).
     /// Returns the database id of each configured URL.
     pub fn sync_feeds(&mut self, feeds: &[FeedSpec]) -> Result<HashMap<String, i64>> {
+        let conn = match &mut self.db {
+            super::Db::Sqlite(c) => c,
+            super::Db::Postgres(pg) => return pg.sync_feeds(feeds),
+        };
         let now = chrono::Utc::now().timestamp();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut ids = HashMap::with_capacity(feeds.len());
         {
             let mut upsert = tx.prepare_cached(
@@ -106,7 +108,11 @@ impl Store {
 
     /// Every feed row with its state and article count, by name.
     pub fn feed_rows(&self) -> Result<Vec<FeedRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.feed_rows(),
+        };
+        let mut stmt = conn.prepare_cached(
             "SELECT f.id, f.url, f.name, f.title, f.site_url, f.last_fetch, f.last_status, f.last_http,
                     f.last_error, f.error_count, f.next_fetch, f.redirect_url, f.gone,
                     (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.last_error_kind
@@ -147,7 +153,11 @@ impl Store {
     /// article row is read — looking up each representative's row instead took 6.1 s on
     /// 1,000,000 articles against 2.1 s (`serve_bench --pages 1`, BENCHMARKS.md).
     pub fn copies_in_others_stories(&self) -> Result<HashMap<i64, i64>> {
-        let mut stmt = self.conn.prepare_cached(
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.copies_in_others_stories(),
+        };
+        let mut stmt = conn.prepare_cached(
             "SELECT feed_id, count(*) FROM (
                  SELECT a.feed_id AS feed_id,
                         max(CASE WHEN a.id = s.representative THEN a.feed_id END)
@@ -182,7 +192,11 @@ impl Store {
     /// Clears the 410 mark of a feed so it is polled again (`feeds enable`). Returns whether
     /// a feed with that URL exists.
     pub fn reenable_feed(&mut self, url: &str) -> Result<bool> {
-        let n = self.conn.execute(
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.reenable_feed(url),
+        };
+        let n = conn.execute(
             "UPDATE feeds SET gone = 0, error_count = 0, next_fetch = NULL,
                  last_error = NULL, last_error_kind = NULL WHERE url = ?1",
             [url],
@@ -206,19 +220,20 @@ mod tests {
 
     #[test]
     fn sync_inserts_then_renames_without_changing_ids() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let a = store
-            .sync_feeds(&[spec("https://a.example/rss", "A", &["world"])])
-            .unwrap();
-        let b = store
-            .sync_feeds(&[spec("https://a.example/rss", "A renamed", &[])])
-            .unwrap();
-        assert_eq!(a, b);
-        let rows = store.feed_rows().unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].name, "A renamed");
-        assert_eq!(rows[0].articles, 0);
-        assert_eq!(rows[0].last_status, None);
+        crate::store::on_each_backend("sync_feeds", |store| {
+            let a = store
+                .sync_feeds(&[spec("https://a.example/rss", "A", &["world"])])
+                .unwrap();
+            let b = store
+                .sync_feeds(&[spec("https://a.example/rss", "A renamed", &[])])
+                .unwrap();
+            assert_eq!(a, b);
+            let rows = store.feed_rows().unwrap();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].name, "A renamed");
+            assert_eq!(rows[0].articles, 0);
+            assert_eq!(rows[0].last_status, None);
+            assert!(store.copies_in_others_stories().unwrap().is_empty());
+        });
     }
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, secs, time};
+use super::{Backend, On, Result, Store, secs, time};
 use crate::model::{FailureKind, FetchState, FetchStatus};
 
 const COLUMNS: &str =
@@ -41,9 +41,12 @@ fn read_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<FetchState> {
 impl Store {
     /// The fetch state of one feed.
     pub fn fetch_state(&self, feed_id: i64) -> Result<Option<FetchState>> {
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.fetch_state(feed_id),
+        };
         let sql = format!("SELECT {COLUMNS} FROM feeds WHERE id = ?1");
-        Ok(self
-            .conn
+        Ok(conn
             .prepare_cached(&sql)?
             .query_row([feed_id], read_state)
             .optional()?)
@@ -51,8 +54,12 @@ impl Store {
 
     /// The fetch state of every feed row (configured or not; the caller filters).
     pub fn fetch_states(&self) -> Result<Vec<FetchState>> {
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.fetch_states(),
+        };
         let sql = format!("SELECT {COLUMNS} FROM feeds ORDER BY id");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([], read_state)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -65,7 +72,10 @@ impl Store {
         title: Option<&str>,
         site_url: Option<&str>,
     ) -> Result<()> {
-        write_state(&self.conn, state, title, site_url)
+        match self.backend() {
+            Backend::Sqlite(c) => write_state(c, state, title, site_url),
+            Backend::Postgres(pg) => pg.save_fetch_state(state, title, site_url),
+        }
     }
 
     /// Sets the next due time of feeds, in one transaction (slots for new feeds, or new
@@ -74,9 +84,11 @@ impl Store {
         if due.is_empty() {
             return Ok(());
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let conn = match &mut self.db {
+            super::Db::Sqlite(c) => c,
+            super::Db::Postgres(pg) => return pg.set_next_fetch(due),
+        };
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut stmt = tx.prepare_cached("UPDATE feeds SET next_fetch = ?2 WHERE id = ?1")?;
             for (id, at) in due {
@@ -97,7 +109,12 @@ impl crate::store::Batch<'_> {
         title: Option<&str>,
         site_url: Option<&str>,
     ) -> Result<()> {
-        write_state(&self.tx, state, title, site_url)
+        match self.on() {
+            On::Sqlite(b) => write_state(&b.tx, state, title, site_url),
+            On::Postgres(mut tx) => Ok(super::postgres::fetch_state::write_state(
+                &mut *tx, state, title, site_url,
+            )?),
+        }
     }
 }
 
@@ -141,35 +158,37 @@ mod tests {
 
     #[test]
     fn state_round_trips_and_enable_clears_gone() {
-        let (_dir, mut store, id) = crate::store::test_store_with_feed();
-        let mut s = store.fetch_state(id).unwrap().unwrap();
-        assert_eq!(s.error_count, 0);
-        assert_eq!(s.next_fetch, None);
-        s.etag = Some("\"v1\"".into());
-        s.gone = true;
-        s.error_count = 3;
-        s.last_error = Some("https://a.example/rss answered 410 Gone".into());
-        s.last_error_kind = Some(FailureKind::Gone);
-        s.last_status = Some(FetchStatus::Gone);
-        s.last_fetch = Some(time(1_700_000_000));
-        s.interval_floor = Some(3600);
-        store.save_fetch_state(&s, Some("Title"), None).unwrap();
-        let back = store.fetch_state(id).unwrap().unwrap();
-        assert_eq!(back, s);
-        assert_eq!(
-            store.feed_rows().unwrap()[0].title.as_deref(),
-            Some("Title")
-        );
-        store.reenable_feed("https://a.example/rss").unwrap();
-        let back = store.fetch_state(id).unwrap().unwrap();
-        assert!(!back.gone);
-        assert_eq!(back.error_count, 0);
-        assert_eq!((back.last_error, back.last_error_kind), (None, None));
-        assert_eq!(back.etag.as_deref(), Some("\"v1\""));
-        store.set_next_fetch(&[(id, time(1_800_000_000))]).unwrap();
-        assert_eq!(
-            store.fetch_states().unwrap()[0].next_fetch,
-            Some(time(1_800_000_000))
-        );
+        crate::store::on_each_backend("fetch_state", |store| {
+            let id = crate::store::add_test_feed(store);
+            let mut s = store.fetch_state(id).unwrap().unwrap();
+            assert_eq!(s.error_count, 0);
+            assert_eq!(s.next_fetch, None);
+            s.etag = Some("\"v1\"".into());
+            s.gone = true;
+            s.error_count = 3;
+            s.last_error = Some("https://a.example/rss answered 410 Gone".into());
+            s.last_error_kind = Some(FailureKind::Gone);
+            s.last_status = Some(FetchStatus::Gone);
+            s.last_fetch = Some(time(1_700_000_000));
+            s.interval_floor = Some(3600);
+            store.save_fetch_state(&s, Some("Title"), None).unwrap();
+            let back = store.fetch_state(id).unwrap().unwrap();
+            assert_eq!(back, s);
+            assert_eq!(
+                store.feed_rows().unwrap()[0].title.as_deref(),
+                Some("Title")
+            );
+            store.reenable_feed("https://a.example/rss").unwrap();
+            let back = store.fetch_state(id).unwrap().unwrap();
+            assert!(!back.gone);
+            assert_eq!(back.error_count, 0);
+            assert_eq!((back.last_error, back.last_error_kind), (None, None));
+            assert_eq!(back.etag.as_deref(), Some("\"v1\""));
+            store.set_next_fetch(&[(id, time(1_800_000_000))]).unwrap();
+            assert_eq!(
+                store.fetch_states().unwrap()[0].next_fetch,
+                Some(time(1_800_000_000))
+            );
+        });
     }
 }

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ToSql};
 
-use super::{Result, Search, Store, StoreError, time};
+use super::{Backend, Result, Search, Store, StoreError, time};
+use crate::config::StoreLocation;
 
 /// Which stories a merged-feed query selects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -208,7 +209,42 @@ fn json_list(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<String>> {
     Ok(serde_json::from_str(&text(r, i)?).unwrap_or_default())
 }
 
+/// Each story with its representative and other copies, from (representative id, story,
+/// copies in order) as the queries of both backends read them.
+pub(crate) fn with_representatives(
+    stories: Vec<(Option<i64>, MergedStory, Vec<MergedCopy>)>,
+) -> Vec<MergedStory> {
+    stories
+        .into_iter()
+        .map(|(rep, mut story, mut copies)| {
+            // A representative pruned away (SET NULL) falls back to the earliest copy.
+            let at = rep
+                .and_then(|id| copies.iter().position(|c| c.article == id))
+                .unwrap_or(0);
+            story.representative = copies.remove(at);
+            story.others = copies;
+            story
+        })
+        .collect()
+}
+
 impl Store {
+    /// [`Store::open_reader`] for the database `[storage]` names: a read-only SQLite
+    /// connection, or a PostgreSQL session that leaves the schema alone.
+    pub fn open_reader_at(location: &StoreLocation) -> Result<Store> {
+        match location {
+            StoreLocation::Sqlite(path) => Store::open_reader(path),
+            StoreLocation::Postgres(url) => Ok(Store {
+                db: super::Db::Postgres(Box::new(
+                    super::postgres::Pg::connect_reader(url).map_err(|e| e.opening_at(url))?,
+                )),
+                location: location.clone(),
+                foreign_keys: false,
+                _checkpointer: None,
+            }),
+        }
+    }
+
     /// Opens an existing database for reading only, without touching its schema: the HTTP
     /// server keeps a few of these beside the daemon's writer (WAL lets them read while it
     /// writes).
@@ -220,8 +256,8 @@ impl Store {
         .map_err(|e| StoreError::from(e).opening(path))?;
         super::wait_for_writers(&conn)?;
         Ok(Store {
-            conn,
-            path: path.to_path_buf(),
+            db: super::Db::Sqlite(conn),
+            location: StoreLocation::Sqlite(path.to_path_buf()),
             foreign_keys: false, // SQLite's default; a reader writes nothing
             _checkpointer: None,
         })
@@ -233,37 +269,53 @@ impl Store {
         &self,
         f: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.conn
-            .execute_batch("BEGIN DEFERRED")
-            .map_err(StoreError::from)?;
+        match self.backend() {
+            Backend::Sqlite(c) => c
+                .execute_batch("BEGIN DEFERRED")
+                .map_err(StoreError::from)?,
+            Backend::Postgres(pg) => pg.begin_snapshot()?,
+        }
         let out = f(self);
         // Ending a read transaction cannot lose anything; a failure here only means it had
         // already ended.
-        let _ = self.conn.execute_batch("COMMIT");
+        let _ = match self.backend() {
+            Backend::Sqlite(c) => c.execute_batch("COMMIT").map_err(StoreError::from),
+            Backend::Postgres(pg) => pg.end_snapshot(),
+        };
         out
     }
 
     /// A number that changes whenever another connection commits to the database: one
     /// cheap pragma, so a server can tell that its cached documents are still current.
     pub fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.data_version(),
+        };
+        Ok(conn
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?)
     }
 
     /// The ids of the feeds whose name is `name` or whose normalised URL is `url`.
     pub fn feed_ids_named(&self, name: &str, url: Option<&str>) -> Result<Vec<i64>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM feeds WHERE name = ?1 OR url = ?2 ORDER BY id")?;
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.feed_ids_named(name, url),
+        };
+        let mut stmt =
+            conn.prepare_cached("SELECT id FROM feeds WHERE name = ?1 OR url = ?2 ORDER BY id")?;
         let ids = stmt.query_map(rusqlite::params![name, url], |r| r.get(0))?;
         Ok(ids.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Whether any feed carries `tag`.
     pub fn tag_exists(&self, tag: &str) -> Result<bool> {
-        Ok(self.conn.query_row(
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.tag_exists(tag),
+        };
+        Ok(conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM feed_tags WHERE tag = ?1)",
             [tag],
             |r| r.get(0),
@@ -273,15 +325,20 @@ impl Store {
     /// When the newest feed row was created: the `updated` time of a merged feed that has
     /// no stories yet (None when no feed was ever configured).
     pub fn newest_feed_created(&self) -> Result<Option<DateTime<Utc>>> {
-        let t: Option<i64> = self
-            .conn
-            .query_row("SELECT max(created) FROM feeds", [], |r| r.get(0))?;
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.newest_feed_created(),
+        };
+        let t: Option<i64> = conn.query_row("SELECT max(created) FROM feeds", [], |r| r.get(0))?;
         Ok(t.map(time))
     }
 
     /// The stories `filter` selects, newest first (by first publication), each with its
     /// representative and other copies.
     pub fn merged_stories(&self, filter: &StoryFilter) -> Result<Vec<MergedStory>> {
+        if let Backend::Postgres(pg) = self.backend() {
+            return pg.merged_stories(filter);
+        }
         let params = selection_params(filter);
         let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
         self.stories_of(&selection_cte(filter), params.as_slice())
@@ -289,6 +346,9 @@ impl Store {
 
     /// One story (the story page), or None when no story has that id now.
     pub fn merged_story(&self, story: i64) -> Result<Option<MergedStory>> {
+        if let Backend::Postgres(pg) = self.backend() {
+            return pg.merged_story(story);
+        }
         Ok(self
             .stories_of(ONE_STORY_CTE, &[(":story", &story as &dyn ToSql)])?
             .pop())
@@ -296,6 +356,9 @@ impl Store {
 
     /// The [`MergedVersion`] of one story (the story page's validators).
     pub fn merged_story_version(&self, story: i64) -> Result<MergedVersion> {
+        if let Backend::Postgres(pg) = self.backend() {
+            return pg.merged_story_version(story);
+        }
         self.version_of(ONE_STORY_CTE, &[(":story", &story as &dyn ToSql)])
     }
 
@@ -331,7 +394,7 @@ impl Store {
                       LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done'
              ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.sqlite()?.prepare_cached(&sql)?;
         let mut rows = stmt.query(params)?;
         let mut stories: Vec<(Option<i64>, MergedStory, Vec<MergedCopy>)> = Vec::new();
         while let Some(r) = rows.next()? {
@@ -370,23 +433,15 @@ impl Store {
                 )),
             }
         }
-        Ok(stories
-            .into_iter()
-            .map(|(rep, mut story, mut copies)| {
-                // A representative pruned away (SET NULL) falls back to the earliest copy.
-                let at = rep
-                    .and_then(|id| copies.iter().position(|c| c.article == id))
-                    .unwrap_or(0);
-                story.representative = copies.remove(at);
-                story.others = copies;
-                story
-            })
-            .collect())
+        Ok(with_representatives(stories))
     }
 
     /// The [`MergedVersion`] of what `filter` selects: reads ids, hashes and dates only, so
     /// it costs a fraction of [`Store::merged_stories`].
     pub fn merged_version(&self, filter: &StoryFilter) -> Result<MergedVersion> {
+        if let Backend::Postgres(pg) = self.backend() {
+            return pg.merged_version(filter);
+        }
         let params = selection_params(filter);
         let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
         self.version_of(&selection_cte(filter), params.as_slice())
@@ -403,7 +458,7 @@ impl Store {
                       JOIN feeds f ON f.id = a.feed_id
              ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.sqlite()?.prepare_cached(&sql)?;
         let mut rows = stmt.query(params)?;
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         let mut latest: Option<i64> = None;
@@ -448,80 +503,84 @@ mod tests {
 
     #[test]
     fn stories_come_newest_first_with_their_copies_and_filters_apply() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let ids = store
-            .sync_feeds(&[
-                FeedSpec {
-                    url: "https://a.example/rss".into(),
-                    name: "A".into(),
-                    tags: vec!["world".into()],
-                    full_text: Default::default(),
-                },
-                FeedSpec {
-                    url: "https://b.example/rss".into(),
-                    name: "B".into(),
-                    tags: vec![],
-                    full_text: Default::default(),
-                },
-            ])
-            .unwrap();
-        let (a, b) = (ids["https://a.example/rss"], ids["https://b.example/rss"]);
-        let now = Utc::now();
-        let mut batch = store.begin().unwrap();
-        let new = |batch: &mut crate::store::Batch<'_>, feed, art: &Article| match batch
-            .upsert_article(feed, art, now)
-            .unwrap()
-        {
-            Upsert::New { article } => article,
-            other => panic!("{other:?}"),
-        };
-        let a1 = new(&mut batch, a, &article("a1", "Old", 1_000));
-        let b1 = new(&mut batch, b, &article("b1", "Old, copy", 1_100));
-        let b2 = new(&mut batch, b, &article("b2", "New", 2_000));
-        let s1 = batch.new_story(a1, now).unwrap();
-        batch
-            .join_story(b1, s1, MatchKind::Content, 0.7, "", now)
-            .unwrap();
-        batch.set_representative(s1, b1, now).unwrap();
-        let s2 = batch.new_story(b2, now).unwrap();
-        batch.commit().unwrap();
+        crate::store::on_each_backend("merged_stories", |store| {
+            let ids = store
+                .sync_feeds(&[
+                    FeedSpec {
+                        url: "https://a.example/rss".into(),
+                        name: "A".into(),
+                        tags: vec!["world".into()],
+                        full_text: Default::default(),
+                    },
+                    FeedSpec {
+                        url: "https://b.example/rss".into(),
+                        name: "B".into(),
+                        tags: vec![],
+                        full_text: Default::default(),
+                    },
+                ])
+                .unwrap();
+            let (a, b) = (ids["https://a.example/rss"], ids["https://b.example/rss"]);
+            let now = Utc::now();
+            let mut batch = store.begin().unwrap();
+            let new = |batch: &mut crate::store::Batch<'_>, feed, art: &Article| match batch
+                .upsert_article(feed, art, now)
+                .unwrap()
+            {
+                Upsert::New { article } => article,
+                other => panic!("{other:?}"),
+            };
+            let a1 = new(&mut batch, a, &article("a1", "Old", 1_000));
+            let b1 = new(&mut batch, b, &article("b1", "Old, copy", 1_100));
+            let b2 = new(&mut batch, b, &article("b2", "New", 2_000));
+            let s1 = batch.new_story(a1, now).unwrap();
+            batch
+                .join_story(b1, s1, MatchKind::Content, 0.7, "", now)
+                .unwrap();
+            batch.set_representative(s1, b1, now).unwrap();
+            let s2 = batch.new_story(b2, now).unwrap();
+            batch.commit().unwrap();
 
-        let reader = Store::open_reader(store.path()).unwrap();
-        let all = reader
-            .merged_stories(&StoryFilter {
-                limit: 10,
+            let reader = Store::open_reader_at(store.location()).unwrap();
+            let all = reader
+                .merged_stories(&StoryFilter {
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(all.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s2, s1]);
+            assert_eq!(all[1].representative.article, b1);
+            assert_eq!(all[1].others.len(), 1);
+            assert_eq!(all[1].others[0].outlet, "A");
+            let tagged = reader
+                .merged_stories(&StoryFilter {
+                    tag: Some("world".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(tagged.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s1]);
+            let by_feed = StoryFilter {
+                feeds: Some(reader.feed_ids_named("B", None).unwrap()),
+                limit: 1,
                 ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(all.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s2, s1]);
-        assert_eq!(all[1].representative.article, b1);
-        assert_eq!(all[1].others.len(), 1);
-        assert_eq!(all[1].others[0].outlet, "A");
-        let tagged = reader
-            .merged_stories(&StoryFilter {
-                tag: Some("world".into()),
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(tagged.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s1]);
-        let by_feed = StoryFilter {
-            feeds: Some(reader.feed_ids_named("B", None).unwrap()),
-            limit: 1,
-            ..Default::default()
-        };
-        assert_eq!(reader.merged_stories(&by_feed).unwrap()[0].id, s2);
+            };
+            assert_eq!(reader.merged_stories(&by_feed).unwrap()[0].id, s2);
 
-        let before = reader.merged_version(&by_feed).unwrap();
-        let generation = reader.data_version().unwrap();
-        let mut batch = store.begin().unwrap();
-        batch
-            .upsert_article(b, &article("b2", "New, edited", 2_000), now)
-            .unwrap();
-        batch.commit().unwrap();
-        assert_ne!(reader.data_version().unwrap(), generation);
-        assert_ne!(reader.merged_version(&by_feed).unwrap().hash, before.hash);
+            let before = reader.merged_version(&by_feed).unwrap();
+            let generation = reader.data_version().unwrap();
+            let mut batch = store.begin().unwrap();
+            batch
+                .upsert_article(b, &article("b2", "New, edited", 2_000), now)
+                .unwrap();
+            batch.commit().unwrap();
+            assert_ne!(reader.data_version().unwrap(), generation);
+            assert_ne!(reader.merged_version(&by_feed).unwrap().hash, before.hash);
+            let one = reader.merged_story(s1).unwrap().unwrap();
+            assert_eq!(one.others.len(), 1);
+            assert_ne!(reader.merged_story_version(s1).unwrap().hash, before.hash);
+            assert!(reader.tag_exists("world").unwrap() && !reader.tag_exists("x").unwrap());
+        });
     }
 
     #[test]
@@ -547,7 +606,8 @@ mod tests {
         batch.new_story(id, now).unwrap();
         batch.commit().unwrap();
         store
-            .conn
+            .sqlite()
+            .unwrap()
             .execute(
                 "UPDATE articles SET title = CAST(x'41ff42' AS TEXT), content = CAST(x'3cc0' AS TEXT)",
                 [],

@@ -6,6 +6,11 @@
 //! share between several feeds), so a kill -9 at any moment leaves the database as it was
 //! after the last commit. The schema is versioned with rusqlite_migration from
 //! version 1 on.
+//!
+//! PostgreSQL (`[storage] url`) is the second backend, being built a concern at a time: a
+//! [`Store`] holds one connection of either kind, and each operation dispatches on it
+//! ([`Store::backend`]), the SQLite statements in this folder's files, the PostgreSQL ones
+//! in `postgres/` (one file per concern, the same names).
 
 mod articles;
 mod checkpoint;
@@ -15,11 +20,12 @@ mod feeds;
 mod fetch_state;
 mod merged;
 mod pages;
+pub mod postgres;
 mod retention;
 mod search;
 
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension};
@@ -36,6 +42,8 @@ pub use feeds::{FeedRow, FeedSpec};
 pub use merged::{MergedCopy, MergedStory, MergedVersion, Position, StoryFilter};
 pub use pages::{DuePage, PageCounts, PageRecord, PageWrite};
 pub use search::{Search, SearchError};
+
+use crate::config::{DatabaseUrl, StoreLocation};
 
 /// What every store operation returns: its value or a [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -105,10 +113,14 @@ fn retry_while_contended<T, E>(mut step: impl FnMut() -> Result<T, E>) -> Result
     }
 }
 
+/// What an SQLite-only step says when it meets a PostgreSQL store (a bug: every operation
+/// dispatches on its backend first).
+const SQLITE_ONLY: &str = "an SQLite-only step met a PostgreSQL store";
+
 /// An open database.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    db: Db,
+    location: StoreLocation,
     /// Whether the connection enforces foreign keys now ([`Store::begin_ingest`] turns it
     /// off): setting the pragma invalidates every prepared statement, so it is set only
     /// when it changes.
@@ -118,13 +130,46 @@ pub struct Store {
     _checkpointer: Option<Checkpointer>,
 }
 
+/// The connection of either backend.
+enum Db {
+    Sqlite(Connection),
+    /// Boxed: the session (its URL and client) is several times an SQLite handle's size.
+    Postgres(Box<postgres::Pg>),
+}
+
+/// A store's connection, borrowed for one operation: the operation's SQL for that backend.
+pub(crate) enum Backend<'a> {
+    Sqlite(&'a Connection),
+    Postgres(&'a postgres::Pg),
+}
+
 /// One transaction: a feed's ingest, or any other group of writes that must land together.
 /// Dropped without [`Batch::commit`], it rolls back.
 pub struct Batch<'a> {
+    db: BatchDb<'a>,
+}
+
+/// A batch's transaction, of either backend. One batch exists at a time per store, so the
+/// SQLite variant's kept statements make no difference worth a box.
+#[allow(clippy::large_enum_variant)]
+enum BatchDb<'a> {
+    Sqlite(SqliteBatch<'a>),
+    /// The client wants `&mut` for every statement, the batch's readers take `&self`.
+    Postgres(RefCell<::postgres::Transaction<'a>>),
+}
+
+/// An SQLite transaction with the statements it keeps ([`Hot`]).
+pub(crate) struct SqliteBatch<'a> {
     // Declared before `tx`: the statements go back to the cache before the transaction ends.
     hot: RefCell<[Option<CachedStatement<'a>>; HOT_STATEMENTS]>,
     conn: &'a Connection,
     tx: rusqlite::Transaction<'a>,
+}
+
+/// A batch's transaction, borrowed for one operation: the operation's SQL for that backend.
+pub(crate) enum On<'b, 'a> {
+    Sqlite(&'b SqliteBatch<'a>),
+    Postgres(std::cell::RefMut<'b, ::postgres::Transaction<'a>>),
 }
 
 /// The statements an ingest runs for every copy, each with a slot in its [`Batch`]. A batch
@@ -149,6 +194,58 @@ pub(crate) enum Hot {
 const HOT_STATEMENTS: usize = Hot::IndexCopy as usize + 1;
 
 impl Store {
+    /// Opens the database `[storage]` names.
+    pub fn open_location(location: &StoreLocation) -> Result<Store> {
+        match location {
+            StoreLocation::Sqlite(path) => Store::open(path),
+            StoreLocation::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
+    /// Connects to the PostgreSQL database at `url` and brings its schema up to date, under
+    /// an advisory lock.
+    pub fn open_postgres(url: &DatabaseUrl) -> Result<Store> {
+        let pg = postgres::Pg::connect(url).map_err(|e| e.opening_at(url))?;
+        let store = Store {
+            db: Db::Postgres(Box::new(pg)),
+            location: StoreLocation::Postgres(url.clone()),
+            foreign_keys: true,
+            _checkpointer: None,
+        };
+        store.ensure_instance_id()?;
+        Ok(store)
+    }
+
+    /// Where the database is (a file, or a URL without its credentials when shown).
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
+    /// The connection, for an operation to pick its SQL.
+    pub(crate) fn backend(&self) -> Backend<'_> {
+        match &self.db {
+            Db::Sqlite(c) => Backend::Sqlite(c),
+            Db::Postgres(pg) => Backend::Postgres(pg),
+        }
+    }
+
+    /// The SQLite connection, for a step only SQLite has (pragmas, the SQLite half of an
+    /// operation after it dispatched on [`Store::backend`]).
+    pub(crate) fn sqlite(&self) -> Result<&Connection> {
+        match &self.db {
+            Db::Sqlite(c) => Ok(c),
+            Db::Postgres(_) => Err(StoreError::WrongBackend(SQLITE_ONLY)),
+        }
+    }
+
+    /// [`Store::sqlite`], to write.
+    pub(crate) fn sqlite_mut(&mut self) -> Result<&mut Connection> {
+        match &mut self.db {
+            Db::Sqlite(c) => Ok(c),
+            Db::Postgres(_) => Err(StoreError::WrongBackend(SQLITE_ONLY)),
+        }
+    }
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
         Store::open_at(path).map_err(|e| e.opening(path))
@@ -179,18 +276,13 @@ impl Store {
         // on, statement journals (foreign keys need them) are small and stay in memory.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         let store = Store {
-            conn,
-            path: path.to_path_buf(),
+            db: Db::Sqlite(conn),
+            location: StoreLocation::Sqlite(path.to_path_buf()),
             foreign_keys: true,
             _checkpointer: Some(Checkpointer::spawn(path)?),
         };
         store.ensure_instance_id()?;
         Ok(store)
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Starts a transaction. Writes wait for other processes' writes (IMMEDIATE), so two
@@ -210,14 +302,27 @@ impl Store {
     }
 
     fn begin_enforcing(&mut self, foreign_keys: bool) -> Result<Batch<'_>> {
-        self.enforce_foreign_keys(foreign_keys)?;
-        let conn = &self.conn;
+        if matches!(self.db, Db::Sqlite(_)) {
+            self.enforce_foreign_keys(foreign_keys)?;
+        }
+        let conn = match &mut self.db {
+            Db::Sqlite(c) => &*c,
+            Db::Postgres(pg) => {
+                // PostgreSQL checks its foreign keys at every statement; there is no switch.
+                let tx = pg.begin()?;
+                return Ok(Batch {
+                    db: BatchDb::Postgres(RefCell::new(tx)),
+                });
+            }
+        };
         let tx =
             rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
         Ok(Batch {
-            hot: RefCell::new(Default::default()),
-            conn,
-            tx,
+            db: BatchDb::Sqlite(SqliteBatch {
+                hot: RefCell::new(Default::default()),
+                conn,
+                tx,
+            }),
         })
     }
 
@@ -225,7 +330,7 @@ impl Store {
     /// the change inside one).
     fn enforce_foreign_keys(&mut self, on: bool) -> Result<()> {
         if self.foreign_keys != on {
-            self.conn.pragma_update(None, "foreign_keys", on)?;
+            self.sqlite()?.pragma_update(None, "foreign_keys", on)?;
             self.foreign_keys = on;
         }
         Ok(())
@@ -234,29 +339,36 @@ impl Store {
     /// A random id minted when the database was created, part of every merged-feed entry id
     /// so that two databases never hand out the same id.
     pub fn instance_id(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.instance_id(),
+        };
+        Ok(
+            conn.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
                 r.get(0)
-            })?)
+            })?,
+        )
     }
 
     fn ensure_instance_id(&self) -> Result<()> {
-        let have: Option<String> = self
-            .conn
+        let seed = format!(
+            "{:?}{}{}",
+            std::time::SystemTime::now(),
+            std::process::id(),
+            self.location
+        );
+        let id = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(seed.as_bytes()));
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.ensure_instance_id(&id),
+        };
+        let have: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
                 r.get(0)
             })
             .optional()?;
         if have.is_none() {
-            let seed = format!(
-                "{:?}{}{:?}",
-                std::time::SystemTime::now(),
-                std::process::id(),
-                self.path
-            );
-            let id = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(seed.as_bytes()));
-            self.conn.execute(
+            conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?1)",
                 [id],
             )?;
@@ -266,24 +378,29 @@ impl Store {
 
     /// Whether the database answers a trivial query (for `/healthz` and the watchdog).
     pub fn ping(&self) -> bool {
-        self.conn
-            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-            .is_ok()
+        match self.backend() {
+            Backend::Sqlite(c) => c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).is_ok(),
+            Backend::Postgres(pg) => pg.ping(),
+        }
     }
 
     /// Full consistency check for `tributary check`: SQLite's integrity and foreign-key
     /// checks, the schema version, and the invariant that every article is in one story.
     /// Returns the problems found (empty when healthy).
     pub fn check(&self) -> Result<Vec<String>> {
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.check(),
+        };
         let mut problems = Vec::new();
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let row = row?;
             if row != "ok" {
                 problems.push(format!("integrity: {row}"));
             }
         }
-        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
         let fk: Vec<String> = stmt
             .query_map([], |r| {
                 Ok(format!(
@@ -294,7 +411,7 @@ impl Store {
             })?
             .collect::<rusqlite::Result<_>>()?;
         problems.extend(fk);
-        let orphans: i64 = self.conn.query_row(
+        let orphans: i64 = conn.query_row(
             "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM copies c WHERE c.article_id = a.id)",
             [],
             |r| r.get(0),
@@ -302,7 +419,7 @@ impl Store {
         if orphans > 0 {
             problems.push(format!("{orphans} articles belong to no story"));
         }
-        let empty: i64 = self.conn.query_row(
+        let empty: i64 = conn.query_row(
             "SELECT count(*) FROM stories s WHERE NOT EXISTS (SELECT 1 FROM copies c WHERE c.story_id = s.id)",
             [],
             |r| r.get(0),
@@ -315,7 +432,11 @@ impl Store {
 
     /// Counts for the summary lines of `check` and `/healthz`: (feeds, articles, stories).
     pub fn counts(&self) -> Result<(i64, i64, i64)> {
-        Ok(self.conn.query_row(
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.counts(),
+        };
+        Ok(conn.query_row(
             "SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM articles), (SELECT count(*) FROM stories)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -326,11 +447,25 @@ impl Store {
 impl<'a> Batch<'a> {
     /// Makes the batch's writes durable and visible.
     pub fn commit(self) -> Result<()> {
-        let Batch { hot, tx, .. } = self;
-        drop(hot);
-        Ok(tx.commit()?)
+        match self.db {
+            BatchDb::Sqlite(SqliteBatch { hot, tx, .. }) => {
+                drop(hot);
+                Ok(tx.commit()?)
+            }
+            BatchDb::Postgres(tx) => Ok(tx.into_inner().commit()?),
+        }
     }
 
+    /// The transaction, for an operation to pick its SQL.
+    pub(crate) fn on(&self) -> On<'_, 'a> {
+        match &self.db {
+            BatchDb::Sqlite(b) => On::Sqlite(b),
+            BatchDb::Postgres(tx) => On::Postgres(tx.borrow_mut()),
+        }
+    }
+}
+
+impl<'a> SqliteBatch<'a> {
     /// Runs `f` on the statement `sql`, kept in this batch's `slot` from its first use on.
     /// Each slot has one statement: `sql` must be the same at every use of a slot.
     pub(crate) fn with_hot<T>(
@@ -365,7 +500,8 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn cap_at_current_size(&self, capped: bool) {
         let pages: i64 = if capped { 1 } else { 0xFFFF_FFFE };
-        self.conn
+        self.sqlite()
+            .unwrap()
             .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
             .unwrap();
     }
@@ -377,6 +513,13 @@ impl Store {
 pub(crate) fn test_store_with_feed() -> (tempfile::TempDir, Store, i64) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let feed = add_test_feed(&mut store);
+    (dir, store, feed)
+}
+
+/// Adds the feed of [`test_store_with_feed`] to `store`; returns its id.
+#[cfg(test)]
+pub(crate) fn add_test_feed(store: &mut Store) -> i64 {
     let url = "https://a.example/rss";
     let ids = store
         .sync_feeds(&[FeedSpec {
@@ -386,8 +529,20 @@ pub(crate) fn test_store_with_feed() -> (tempfile::TempDir, Store, i64) {
             full_text: Default::default(),
         }])
         .unwrap();
-    let feed = ids[url];
-    (dir, store, feed)
+    ids[url]
+}
+
+/// Runs `check` on a new SQLite store, then on a new PostgreSQL one (a database of its own,
+/// dropped after; skipped with a printed reason when the server is not there, unless
+/// `TRIBUTARY_CI_STRICT` is set): the tests of what both backends do.
+#[cfg(test)]
+pub(crate) fn on_each_backend(test: &str, check: impl Fn(&mut Store)) {
+    let dir = tempfile::tempdir().unwrap();
+    check(&mut Store::open(&dir.path().join("t.db")).unwrap());
+    if let Some(db) = postgres::scratch::ScratchDatabase::create(test) {
+        let mut store = Store::open_postgres(db.url()).unwrap();
+        check(&mut store);
+    }
 }
 
 #[cfg(test)]
@@ -432,5 +587,112 @@ mod tests {
         assert_eq!(store.instance_id().unwrap().len(), 16);
         let again = Store::open(&dir.path().join("sub/t.db")).unwrap();
         assert_eq!(store.instance_id().unwrap(), again.instance_id().unwrap());
+    }
+
+    /// On PostgreSQL too: a new database passes `check`, counts nothing and keeps the
+    /// instance id the first store minted; a second store finds the schema in place.
+    #[test]
+    fn a_new_postgres_database_is_consistent_and_keeps_its_instance_id() {
+        let Some(db) = postgres::scratch::ScratchDatabase::create("new_postgres_database") else {
+            return;
+        };
+        let store = Store::open_postgres(db.url()).unwrap();
+        assert_eq!(store.check().unwrap(), Vec::<String>::new());
+        assert_eq!(store.counts().unwrap(), (0, 0, 0));
+        assert!(store.ping());
+        let id = store.instance_id().unwrap();
+        assert_eq!(id.len(), 16);
+        let again = Store::open_postgres(db.url()).unwrap();
+        assert_eq!(again.instance_id().unwrap(), id);
+        assert_eq!(again.location().to_string(), db.url().to_string());
+    }
+
+    /// Daemons starting together on a new database: each waits on the migration lock, the
+    /// schema is made once, and every one of them opens it.
+    #[test]
+    fn postgres_stores_opened_at_once_migrate_once() {
+        let Some(db) = postgres::scratch::ScratchDatabase::create("opened_at_once") else {
+            return;
+        };
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let opens: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        Store::open_postgres(db.url())
+                            .unwrap()
+                            .instance_id()
+                            .unwrap()
+                    })
+                })
+                .collect();
+            opens.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+        let store = Store::open_postgres(db.url()).unwrap();
+        assert_eq!(store.check().unwrap(), Vec::<String>::new());
+    }
+
+    /// `[storage] url` opens a PostgreSQL store, shown without its credentials; a server
+    /// that is not there is one sentence that names the URL without them.
+    #[test]
+    fn a_postgres_location_opens_and_never_shows_its_password() {
+        let url: DatabaseUrl = "postgres://app:s3cret@127.0.0.1:1/none".parse().unwrap();
+        let e = Store::open_location(&StoreLocation::Postgres(url))
+            .err()
+            .unwrap();
+        assert!(e.is_whole_database(), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.starts_with("cannot open the database postgres://127.0.0.1:1/none: "),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret") && !e.contains('\n'), "{e}");
+        let Some(db) = postgres::scratch::ScratchDatabase::create("open_location") else {
+            return;
+        };
+        let store = Store::open_location(&StoreLocation::Postgres(db.url().clone())).unwrap();
+        assert!(store.check().unwrap().is_empty());
+    }
+
+    /// A connection the server ends is the whole database's failure (the writer keeps the
+    /// writes and retries), its sentence says the database cannot be reached, and the
+    /// retry works on a new session.
+    #[test]
+    fn a_lost_postgres_connection_is_a_whole_database_failure() {
+        let Some(db) = postgres::scratch::ScratchDatabase::create("lost_connection") else {
+            return;
+        };
+        let mut store = Store::open_postgres(db.url()).unwrap();
+        let feed = add_test_feed(&mut store);
+        let session = |store: &Store| {
+            let Backend::Postgres(pg) = store.backend() else {
+                unreachable!()
+            };
+            pg.with(|c| {
+                c.query_one("SELECT pg_backend_pid()", &[])?
+                    .try_get::<_, i32>(0)
+            })
+            .unwrap()
+        };
+        let pid = session(&store);
+        // Ended by the server, as a restart or an administrator would.
+        let other = Store::open_postgres(db.url()).unwrap();
+        let Backend::Postgres(admin) = other.backend() else {
+            unreachable!()
+        };
+        admin
+            .with(|c| c.execute("SELECT pg_terminate_backend($1)", &[&pid]))
+            .unwrap();
+        let e = store.fetch_state(feed).unwrap_err();
+        assert!(e.is_whole_database(), "{e}");
+        assert_eq!(e.kind(), StoreErrorKind::Io, "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("the database cannot be reached: "),
+            "{e}"
+        );
+        // The next try opens a new session.
+        assert!(store.fetch_state(feed).unwrap().is_some());
+        assert_ne!(session(&store), pid);
     }
 }

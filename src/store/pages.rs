@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Batch, Result, Store, secs, time};
+use super::postgres::pages as pg;
+use super::{Backend, Batch, On, Result, Store, secs, time};
 use crate::config::FullText;
 use crate::model::PageState;
 
@@ -89,11 +90,14 @@ pub type PageCounts = HashMap<PageState, u64>;
 impl Batch<'_> {
     /// `feed`'s `full_text` setting, as last synced from feeds.toml.
     pub fn feed_full_text(&self, feed: i64) -> Result<FullText> {
-        let word: Option<String> = self
-            .tx
-            .prepare_cached("SELECT full_text FROM feeds WHERE id = ?1")?
-            .query_row([feed], |r| r.get(0))
-            .optional()?;
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::feed_full_text(&mut tx, feed),
+        };
+        let word: Option<String> =
+            b.tx.prepare_cached("SELECT full_text FROM feeds WHERE id = ?1")?
+                .query_row([feed], |r| r.get(0))
+                .optional()?;
         Ok(word.map_or(FullText::Never, |w| FullText::from_word(&w)))
     }
 
@@ -101,47 +105,53 @@ impl Batch<'_> {
     /// changed (its page is another page). A page asked for before at the same URL is left
     /// as it is, whatever became of it: an outlet is asked for each page once.
     pub fn want_page(&mut self, article: i64, url: &str, now: DateTime<Utc>) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO pages (article_id, url, state, due) VALUES (?1, ?2, 'wanted', ?3)
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::want_page(&mut tx, article, url, now),
+        };
+        b.tx.prepare_cached(
+            "INSERT INTO pages (article_id, url, state, due) VALUES (?1, ?2, 'wanted', ?3)
                  ON CONFLICT (article_id) DO UPDATE SET
                     url = excluded.url, state = 'wanted', due = excluded.due, attempts = 0,
                     reason = NULL, fetched = NULL, final_url = NULL, content = NULL,
                     words = NULL, etag = NULL, last_modified = NULL
                  WHERE pages.url <> excluded.url",
-            )?
-            .execute(params![article, url, secs(now)])?;
+        )?
+        .execute(params![article, url, secs(now)])?;
         Ok(())
     }
 
     /// Records an attempt at `article`'s page that ended at `now`.
     pub fn record_page(&mut self, article: i64, w: &PageWrite, now: DateTime<Utc>) -> Result<()> {
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::record_page(&mut tx, article, w, now),
+        };
         let state = w.state.unwrap_or(PageState::Failed);
-        self.tx
-            .prepare_cached(
-                "UPDATE pages SET state = ?2, attempts = attempts + ?13, due = ?3, reason = ?4,
+        b.tx.prepare_cached(
+            "UPDATE pages SET state = ?2, attempts = attempts + ?13, due = ?3, reason = ?4,
                     fetched = ?5, final_url = COALESCE(?6, final_url),
                     content = CASE WHEN ?2 = 'done' THEN COALESCE(?7, content) END,
                     words = CASE WHEN ?2 = 'done' THEN COALESCE(?8, words) END,
                     title = COALESCE(?9, title), byline = COALESCE(?10, byline),
                     etag = COALESCE(?11, etag), last_modified = COALESCE(?12, last_modified)
                  WHERE article_id = ?1",
-            )?
-            .execute(params![
-                article,
-                state.as_str(),
-                w.due.map(secs),
-                w.reason,
-                secs(now),
-                w.final_url,
-                w.content,
-                w.words.map(|n| n as i64),
-                w.title,
-                w.byline,
-                w.etag,
-                w.last_modified,
-                if w.deferred { 0 } else { 1 },
-            ])?;
+        )?
+        .execute(params![
+            article,
+            state.as_str(),
+            w.due.map(secs),
+            w.reason,
+            secs(now),
+            w.final_url,
+            w.content,
+            w.words.map(|n| n as i64),
+            w.title,
+            w.byline,
+            w.etag,
+            w.last_modified,
+            if w.deferred { 0 } else { 1 },
+        ])?;
         Ok(())
     }
 
@@ -154,14 +164,19 @@ impl Batch<'_> {
         byline: Option<&str>,
     ) -> Result<()> {
         let authors = byline.map(|b| serde_json::to_string(&[b]).unwrap_or_default());
-        self.tx
-            .prepare_cached(
-                "UPDATE articles SET
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => {
+                return pg::fill_from_page(&mut tx, article, title, authors.as_deref());
+            }
+        };
+        b.tx.prepare_cached(
+            "UPDATE articles SET
                     title = CASE WHEN trim(title) = '' AND ?2 IS NOT NULL THEN ?2 ELSE title END,
                     authors = CASE WHEN authors = '[]' AND ?3 IS NOT NULL THEN ?3 ELSE authors END
                  WHERE id = ?1",
-            )?
-            .execute(params![article, title, authors])?;
+        )?
+        .execute(params![article, title, authors])?;
         Ok(())
     }
 }
@@ -169,8 +184,11 @@ impl Batch<'_> {
 impl Batch<'_> {
     /// The article `article`'s page gave, sanitised HTML, when it gave one.
     pub fn page_content(&self, article: i64) -> Result<Option<String>> {
-        Ok(self
-            .tx
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(mut tx) => return pg::page_content(&mut tx, article),
+        };
+        Ok(b.tx
             .prepare_cached("SELECT content FROM pages WHERE article_id = ?1 AND state = 'done'")?
             .query_row([article], |r| r.get::<_, Option<String>>(0))
             .optional()?
@@ -187,7 +205,11 @@ impl Store {
         limit: usize,
         busy: &dyn Fn(i64) -> bool,
     ) -> Result<Vec<DuePage>> {
-        let mut stmt = self.conn.prepare_cached(
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.due_pages(now, limit, busy),
+        };
+        let mut stmt = conn.prepare_cached(
             "SELECT p.article_id, a.feed_id, COALESCE(f.redirect_url, f.url), p.url, p.attempts,
                     p.etag, p.last_modified
              FROM pages p JOIN articles a ON a.id = p.article_id JOIN feeds f ON f.id = a.feed_id
@@ -219,8 +241,11 @@ impl Store {
 
     /// When the next page is due, if any is.
     pub fn next_page_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let t: Option<i64> = self
-            .conn
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.next_page_due(),
+        };
+        let t: Option<i64> = conn
             .prepare_cached("SELECT MIN(due) FROM pages WHERE due IS NOT NULL")?
             .query_row([], |r| r.get(0))?;
         Ok(t.map(time))
@@ -228,31 +253,38 @@ impl Store {
 
     /// `article`'s page, when one was wanted.
     pub fn page(&self, article: i64) -> Result<Option<PageRecord>> {
-        self.conn
-            .prepare_cached(
-                "SELECT state, url, final_url, attempts, fetched, due, reason, words
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.page(article),
+        };
+        conn.prepare_cached(
+            "SELECT state, url, final_url, attempts, fetched, due, reason, words
                  FROM pages WHERE article_id = ?1",
-            )?
-            .query_row([article], |r| {
-                let state: String = r.get(0)?;
-                Ok(PageRecord {
-                    state: PageState::parse(&state).unwrap_or(PageState::Failed),
-                    url: r.get(1)?,
-                    final_url: r.get(2)?,
-                    attempts: r.get::<_, i64>(3)?.clamp(0, u32::MAX as i64) as u32,
-                    fetched: r.get::<_, Option<i64>>(4)?.map(time),
-                    due: r.get::<_, Option<i64>>(5)?.map(time),
-                    reason: r.get(6)?,
-                    words: r.get::<_, Option<i64>>(7)?.map(|n| n.max(0) as usize),
-                })
+        )?
+        .query_row([article], |r| {
+            let state: String = r.get(0)?;
+            Ok(PageRecord {
+                state: PageState::parse(&state).unwrap_or(PageState::Failed),
+                url: r.get(1)?,
+                final_url: r.get(2)?,
+                attempts: r.get::<_, i64>(3)?.clamp(0, u32::MAX as i64) as u32,
+                fetched: r.get::<_, Option<i64>>(4)?.map(time),
+                due: r.get::<_, Option<i64>>(5)?.map(time),
+                reason: r.get(6)?,
+                words: r.get::<_, Option<i64>>(7)?.map(|n| n.max(0) as usize),
             })
-            .optional()
-            .map_err(Into::into)
+        })
+        .optional()
+        .map_err(Into::into)
     }
 
     /// For each feed, how many of its copies' pages are in each state.
     pub fn page_counts(&self) -> Result<HashMap<i64, PageCounts>> {
-        let mut stmt = self.conn.prepare_cached(
+        let conn = match self.backend() {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.page_counts(),
+        };
+        let mut stmt = conn.prepare_cached(
             "SELECT a.feed_id, p.state, COUNT(*) FROM pages p JOIN articles a ON a.id = p.article_id
              GROUP BY a.feed_id, p.state",
         )?;

@@ -11,10 +11,13 @@ impl Store {
     /// with all their copies' articles, in one transaction. Returns how many stories went;
     /// call again until it returns 0.
     pub fn prune_stories(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<usize> {
+        if let super::Db::Postgres(pg) = &mut self.db {
+            return pg.prune_stories(cutoff, limit);
+        }
         // The copies and fingerprints of deleted articles go by cascade.
         self.enforce_foreign_keys(true)?;
         let tx = self
-            .conn
+            .sqlite_mut()?
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS prune_batch (id INTEGER PRIMARY KEY)")?;
@@ -53,29 +56,31 @@ mod tests {
     /// pruned with cascades: no copy or fingerprint outlives its article.
     #[test]
     fn prunes_old_stories_with_their_articles_in_batches() {
-        let (_dir, mut store, feed) = crate::store::test_store_with_feed();
-        let old = crate::store::time(1_000_000);
-        let new = crate::store::time(2_000_000);
-        let mut batch = store.begin_ingest().unwrap();
-        for (i, at) in [(0, old), (1, old), (2, old), (3, new)] {
-            let a = Article {
-                key: format!("k{i}"),
-                title: format!("t{i}"),
-                text: format!("x{i}"),
-                published: Some(at),
-                ..Default::default()
-            };
-            let Upsert::New { article } = batch.upsert_article(feed, &a, at).unwrap() else {
-                panic!("not new");
-            };
-            batch.new_story(article, at).unwrap();
-        }
-        batch.commit().unwrap();
-        let cutoff = crate::store::time(1_500_000);
-        assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 2);
-        assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 1);
-        assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 0);
-        assert_eq!(store.counts().unwrap(), (1, 1, 1));
-        assert!(store.check().unwrap().is_empty());
+        crate::store::on_each_backend("prune", |store| {
+            let feed = crate::store::add_test_feed(store);
+            let old = crate::store::time(1_000_000);
+            let new = crate::store::time(2_000_000);
+            let mut batch = store.begin_ingest().unwrap();
+            for (i, at) in [(0, old), (1, old), (2, old), (3, new)] {
+                let a = Article {
+                    key: format!("k{i}"),
+                    title: format!("t{i}"),
+                    text: format!("x{i}"),
+                    published: Some(at),
+                    ..Default::default()
+                };
+                let Upsert::New { article } = batch.upsert_article(feed, &a, at).unwrap() else {
+                    panic!("not new");
+                };
+                batch.new_story(article, at).unwrap();
+            }
+            batch.commit().unwrap();
+            let cutoff = crate::store::time(1_500_000);
+            assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 2);
+            assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 1);
+            assert_eq!(store.prune_stories(cutoff, 2).unwrap(), 0);
+            assert_eq!(store.counts().unwrap(), (1, 1, 1));
+            assert!(store.check().unwrap().is_empty());
+        });
     }
 }

@@ -15,7 +15,7 @@
 
 use rusqlite::{named_params, params};
 
-use super::{Batch, Hot, Result, Store, StoryView};
+use super::{Backend, Batch, Hot, On, Result, Store, StoreError, StoryView};
 use crate::markup::text::html_to_text;
 
 /// Longest search accepted, in characters: ample for any phrase a person types, and it
@@ -204,28 +204,41 @@ impl Batch<'_> {
     /// Indexes copy `article` under its title and plain text, in this transaction: a new
     /// copy (`new`) is added, a changed one replaces what it was indexed under.
     pub fn index_copy(&mut self, article: i64, title: &str, text: &str, new: bool) -> Result<()> {
+        // PostgreSQL has no search index yet ([`NO_SEARCH_ON_POSTGRES`]): nothing to keep.
+        let b = match self.on() {
+            On::Sqlite(b) => b,
+            On::Postgres(_) => return Ok(()),
+        };
         if new {
-            self.with_hot(
+            b.with_hot(
                 Hot::IndexCopy,
                 "INSERT INTO search (rowid, text) VALUES (?1, ?2 || char(10) || ?3)",
                 |s| s.execute(params![article, title, text]),
             )?;
         } else {
-            self.tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO search (rowid, text) VALUES (?1, ?2 || char(10) || ?3)",
-                )?
-                .execute(params![article, title, text])?;
+            b.tx.prepare_cached(
+                "INSERT OR REPLACE INTO search (rowid, text) VALUES (?1, ?2 || char(10) || ?3)",
+            )?
+            .execute(params![article, title, text])?;
         }
         Ok(())
     }
 }
 
+/// What a search on a PostgreSQL store answers: the index is SQLite's FTS5 alone so far.
+pub(crate) const NO_SEARCH_ON_POSTGRES: &str =
+    "search is not available on a PostgreSQL store yet (its index is SQLite's FTS5)";
+
 impl Store {
     /// The `limit` newest stories (by first publication) with a copy that matches
     /// `search`, each with its copies: `stories --search`.
     pub fn search_stories(&self, search: &Search, limit: usize) -> Result<Vec<StoryView>> {
-        self.stories_where(
+        let conn = match self.backend() {
+            Backend::Sqlite(conn) => conn,
+            Backend::Postgres(_) => return Err(StoreError::WrongBackend(NO_SEARCH_ON_POSTGRES)),
+        };
+        super::dedup::sqlite_stories_where(
+            conn,
             &format!(
                 "SELECT s.id, s.representative, s.first_published FROM stories s \
                  WHERE {STORY_MATCHES} ORDER BY s.first_published DESC, s.id DESC LIMIT :limit"

@@ -1,0 +1,248 @@
+//! The store's PostgreSQL backend: the connection, its schema and migrations, and the SQL of
+//! each concern ported so far (one file per concern, beside the SQLite one it mirrors:
+//! `feeds.rs` for `store/feeds.rs`, …).
+//!
+//! The client is sfackler's synchronous `postgres` (over tokio-postgres): the store's API is
+//! synchronous, called from the writer thread, the CLI and the server's blocking pool, the
+//! same places rusqlite is; one client per [`Store`](super::Store), as one SQLite connection
+//! is. The synchronous client runs its own small runtime and panics when called from inside
+//! an async task: every store call must stay on a blocking thread, as it already must for
+//! SQLite's sake (ARCHITECTURE.md, "store").
+//!
+//! Migrations run at start under a PostgreSQL advisory lock ([`MIGRATION_LOCK`]), so two
+//! daemons starting together apply each version once: the second waits for the first and
+//! then finds nothing to do.
+
+pub(crate) mod articles;
+pub mod copy;
+pub(crate) mod dedup;
+mod feeds;
+pub(crate) mod fetch_state;
+mod merged;
+pub(crate) mod pages;
+mod retention;
+pub mod scratch;
+
+use std::cell::RefCell;
+
+use crate::config::DatabaseUrl;
+
+use super::{Result, StoreError};
+
+/// The schema, one entry per version; never edit a released entry, append a new one.
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+
+/// The advisory-lock key that serialises schema migrations between processes: any fixed
+/// number no other application on the database uses ("trib" in ASCII).
+pub(crate) const MIGRATION_LOCK: i64 = 0x7472_6962;
+
+/// One open PostgreSQL session. The client needs `&mut` for every statement while the
+/// store's readers take `&self`; the store is never shared between threads without a lock
+/// (it is `Send`, not `Sync`), so a `RefCell` is enough. `None` only while being dropped.
+pub(crate) struct Pg {
+    client: RefCell<Option<postgres::Client>>,
+    /// Where to open a new session when the server ended this one.
+    url: DatabaseUrl,
+}
+
+impl Drop for Pg {
+    /// Closing the session blocks on the client's own runtime, which panics on an async
+    /// worker (the daemon drops the server's stores there when it stops): there, it closes
+    /// on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(client));
+        }
+    }
+}
+
+/// What a statement on a closed session says (only reachable while the store is dropped).
+const CLOSED: StoreError = StoreError::WrongBackend("the PostgreSQL session is closed");
+
+impl Pg {
+    /// Connects to `url` and brings the schema up to date.
+    pub(crate) fn connect(url: &DatabaseUrl) -> Result<Pg> {
+        let mut client = session(url)?;
+        migrate(&mut client)?;
+        Ok(Pg {
+            client: RefCell::new(Some(client)),
+            url: url.clone(),
+        })
+    }
+
+    /// Connects to `url` without touching the schema (a reader beside a store that opened
+    /// the database first).
+    pub(crate) fn connect_reader(url: &DatabaseUrl) -> Result<Pg> {
+        let client = session(url)?;
+        Ok(Pg {
+            client: RefCell::new(Some(client)),
+            url: url.clone(),
+        })
+    }
+
+    /// Starts a batch's transaction.
+    pub(crate) fn begin(&mut self) -> Result<postgres::Transaction<'_>> {
+        Ok(self
+            .client
+            .get_mut()
+            .as_mut()
+            .ok_or(CLOSED)?
+            .transaction()?)
+    }
+
+    /// Runs `f` with the client.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let mut client = self.client.borrow_mut();
+        reopen_if_closed(&mut client, &self.url)?;
+        Ok(f(client.as_mut().ok_or(CLOSED)?)?)
+    }
+
+    /// The schema version the database is at.
+    pub(crate) fn schema_version(&self) -> Result<i64> {
+        self.with(|c| {
+            c.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])?
+                .try_get(0)
+        })
+    }
+
+    /// The database-wide checks of `tributary check`: the schema version, and the
+    /// invariant that every article is in one story (PostgreSQL enforces its foreign keys
+    /// itself, and checks its pages as it reads them).
+    pub(crate) fn check(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let version = self.schema_version()?;
+        if version != MIGRATIONS.len() as i64 {
+            problems.push(format!(
+                "schema: version {version}, expected {}",
+                MIGRATIONS.len()
+            ));
+        }
+        let (orphans, empty): (i64, i64) = self.with(|c| {
+            let row = c.query_one(
+                "SELECT (SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM copies c WHERE c.article_id = a.id)),
+                        (SELECT count(*) FROM stories s WHERE NOT EXISTS (SELECT 1 FROM copies c WHERE c.story_id = s.id))",
+                &[],
+            )?;
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        })?;
+        if orphans > 0 {
+            problems.push(format!("{orphans} articles belong to no story"));
+        }
+        if empty > 0 {
+            problems.push(format!("{empty} stories have no copies"));
+        }
+        Ok(problems)
+    }
+
+    /// (feeds, articles, stories).
+    pub(crate) fn counts(&self) -> Result<(i64, i64, i64)> {
+        self.with(|c| {
+            let row = c.query_one(
+                "SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM articles), (SELECT count(*) FROM stories)",
+                &[],
+            )?;
+            Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+        })
+    }
+
+    /// The instance id.
+    pub(crate) fn instance_id(&self) -> Result<String> {
+        self.with(|c| {
+            c.query_one("SELECT value FROM meta WHERE key = 'instance'", &[])?
+                .try_get(0)
+        })
+    }
+
+    /// Stores `minted` as the instance id unless the database has one (whichever process
+    /// gets there first wins).
+    pub(crate) fn ensure_instance_id(&self, minted: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ('instance', $1) ON CONFLICT (key) DO NOTHING",
+                &[&minted],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Whether the server answers a trivial query.
+    pub(crate) fn ping(&self) -> bool {
+        self.with(|c| c.simple_query("SELECT 1")).is_ok()
+    }
+}
+
+/// How long opening a session may take before the database counts as unreachable: as long
+/// as an SQLite writer waits for a lock ([`BUSY_TIMEOUT`](crate::store::BUSY_TIMEOUT)),
+/// the store's one bound on waiting for the database.
+pub const CONNECT_TIMEOUT: std::time::Duration = crate::store::BUSY_TIMEOUT;
+
+/// A new session on `url`. The server's notices ("relation … already exists, skipping")
+/// would reach the log at info level through the client: only warnings are asked for.
+fn session(url: &DatabaseUrl) -> Result<postgres::Client> {
+    let mut config: postgres::Config = url.expose().parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let mut client = config.connect(postgres::NoTls)?;
+    client.batch_execute("SET client_min_messages TO WARNING")?;
+    Ok(client)
+}
+
+/// Opens a new session in place of one the server ended (a restart, a lost connection):
+/// the failed statement was the whole database's failure, which the daemon's writer waits
+/// out and retries, and the retry finds a working session. While the server stays away,
+/// each try fails again as the whole database's.
+fn reopen_if_closed(client: &mut Option<postgres::Client>, url: &DatabaseUrl) -> Result<()> {
+    if client.as_ref().is_some_and(postgres::Client::is_closed) {
+        *client = Some(session(url)?);
+    }
+    Ok(())
+}
+
+/// Applies the versions the database lacks, each in its own transaction, holding
+/// [`MIGRATION_LOCK`] throughout.
+fn migrate(client: &mut postgres::Client) -> Result<()> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let outcome = apply_missing(client);
+    // A session lock: released when the session ends even if this fails.
+    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
+    outcome?;
+    unlocked?;
+    Ok(())
+}
+
+fn apply_missing(client: &mut postgres::Client) -> Result<()> {
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version BIGINT PRIMARY KEY,
+             applied TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )?;
+    let found: i64 = client
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])?
+        .try_get(0)?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (version, sql) in (1..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        let mut tx = client.transaction()?;
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[&(version as i64)],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
