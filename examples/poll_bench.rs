@@ -59,29 +59,31 @@ fn main() -> anyhow::Result<()> {
             reports.len() - count(FetchStatus::Ok) - count(FetchStatus::NotModified),
         );
     }
-    // The database as the cycles left it: its pages in use (WAL included), and the search
-    // index's share of them.
-    let db = polling.store.lock().path().to_path_buf();
-    let conn = rusqlite::Connection::open(&db)?;
-    let used: i64 = conn.query_row(
-        "SELECT (p.page_count - f.freelist_count) * s.page_size \
-         FROM pragma_page_count p, pragma_freelist_count f, pragma_page_size s",
-        [],
-        |r| r.get(0),
-    )?;
-    let index: i64 = conn
-        .query_row(
-            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'",
+    // The database as the cycles left it (SQLite): its pages in use (WAL included), and the
+    // search index's share of them.
+    let location = polling.store.lock().location().clone();
+    if let tributary::config::StoreLocation::Sqlite(db) = location {
+        let conn = rusqlite::Connection::open(&db)?;
+        let used: i64 = conn.query_row(
+            "SELECT (p.page_count - f.freelist_count) * s.page_size \
+             FROM pragma_page_count p, pragma_freelist_count f, pragma_page_size s",
             [],
             |r| r.get(0),
-        )
-        .unwrap_or(0);
-    let mib = |b: i64| b as f64 / (1024.0 * 1024.0);
-    println!(
-        "database {:.1} MiB in use, of which the search index {:.1} MiB",
-        mib(used),
-        mib(index)
-    );
+        )?;
+        let index: i64 = conn
+            .query_row(
+                "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'search%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        let mib = |b: i64| b as f64 / (1024.0 * 1024.0);
+        println!(
+            "database {:.1} MiB in use, of which the search index {:.1} MiB",
+            mib(used),
+            mib(index)
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
     Ok(())

@@ -486,42 +486,42 @@ pub(super) fn sqlite_stories_where(
     top: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<StoryView>> {
-        let sql = format!(
-            "WITH top AS ({top}) \
+    let sql = format!(
+        "WITH top AS ({top}) \
              SELECT top.id, top.first_published, a.id, fd.name, a.url, a.title, a.published, c.match, \
                 c.score, c.thresholds, a.id = top.representative \
              FROM top JOIN copies c ON c.story_id = top.id JOIN articles a ON a.id = c.article_id \
              JOIN feeds fd ON fd.id = a.feed_id \
              ORDER BY top.first_published DESC, top.id DESC, a.id = top.representative DESC, a.published, a.id"
-        );
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(params)?;
-        let mut out: Vec<StoryView> = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            if out.last().is_none_or(|s| s.id != id) {
-                out.push(StoryView {
-                    id,
-                    published: time(r.get(1)?),
-                    copies: Vec::new(),
-                });
-            }
-            let copy = CopyView {
-                article: r.get(2)?,
-                feed: r.get(3)?,
-                url: r.get(4)?,
-                title: r.get(5)?,
-                published: time(r.get(6)?),
-                kind: MatchKind::parse(&r.get::<_, String>(7)?).unwrap_or(MatchKind::First),
-                score: r.get(8)?,
-                thresholds: r.get(9)?,
-                representative: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
-            };
-            if let Some(s) = out.last_mut() {
-                s.copies.push(copy);
-            }
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out: Vec<StoryView> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        if out.last().is_none_or(|s| s.id != id) {
+            out.push(StoryView {
+                id,
+                published: time(r.get(1)?),
+                copies: Vec::new(),
+            });
         }
-        Ok(out)
+        let copy = CopyView {
+            article: r.get(2)?,
+            feed: r.get(3)?,
+            url: r.get(4)?,
+            title: r.get(5)?,
+            published: time(r.get(6)?),
+            kind: MatchKind::parse(&r.get::<_, String>(7)?).unwrap_or(MatchKind::First),
+            score: r.get(8)?,
+            thresholds: r.get(9)?,
+            representative: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
+        };
+        if let Some(s) = out.last_mut() {
+            s.copies.push(copy);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -9,9 +9,7 @@ use postgres::types::ToSql;
 
 use super::Pg;
 use crate::store::search::NO_SEARCH_ON_POSTGRES;
-use crate::store::{
-    MergedCopy, MergedStory, MergedVersion, Result, StoreError, StoryFilter, time,
-};
+use crate::store::{MergedCopy, MergedStory, MergedVersion, Result, StoreError, StoryFilter, time};
 
 /// The selection every merged-feed query shares, as a CTE named `sel`, with its parameters.
 /// A search is refused: PostgreSQL has no search index yet.
