@@ -259,7 +259,10 @@ fn run_on_postgres_serves_the_river_and_the_atom_feed_without_showing_the_passwo
     // Search is SQLite's for now: on PostgreSQL it says so instead of failing as an outage.
     let (status, body) = http_get(&addr, "/feed.atom?q=harbour");
     assert_eq!(status, 501, "{body}");
-    assert!(body.contains("not available on a PostgreSQL store"), "{body}");
+    assert!(
+        body.contains("not available on a PostgreSQL store"),
+        "{body}"
+    );
     let log = daemon.log_text();
     assert!(!log.contains("s3cret"), "{log}");
     assert!(log.contains(&format!("database={}", db.url())), "{log}");
