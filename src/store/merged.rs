@@ -209,6 +209,43 @@ fn json_list(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<String>> {
     Ok(serde_json::from_str(&text(r, i)?).unwrap_or_default())
 }
 
+/// What the merged-feed readers select for the stories of a CTE named `sel` (`id,
+/// representative, first_published, last_changed, rep_changed`), a row per copy, grouped
+/// by story: the same text on both backends.
+pub(crate) const STORIES_OF_SELECTION: &str = "
+             SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
+                    a.id, f.name, f.url, f.site_url, a.url, a.title, a.summary,
+                    COALESCE(p.content, a.content),
+                    a.authors, a.categories, a.published, a.updated, c.match,
+                    c.score, c.thresholds, a.language, sel.rep_changed
+             FROM sel JOIN copies c ON c.story_id = sel.id
+                      JOIN articles a ON a.id = c.article_id
+                      JOIN feeds f ON f.id = a.feed_id
+                      LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done'
+             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id";
+
+/// A story being read: its stored representative's id, the story, its copies.
+pub(crate) type StoryRows = Vec<(Option<i64>, MergedStory, Vec<MergedCopy>)>;
+
+/// Adds one row of [`STORIES_OF_SELECTION`] (its story id and copy) to `stories`: to the
+/// last story when the row is one of its copies, else as a new story that `head` reads from
+/// the row (given the copy, to stand as representative until the stored one is picked).
+pub(crate) fn add_copy(
+    stories: &mut StoryRows,
+    story: i64,
+    copy: MergedCopy,
+    head: impl FnOnce(MergedCopy) -> Result<(Option<i64>, MergedStory)>,
+) -> Result<()> {
+    match stories.last_mut() {
+        Some((_, s, copies)) if s.id == story => copies.push(copy),
+        _ => {
+            let (representative, s) = head(copy.clone())?;
+            stories.push((representative, s, vec![copy]));
+        }
+    }
+    Ok(())
+}
+
 /// Each story with its representative and other copies, from (representative id, story,
 /// copies in order) as the queries of both backends read them.
 pub(crate) fn with_representatives(
@@ -381,22 +418,10 @@ impl Store {
 
     /// The stories a CTE named `sel` selects, with their copies, newest first.
     fn stories_of(&self, cte: &str, params: &[(&str, &dyn ToSql)]) -> Result<Vec<MergedStory>> {
-        let sql = format!(
-            "{cte}
-             SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
-                    a.id, f.name, f.url, f.site_url, a.url, a.title, a.summary,
-                    COALESCE(p.content, a.content),
-                    a.authors, a.categories, a.published, a.updated, c.match,
-                    c.score, c.thresholds, a.language, sel.rep_changed
-             FROM sel JOIN copies c ON c.story_id = sel.id
-                      JOIN articles a ON a.id = c.article_id
-                      JOIN feeds f ON f.id = a.feed_id
-                      LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done'
-             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id"
-        );
+        let sql = format!("{cte} {STORIES_OF_SELECTION}");
         let mut stmt = self.sqlite()?.prepare_cached(&sql)?;
         let mut rows = stmt.query(params)?;
-        let mut stories: Vec<(Option<i64>, MergedStory, Vec<MergedCopy>)> = Vec::new();
+        let mut stories = StoryRows::new();
         while let Some(r) = rows.next()? {
             let story: i64 = r.get(0)?;
             let copy = MergedCopy {
@@ -417,21 +442,19 @@ impl Store {
                 thresholds: text(r, 18)?,
                 language: opt_text(r, 19)?,
             };
-            match stories.last_mut() {
-                Some((_, s, copies)) if s.id == story => copies.push(copy),
-                _ => stories.push((
+            add_copy(&mut stories, story, copy, |copy| {
+                Ok((
                     r.get(1)?,
                     MergedStory {
                         id: story,
                         first_published: time(r.get(2)?),
                         last_changed: time(r.get(3)?),
                         rep_changed: r.get::<_, Option<i64>>(20)?.map(time),
-                        representative: copy.clone(),
+                        representative: copy,
                         others: Vec::new(),
                     },
-                    vec![copy],
-                )),
-            }
+                ))
+            })?;
         }
         Ok(with_representatives(stories))
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
 
 use super::Pg;
+use crate::store::merged::{STORIES_OF_SELECTION, StoryRows, add_copy};
 use crate::store::search::NO_SEARCH_ON_POSTGRES;
 use crate::store::{MergedCopy, MergedStory, MergedVersion, Result, StoreError, StoryFilter, time};
 
@@ -91,21 +92,9 @@ impl Pg {
     }
 
     fn stories_of(&self, cte: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<MergedStory>> {
-        let sql = format!(
-            "{cte}
-             SELECT sel.id, sel.representative, sel.first_published, sel.last_changed,
-                    a.id, f.name, f.url, f.site_url, a.url, a.title, a.summary,
-                    COALESCE(p.content, a.content),
-                    a.authors, a.categories, a.published, a.updated, c.match,
-                    c.score, c.thresholds, a.language, sel.rep_changed
-             FROM sel JOIN copies c ON c.story_id = sel.id
-                      JOIN articles a ON a.id = c.article_id
-                      JOIN feeds f ON f.id = a.feed_id
-                      LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done'
-             ORDER BY sel.first_published DESC, sel.id DESC, a.published, a.id"
-        );
+        let sql = format!("{cte} {STORIES_OF_SELECTION}");
         let rows = self.with(|c| c.query(&sql, params))?;
-        let mut stories: Vec<(Option<i64>, MergedStory, Vec<MergedCopy>)> = Vec::new();
+        let mut stories = StoryRows::new();
         for r in &rows {
             let story: i64 = r.try_get(0)?;
             let copy = MergedCopy {
@@ -126,21 +115,19 @@ impl Pg {
                 thresholds: r.try_get(18)?,
                 language: r.try_get(19)?,
             };
-            match stories.last_mut() {
-                Some((_, s, copies)) if s.id == story => copies.push(copy),
-                _ => stories.push((
+            add_copy(&mut stories, story, copy, |copy| {
+                Ok((
                     r.try_get(1)?,
                     MergedStory {
                         id: story,
                         first_published: time(r.try_get(2)?),
                         last_changed: time(r.try_get(3)?),
                         rep_changed: r.try_get::<_, Option<i64>>(20)?.map(time),
-                        representative: copy.clone(),
+                        representative: copy,
                         others: Vec::new(),
                     },
-                    vec![copy],
-                )),
-            }
+                ))
+            })?;
         }
         Ok(crate::store::merged::with_representatives(stories))
     }
