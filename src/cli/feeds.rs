@@ -103,11 +103,16 @@ fn add(config_path: &Path, args: &AddArgs) -> Result<ExitCode> {
         println!("added {:?} ({}) without checking it", feed.name, feed.url);
     } else {
         println!(
-            "added {:?} ({}): {}, {} entries",
+            "added {:?} ({}): {}, {} {}",
             feed.name,
             feed.url,
             probe.title.as_deref().unwrap_or("untitled feed"),
-            probe.entries
+            probe.entries,
+            if probe.entries == 1 {
+                "entry"
+            } else {
+                "entries"
+            }
         );
     }
     Ok(ExitCode::SUCCESS)
