@@ -315,7 +315,11 @@ fn main() -> Result<()> {
             "q=harbour".to_string(),
         ),
         (
-            "q=\"harbour council\"",
+            "q=\"harbour minister\" (a phrase in a tenth of the copies)",
+            "q=%22harbour+minister%22".to_string(),
+        ),
+        (
+            "q=\"harbour council\" (a phrase of two common words found nowhere)",
             "q=%22harbour+council%22".to_string(),
         ),
         ("q=harb* (prefix)", "q=harb*".to_string()),

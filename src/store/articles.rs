@@ -111,6 +111,14 @@ impl Batch<'_> {
                         secs(now),
                         hash,
                     ])?;
+                if let (Some(story), Some(published)) = (story, a.published) {
+                    // A story is never newer than its copies: a search's walk of its matches
+                    // stops on it (store/search.rs, "Walking the matches").
+                    b.tx.prepare_cached(
+                        "UPDATE stories SET first_published = min(first_published, ?2) WHERE id = ?1",
+                    )?
+                    .execute(params![story, secs(published)])?;
+                }
                 Ok(Upsert::Updated { article: id, story })
             }
             None => {

@@ -114,8 +114,12 @@ pub struct MergedVersion {
     pub last_changed: Option<DateTime<Utc>>,
 }
 
-/// The selection every merged-feed query shares, as a CTE named `sel`.
-fn selection_cte(filter: &StoryFilter) -> String {
+/// Named parameters of a statement, each owned or borrowed for `'a`.
+type NamedParams<'a> = Vec<(&'static str, Box<dyn ToSql + 'a>)>;
+
+/// The conditions of `filter` on the story `s` other than its search, each a SQL
+/// expression over the parameters [`filter_params`] binds.
+fn filter_conditions(filter: &StoryFilter) -> Vec<&'static str> {
     let mut cond = Vec::new();
     if filter.tag.is_some() {
         cond.push(
@@ -130,23 +134,54 @@ fn selection_cte(filter: &StoryFilter) -> String {
                      WHERE c.story_id = s.id AND a.feed_id IN (SELECT value FROM json_each(:feeds)))",
         );
     }
-    if filter.search.is_some() {
-        cond.push(super::search::STORY_MATCHES);
-    }
     if filter.before.is_some() {
         cond.push("(s.first_published, s.id) < (:before_published, :before_id)");
     }
+    cond
+}
+
+/// The named parameters of [`filter_conditions`].
+fn filter_params(filter: &StoryFilter) -> NamedParams<'_> {
+    let mut p: NamedParams<'_> = Vec::new();
+    if let Some(tag) = &filter.tag {
+        p.push((":tag", Box::new(tag.as_str())));
+    }
+    if let Some(feeds) = &filter.feeds {
+        p.push((":feeds", Box::new(JsonIds(feeds))));
+    }
+    if let Some(before) = filter.before {
+        p.push((":before_published", Box::new(before.first_published)));
+        p.push((":before_id", Box::new(before.id)));
+    }
+    p
+}
+
+/// The selection every merged-feed query shares, as a CTE named `sel`, and its parameters.
+/// A search is answered first, by walking its matches ([`super::search::matching_stories`]); the
+/// selection then keeps the stories it found.
+fn selection<'f>(conn: &Connection, filter: &'f StoryFilter) -> Result<(String, NamedParams<'f>)> {
+    let mut cond = filter_conditions(filter);
+    let mut params = filter_params(filter);
+    if let Some(q) = &filter.search {
+        let bound: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
+        let found = super::search::matching_stories(conn, q, &cond, &bound, filter.limit)?;
+        cond.push(super::search::STORY_FOUND);
+        params.push((":found", Box::new(JsonIdList(found))));
+    }
+    let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+    params.push((":limit", Box::new(limit)));
     let cond = if cond.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", cond.join(" AND "))
     };
-    format!(
+    let cte = format!(
         "WITH sel AS (SELECT s.id, s.representative, s.first_published, s.last_changed,
                              s.rep_changed
                       FROM stories s {cond}
                       ORDER BY s.first_published DESC, s.id DESC LIMIT :limit)"
-    )
+    );
+    Ok((cte, params))
 }
 
 /// The selection of the story page: one story by id (`:story`), as a CTE named `sel`.
@@ -157,36 +192,26 @@ const ONE_STORY_CTE: &str =
 /// The longest chain of merges [`Store::story_survivor`] follows.
 const MAX_MERGE_HOPS: usize = 64;
 
-/// The named parameters of [`selection_cte`].
-fn selection_params(filter: &StoryFilter) -> Vec<(&'static str, Box<dyn ToSql + '_>)> {
-    let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
-    let mut p: Vec<(&'static str, Box<dyn ToSql>)> = vec![(":limit", Box::new(limit))];
-    if let Some(tag) = &filter.tag {
-        p.push((":tag", Box::new(tag.as_str())));
-    }
-    if let Some(feeds) = &filter.feeds {
-        p.push((":feeds", Box::new(JsonIds(feeds))));
-    }
-    if let Some(search) = &filter.search {
-        p.push((":search", Box::new(search.fts5())));
-    }
-    if let Some(before) = filter.before {
-        p.push((":before_published", Box::new(before.first_published)));
-        p.push((":before_id", Box::new(before.id)));
-    }
-    p
-}
-
 /// A list of ids passed to SQL as a JSON array (for `json_each`).
-struct JsonIds<'a>(&'a [i64]);
+pub(super) struct JsonIds<'a>(pub(super) &'a [i64]);
 
 impl ToSql for JsonIds<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        let list: Vec<String> = self.0.iter().map(i64::to_string).collect();
-        Ok(ToSqlOutput::Owned(Value::Text(format!(
-            "[{}]",
-            list.join(",")
-        ))))
+        Ok(json_ids(self.0))
+    }
+}
+
+fn json_ids(ids: &[i64]) -> ToSqlOutput<'static> {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    ToSqlOutput::Owned(Value::Text(format!("[{}]", list.join(","))))
+}
+
+/// [`JsonIds`] that owns its list.
+struct JsonIdList(Vec<i64>);
+
+impl ToSql for JsonIdList {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(json_ids(&self.0))
     }
 }
 
@@ -376,9 +401,9 @@ impl Store {
         if let Backend::Postgres(pg) = self.backend() {
             return pg.merged_stories(filter);
         }
-        let params = selection_params(filter);
+        let (cte, params) = selection(self.sqlite()?, filter)?;
         let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
-        self.stories_of(&selection_cte(filter), params.as_slice())
+        self.stories_of(&cte, params.as_slice())
     }
 
     /// One story (the story page), or None when no story has that id now.
@@ -465,9 +490,9 @@ impl Store {
         if let Backend::Postgres(pg) = self.backend() {
             return pg.merged_version(filter);
         }
-        let params = selection_params(filter);
+        let (cte, params) = selection(self.sqlite()?, filter)?;
         let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
-        self.version_of(&selection_cte(filter), params.as_slice())
+        self.version_of(&cte, params.as_slice())
     }
 
     fn version_of(&self, cte: &str, params: &[(&str, &dyn ToSql)]) -> Result<MergedVersion> {

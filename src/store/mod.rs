@@ -83,8 +83,10 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v5_pages.sql")),
         M::up(include_str!("schema_v6_error_kinds.sql")),
         M::up(include_str!("schema_v7_story_changes.sql")),
+        // Version 8's index is filled by version 9's step, under its keys.
+        M::up(include_str!("schema_v8_search.sql")),
         M::up_with_hook(
-            include_str!("schema_v8_search.sql"),
+            include_str!("schema_v9_search_order.sql"),
             search::index_stored_copies,
         ),
     ])
