@@ -580,17 +580,19 @@ mod tests {
         assert!(store.check().unwrap().is_empty());
     }
 
-    /// A database from before search (schema v7) is indexed by the upgrade: each copy by
-    /// its page's article when there is one, else its content, else its summary.
+    /// A database from before search, or indexed by article id (schema v8), is indexed
+    /// again by the upgrade: each copy by its page's article when there is one, else its
+    /// content, else its summary; the old rows go.
     #[test]
-    fn the_upgrade_indexes_the_copies_already_stored() {
+    fn the_upgrade_indexes_the_copies_already_stored_under_their_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         {
             let mut conn = rusqlite::Connection::open(&path).unwrap();
-            crate::store::migrations().to_version(&mut conn, 7).unwrap();
+            crate::store::migrations().to_version(&mut conn, 8).unwrap();
             conn.execute_batch(
-                "INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
+                "INSERT INTO search (rowid, text) VALUES (1, 'stale words');
+                 INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
                  INSERT INTO articles (id, feed_id, key, title, summary, content, published, first_seen, last_changed, content_hash)
                      VALUES (1, 1, 'k1', 'Harbour plan', '<p>A <b>summary</b> only</p>', NULL, 100, 100, 100, 1),
                             (2, 1, 'k2', 'Second', '<p>teaser</p>', '<p>Full &amp; content</p>', 200, 200, 200, 2),
@@ -617,6 +619,7 @@ mod tests {
         assert_eq!(ids("harbour"), [1]);
         assert_eq!(ids("content"), [2]);
         assert_eq!(ids("zanzibar"), [3]);
+        assert_eq!(ids("stale"), Vec::<i64>::new(), "version 8's rows are gone");
         assert_eq!(
             ids("teaser"),
             Vec::<i64>::new(),
