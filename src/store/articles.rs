@@ -111,13 +111,8 @@ impl Batch<'_> {
                         secs(now),
                         hash,
                     ])?;
-                if let (Some(story), Some(published)) = (story, a.published) {
-                    // A story is never newer than its copies: a search's walk of its matches
-                    // stops on it (store/search.rs, "Walking the matches").
-                    b.tx.prepare_cached(
-                        "UPDATE stories SET first_published = min(first_published, ?2) WHERE id = ?1",
-                    )?
-                    .execute(params![story, secs(published)])?;
+                if let Some(published) = a.published {
+                    super::search::note_published(b, id, secs(published))?;
                 }
                 Ok(Upsert::Updated { article: id, story })
             }
@@ -153,9 +148,13 @@ impl Batch<'_> {
                             secs(now),
                             hash,
                     ]))?;
-                Ok(Upsert::New {
-                    article: b.tx.last_insert_rowid(),
-                })
+                let article = b.tx.last_insert_rowid();
+                super::search::note_published(
+                    b,
+                    article,
+                    a.published.map(secs).unwrap_or(secs(now)),
+                )?;
+                Ok(Upsert::New { article })
             }
         }
     }

@@ -83,12 +83,11 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v5_pages.sql")),
         M::up(include_str!("schema_v6_error_kinds.sql")),
         M::up(include_str!("schema_v7_story_changes.sql")),
-        // Version 8's index is filled by version 9's step, under its keys.
-        M::up(include_str!("schema_v8_search.sql")),
         M::up_with_hook(
-            include_str!("schema_v9_search_order.sql"),
+            include_str!("schema_v8_search.sql"),
             search::index_stored_copies,
         ),
+        M::up(include_str!("schema_v9_search_blocks.sql")),
     ])
 }
 
@@ -191,9 +190,11 @@ pub(crate) enum Hot {
     JoinStory,
     SetRepresentative,
     IndexCopy,
+    RaiseSearchBlock,
+    AddSearchBlock,
 }
 
-const HOT_STATEMENTS: usize = Hot::IndexCopy as usize + 1;
+const HOT_STATEMENTS: usize = Hot::AddSearchBlock as usize + 1;
 
 impl Store {
     /// Opens the database `[storage]` names.

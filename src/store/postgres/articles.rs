@@ -75,13 +75,6 @@ pub(crate) fn upsert_article(
                  WHERE id = $18",
                 &params,
             )?;
-            if let (Some(story), Some(published)) = (story, published) {
-                // A story is never newer than its copies (what a search's walk relies on).
-                tx.execute(
-                    "UPDATE stories SET first_published = least(first_published, $2) WHERE id = $1",
-                    &[&story, &published],
-                )?;
-            }
             Ok(Upsert::Updated { article: id, story })
         }
         None => {

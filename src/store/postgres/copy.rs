@@ -103,13 +103,13 @@ pub fn copy_into(from: &Store, to: &mut Store) -> Result<Counts> {
     // The target's own instance id (minted when it was opened) gives way to the source's.
     tx.execute("DELETE FROM meta", &[])?;
     for table in TABLES {
-        // The stored columns: not those SQLite computes (`articles.search_key`).
-        let columns: Vec<String> = lite
-            .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0 ORDER BY cid")?
-            .query_map([table], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut select = lite.prepare(&format!("SELECT * FROM {table}"))?;
+        let columns: Vec<String> = select
+            .column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         let list = columns.join(", ");
-        let mut select = lite.prepare(&format!("SELECT {list} FROM {table}"))?;
         let types: Vec<Type> = tx
             .prepare(&format!("SELECT {list} FROM {table} LIMIT 0"))?
             .columns()
