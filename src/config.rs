@@ -213,6 +213,9 @@ pub struct FetchConfig {
     /// they are not public. A page on the host of the feed that linked it is always
     /// allowed.
     pub private_networks: Vec<IpNet>,
+    /// With several daemons on one PostgreSQL database: how long a daemon holds a due feed
+    /// it claimed; when it dies mid-poll, another polls the feed this long after.
+    pub lease: HumanDuration,
 }
 
 /// When to fetch an item's article page for its full text.
@@ -289,6 +292,7 @@ impl Default for FetchConfig {
             .into(),
             full_text: FullText::Never,
             private_networks: Vec::new(),
+            lease: HumanDuration(crate::daemon::policy::FEED_LEASE),
         }
     }
 }

@@ -10,10 +10,9 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use support::{Daemon, Feed, Item, TestServer, bin, feed, http_get, prose};
+use support::{Daemon, Feed, Item, TestServer, feed, http_get, prose, tributary};
 use tributary::store::postgres::scratch::ScratchDatabase;
 
 /// Three outlets: a wire story that A and B both carry (one merged story), and an item of
@@ -94,21 +93,6 @@ impl Pair {
             _dirs: dirs,
         })
     }
-}
-
-fn tributary(config: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin())
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("TRIBUTARY_DATABASE_URL")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// `text` without what differs between two databases filled the same way: the instance id

@@ -121,6 +121,20 @@ pub const FETCH_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0,
 /// updates closer together than its own refresh. Changes meanwhile wait for the next ping.
 pub const WEBSUB_MIN_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How long a daemon on PostgreSQL holds a due feed it claimed before another daemon may
+/// poll it (its daemon died mid-poll), unless `[fetch] lease` says otherwise: longer than a
+/// poll takes (the fetch timeout, the wait for the writer), short enough that a feed of a
+/// dead daemon waits at most this beyond its due time.
+pub const FEED_LEASE: Duration = Duration::from_secs(5 * 60);
+
+/// How often a daemon on PostgreSQL looks for documents the others handed over to the
+/// placer, and for the placer role when another daemon holds it: the placer's delay behind
+/// the fetching daemons, and how soon a placer that died is replaced.
+pub const HANDOVER_POLL: Duration = Duration::from_millis(500);
+
+/// Groups of handed-over documents the placer places before it looks at its own queue again.
+pub const HANDOVER_GROUPS_PER_TURN: usize = 4;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ use crate::schedule::{Clock, plan, state};
 
 use crate::config::{Config, FetchConfig, normalize_feed_url};
 use crate::fetch::Fetcher;
-use crate::store::{FeedSpec, FetchState, Store};
+use crate::store::{Backend, FeedSpec, FetchState, Store};
 
 /// The database, shared by the polls of one process (SQLite has one writer anyway).
 pub type SharedStore = Arc<Mutex<Store>>;
@@ -306,6 +306,10 @@ impl Scheduler {
     /// meanwhile, never counted against the feeds (`Writer::persist_through_outages`).
     pub async fn run(&self, stop: tokio::sync::watch::Receiver<bool>) {
         self.writer.persist_through_outages();
+        if matches!(self.store.lock().backend(), Backend::Postgres(_)) {
+            // Several daemons may share the database: one places, the others hand over.
+            self.writer.place_handed_over();
+        }
         // The daemon loads the dedup index at once, so its first document does not wait.
         let (store, writer) = (self.store.clone(), self.writer.clone());
         let loaded = tokio::task::spawn_blocking(move || writer.load_dedup(&store.lock()));
@@ -343,8 +347,16 @@ impl Scheduler {
                 return;
             }
             let env = self.setup().env.clone();
+            // Recording a page re-places its copy: only the placer does (PostgreSQL).
+            let round = async {
+                if self.writer.is_placer() {
+                    self.pages.fetch_due(&env).await
+                } else {
+                    Ok(PagesReport::default())
+                }
+            };
             tokio::select! {
-                round = self.pages.fetch_due(&env) => match round {
+                round = round => match round {
                     Ok(r) if r.total() > 0 => {
                         if r.completed + r.story_merges + r.stories_split > 0 {
                             self.published.notify_one();
@@ -416,6 +428,7 @@ impl Scheduler {
                 metrics::gauge!("tributary_feeds").set(setup.feeds.len() as f64);
             }
             let mut next_wake = refresh_at;
+            let mut due_now = Vec::new();
             for (id, feed) in &setup.feeds {
                 let Some(state) = states.get(id) else {
                     continue;
@@ -427,13 +440,36 @@ impl Scheduler {
                     continue;
                 };
                 if due <= now {
-                    busy.insert(*id);
-                    let handle =
-                        inflight.spawn(poll::poll(setup.env.clone(), feed.clone(), state.clone()));
-                    running.insert(handle.id(), *id);
+                    due_now.push((feed.clone(), state.clone()));
                 } else {
                     next_wake = next_wake.min(due);
                 }
+            }
+            // No more at a time than can run at once: on PostgreSQL a feed claimed is leased,
+            // and a lease must not run out while its poll waits for a slot. The oldest due
+            // go first; the rest are claimed as polls end.
+            due_now.sort_by_key(|(f, s)| (s.next_fetch, f.id));
+            let (due, room) = (
+                due_now.len(),
+                setup.fetch.concurrency.saturating_sub(inflight.len()),
+            );
+            due_now.truncate(room);
+            let asked = due_now.len();
+            let claimed = self.claim(due_now, now, &mut states).await;
+            // Feeds left due (beyond the room, or leased elsewhere and now set aside): ask
+            // again at once while there is room; a failed claim waits for the refresh.
+            if let Some(claimed) = &claimed
+                && due > claimed.len()
+                && asked > 0
+                && room > claimed.len()
+            {
+                next_wake = now;
+            }
+            for (feed, state) in claimed.unwrap_or_default() {
+                let id = feed.id;
+                busy.insert(id);
+                let handle = inflight.spawn(poll::poll(setup.env.clone(), feed, state));
+                running.insert(handle.id(), id);
             }
             tokio::select! {
                 _ = self.clock.sleep_until(next_wake) => {}
@@ -479,6 +515,73 @@ impl Scheduler {
             );
             inflight.abort_all();
             while inflight.join_next().await.is_some() {}
+        }
+    }
+
+    /// Of the feeds due `now`, those this process polls, each with the state to poll it
+    /// from. On SQLite, all of them. On PostgreSQL each due feed is leased to one daemon:
+    /// those another daemon leased or polled meanwhile are
+    /// left out, with their state as the database has it now (so they wait for their next
+    /// due time here); `None` when the claim failed (nothing is polled this turn). Leases last
+    /// `[fetch] lease` ([`policy::FEED_LEASE`] unless set).
+    async fn claim(
+        &self,
+        due: Vec<(Arc<ScheduledFeed>, FetchState)>,
+        now: DateTime<Utc>,
+        states: &mut HashMap<i64, FetchState>,
+    ) -> Option<Vec<(Arc<ScheduledFeed>, FetchState)>> {
+        if due.is_empty() {
+            return Some(due);
+        }
+        let store = self.store.clone();
+        let ids: Vec<i64> = due.iter().map(|(f, _)| f.id).collect();
+        let me = self.writer.name().to_string();
+        let lease = self.setup().fetch.lease.0;
+        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+        let claimed = tokio::task::spawn_blocking(move || {
+            let guard = store.lock();
+            let claimed = guard.claim_feeds(&ids, now, &me, until)?;
+            // What the others did meanwhile, for the feeds not claimed.
+            let fresh = match &claimed {
+                Some(_) => guard.fetch_states()?,
+                None => Vec::new(),
+            };
+            Ok::<_, crate::store::StoreError>((claimed, fresh))
+        })
+        .await;
+        match claimed {
+            Ok(Ok((None, _))) => Some(due),
+            Ok(Ok((Some(claimed), fresh))) => {
+                let mut by_id: HashMap<i64, FetchState> =
+                    claimed.into_iter().map(|s| (s.feed_id, s)).collect();
+                let asked: HashSet<i64> = due.iter().map(|(f, _)| f.id).collect();
+                for mut s in fresh {
+                    if let Some(known) = states.get_mut(&s.feed_id) {
+                        // Asked for, still due and not ours: another daemon holds its lease;
+                        // look again when the lease runs out (or at the next refresh).
+                        if asked.contains(&s.feed_id)
+                            && !by_id.contains_key(&s.feed_id)
+                            && s.next_fetch.is_some_and(|t| t <= now)
+                        {
+                            s.next_fetch = Some(until);
+                        }
+                        *known = s;
+                    }
+                }
+                Some(
+                    due.into_iter()
+                        .filter_map(|(feed, _)| by_id.remove(&feed.id).map(|s| (feed, s)))
+                        .collect(),
+                )
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot claim the feeds due");
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "claiming the feeds due crashed");
+                None
+            }
         }
     }
 

@@ -143,6 +143,28 @@ struct Shared {
     persist: AtomicBool,
     /// Whether the database is failing as a whole now (an episode is open).
     failing: AtomicBool,
+    /// Who this process is among daemons sharing a database, and whether it places.
+    placer: Placer,
+    /// Whether this writer places what other daemons hand over (a daemon on PostgreSQL,
+    /// [`Writer::place_handed_over`]).
+    consume: AtomicBool,
+}
+
+/// This process among the daemons sharing a PostgreSQL database.
+struct Placer {
+    /// Its name ([`daemon_name`]).
+    me: String,
+    /// Whether it held the placer role when it last looked (always on SQLite).
+    role: AtomicBool,
+}
+
+impl Placer {
+    fn new() -> Placer {
+        Placer {
+            me: daemon_name(),
+            role: AtomicBool::new(true),
+        }
+    }
 }
 
 /// Why a group's transaction failed.
@@ -195,6 +217,8 @@ impl Writer {
             work: Condvar::new(),
             persist: AtomicBool::new(false),
             failing: AtomicBool::new(false),
+            placer: Placer::new(),
+            consume: AtomicBool::new(false),
         });
         let on_thread = shared.clone();
         let thread = std::thread::Builder::new()
@@ -215,6 +239,25 @@ impl Writer {
     /// whose polls can wait and whose feeds must not be blamed for a full disk.
     pub fn persist_through_outages(&self) {
         self.shared.persist.store(true, Ordering::SeqCst);
+    }
+
+    /// From now on, also places the documents other daemons sharing the PostgreSQL database
+    /// hand over, whenever this process holds the placer role (the daemon; a no-op on
+    /// SQLite, where nothing is handed over).
+    pub fn place_handed_over(&self) {
+        self.shared.consume.store(true, Ordering::SeqCst);
+        self.shared.work.notify_one();
+    }
+
+    /// Whether this process placed copies when it last wrote (always on SQLite): only the
+    /// placer records article pages, which re-place their copies.
+    pub fn is_placer(&self) -> bool {
+        self.shared.placer.role.load(Ordering::SeqCst)
+    }
+
+    /// This process's name among daemons sharing a database (leases carry it).
+    pub fn name(&self) -> &str {
+        &self.shared.placer.me
     }
 
     /// Whether the database is failing as a whole now: the writer holds writes back (the
@@ -284,6 +327,7 @@ impl Writer {
             let written = write_group(
                 &mut self.shared.store.lock(),
                 &self.shared.dedup,
+                &self.shared.placer,
                 vec![Pending { job, done }],
                 false,
             );
@@ -346,7 +390,16 @@ fn write_loop(shared: &Shared) {
                 if queue.closed {
                     return;
                 }
-                shared.work.wait(&mut queue);
+                if !shared.consume.load(Ordering::SeqCst) {
+                    shared.work.wait(&mut queue);
+                } else if shared
+                    .work
+                    .wait_for(&mut queue, policy::HANDOVER_POLL)
+                    .timed_out()
+                {
+                    // Time to look for documents handed over (and for the placer role).
+                    break;
+                }
             }
             let n = queue.pending.len().min(policy::WRITE_GROUP_FEEDS);
             let p = queue.pages.len().min(policy::WRITE_GROUP_PAGES);
@@ -364,7 +417,7 @@ fn write_loop(shared: &Shared) {
         let (mut held_polls, mut held_pages) = (Vec::new(), Vec::new());
         if !group.is_empty() {
             match catch_unwind(AssertUnwindSafe(|| {
-                write_group(&mut store, dedup, group, persist)
+                write_group(&mut store, dedup, &shared.placer, group, persist)
             })) {
                 Ok(Ok(())) => {}
                 Ok(Err((e, held))) => {
@@ -391,6 +444,23 @@ fn write_loop(shared: &Shared) {
                         tracing::error!("internal error: recording a group of pages panicked")
                     }
                 }
+            }
+        }
+        if failure.is_none() && shared.consume.load(Ordering::SeqCst) {
+            // The documents other daemons handed over, a few groups at a time between this
+            // process's own writes.
+            for _ in 0..policy::HANDOVER_GROUPS_PER_TURN {
+                match catch_unwind(AssertUnwindSafe(|| place_handed_over(&mut store, shared))) {
+                    Ok(Ok(n)) if n == policy::WRITE_GROUP_FEEDS => continue,
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "cannot place handed-over documents now")
+                    }
+                    Err(_) => {
+                        tracing::error!("internal error: placing handed-over documents panicked")
+                    }
+                }
+                break;
             }
         }
         drop(store);
@@ -661,6 +731,120 @@ fn record_together(
     Ok(reports)
 }
 
+/// Where a group's documents go.
+#[derive(Debug, Clone, Copy)]
+enum Placing<'a> {
+    /// Placed into stories here, by the process named so.
+    Here(&'a str),
+    /// Handed over to the daemon that places (PostgreSQL).
+    HandOver,
+}
+
+/// A name for this process among the daemons of one database: host, process id and start
+/// time, so a restarted daemon is a new one (its predecessor's leases are not its own).
+fn daemon_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{host}:{}:{started:x}", std::process::id())
+}
+
+/// Whether this process may place copies now (always on SQLite): it holds the placer role
+/// or just took it. When another daemon placed since this one did, the index in `slot` is
+/// dropped, to be loaded again with what the other placed.
+fn ready_to_place(
+    store: &Store,
+    placer: &Placer,
+    slot: &mut Option<Dedup>,
+) -> Result<bool, StoreError> {
+    let here = store.claim_placer()?;
+    let was = placer.role.swap(here, Ordering::SeqCst);
+    if here && !store.placed_last(&placer.me)? {
+        store.take_placing(&placer.me)?;
+        *slot = None;
+        tracing::info!("placing copies into stories from now on (the placer role was free)");
+    } else if was && !here {
+        tracing::info!("another daemon places copies now: handing documents over to it");
+    }
+    Ok(here)
+}
+
+/// Places up to a group of the documents other daemons handed over, when this process holds
+/// the placer role; returns how many. One that cannot be placed (a fault of its own, met
+/// when placed alone) is dropped with an error, so it does not stop the others.
+fn place_handed_over(store: &mut Store, shared: &Shared) -> Result<usize, StoreError> {
+    let stage = &shared.dedup;
+    let mut slot = stage.dedup.lock();
+    if !ready_to_place(store, &shared.placer, &mut slot)? {
+        return Ok(0);
+    }
+    let mut dedup = take_dedup(store, stage, &mut slot)?;
+    let mut limit = policy::WRITE_GROUP_FEEDS;
+    let placed = loop {
+        match place_handed_over_together(store, &mut dedup, &shared.placer.me, limit) {
+            Ok(n) => break Ok(n),
+            Err(e) => match e.whole_database() {
+                Ok(outage) => break Err(outage),
+                Err(e) if limit > 1 => {
+                    tracing::debug!(error = %e, "placing handed-over documents failed; placing them one by one");
+                    limit = 1;
+                }
+                Err(e) => {
+                    // The oldest document fails alone: it goes, so the queue moves on.
+                    let dropped = store.begin().and_then(|mut b| {
+                        b.take_handed_over(1).and_then(|d| b.commit().map(|()| d))
+                    });
+                    let feed = dropped.ok().and_then(|d| d.first().map(|d| d.feed_id));
+                    tracing::error!(feed, error = %e, "cannot place a handed-over document: dropped");
+                    break Ok(0);
+                }
+            },
+        }
+    };
+    *slot = Some(dedup);
+    placed
+}
+
+/// Places up to `limit` handed-over documents in one transaction.
+fn place_handed_over_together(
+    store: &mut Store,
+    dedup: &mut Dedup,
+    me: &str,
+    limit: usize,
+) -> Result<usize, WriteError> {
+    let mut batch = store.begin_ingest()?;
+    if !batch.begin_placing(me)? {
+        return Ok(0);
+    }
+    let docs = batch.take_handed_over(limit)?;
+    let mut staged = Staged::default();
+    for doc in &docs {
+        let parsed = ParsedFeed {
+            articles: doc.articles.clone(),
+            ..ParsedFeed::default()
+        };
+        catch_unwind(AssertUnwindSafe(|| {
+            ingest_into(
+                &mut batch,
+                dedup,
+                &mut staged,
+                doc.feed_id,
+                &parsed,
+                None,
+                doc.fetched_at,
+            )
+        }))
+        .map_err(|_| WriteError::Panicked("the ingest"))??;
+    }
+    batch.commit()?;
+    dedup.apply(staged);
+    Ok(docs.len())
+}
+
 /// Writes a group and answers each poll in it. The dedup stage is taken out meanwhile (a
 /// panic drops it, and the next group loads it again from the store); when it is not
 /// loaded yet, it is loaded with the default policy. A whole-database failure answers
@@ -669,23 +853,39 @@ fn record_together(
 fn write_group(
     store: &mut Store,
     stage: &DedupStage,
+    placer: &Placer,
     group: Vec<Pending>,
     persist: bool,
 ) -> Result<(), Held<Pending>> {
     let (jobs, answers): (Vec<Job>, Vec<oneshot::Sender<Answer>>) =
         group.into_iter().map(|p| (p.job, p.done)).unzip();
     let mut slot = stage.dedup.lock();
-    // A group with no document to store (304s, errors) writes fetch state only: it needs no
-    // dedup stage, and does not load one (an all-304 cycle costs only its requests).
-    let placeholder = slot.is_none() && jobs.iter().all(|j| j.document.is_none());
-    let taken = if placeholder {
-        Ok(Dedup::new(stage_policy(stage)))
+    let documents = jobs.iter().any(|j| j.document.is_some());
+    // Documents are placed here when this process may place (always on SQLite), else handed
+    // over to the daemon that does (PostgreSQL).
+    let placing = if documents {
+        ready_to_place(store, placer, &mut slot).map(|here| {
+            if here {
+                Placing::Here(&placer.me)
+            } else {
+                Placing::HandOver
+            }
+        })
     } else {
-        take_dedup(store, stage, &mut slot)
+        Ok(Placing::HandOver)
+    };
+    // A group with no document to store (304s, errors) writes fetch state only: it needs no
+    // dedup stage, and does not load one (an all-304 cycle costs only its requests); nor
+    // does a group handed over.
+    let placeholder = !matches!(placing, Ok(Placing::Here(_))) && slot.is_none();
+    let taken = match placing {
+        Err(e) => Err(e),
+        Ok(placing) if placeholder => Ok((Dedup::new(stage_policy(stage)), placing)),
+        Ok(placing) => take_dedup(store, stage, &mut slot).map(|d| (d, placing)),
     };
     let (written, outage) = match taken {
-        Ok(mut dedup) => {
-            let written = write_or_isolate(store, &mut dedup, &jobs);
+        Ok((mut dedup, placing)) => {
+            let written = write_or_isolate(store, &mut dedup, &jobs, placing);
             if !placeholder {
                 *slot = Some(dedup);
             }
@@ -725,8 +925,9 @@ fn write_or_isolate(
     store: &mut Store,
     dedup: &mut Dedup,
     jobs: &[Job],
+    placing: Placing<'_>,
 ) -> (Vec<Written>, Option<StoreError>) {
-    let e = match write_together(store, dedup, jobs) {
+    let e = match write_together(store, dedup, jobs, placing) {
         Ok(written) => return (written, None),
         Err(e) => match e.whole_database() {
             Ok(outage) => return (Vec::new(), Some(outage)),
@@ -739,7 +940,7 @@ fn write_or_isolate(
     tracing::debug!(error = %e, "group write failed; writing feeds one by one");
     let mut written = Vec::with_capacity(jobs.len());
     for job in jobs {
-        match write_together(store, dedup, std::slice::from_ref(job)) {
+        match write_together(store, dedup, std::slice::from_ref(job), placing) {
             Ok(mut w) => written.push(w.remove(0)),
             Err(e) => match e.whole_database() {
                 Ok(outage) => return (written, Some(outage)),
@@ -756,12 +957,25 @@ fn write_together(
     store: &mut Store,
     dedup: &mut Dedup,
     jobs: &[Job],
+    placing: Placing<'_>,
 ) -> Result<Vec<Written>, WriteError> {
     let mut batch = store.begin_ingest()?;
     let mut staged = Staged::default();
     let mut written = Vec::with_capacity(jobs.len());
+    // Another daemon placed since this one took the role (it lost its session and the role
+    // with it): the documents are handed over instead, placed by whoever places now.
+    let here = match placing {
+        Placing::Here(me) if jobs.iter().any(|j| j.document.is_some()) => {
+            batch.begin_placing(me)?
+        }
+        _ => false,
+    };
     for job in jobs {
         let report = match &job.document {
+            Some(doc) if !here => {
+                batch.hand_over(job.state.feed_id, doc.fetched_at, &doc.parsed.articles)?;
+                IngestReport::default()
+            }
             Some(doc) => {
                 let feed = job.state.feed_id;
                 // A panic leaves the index as it was: it changes only on `apply`.
@@ -926,7 +1140,8 @@ mod tests {
             .collect();
         let (group, mut answers) = pending(jobs);
         store.cap_at_current_size(true);
-        let Err((error, held)) = write_group(&mut store, &stage, group, true) else {
+        let Err((error, held)) = write_group(&mut store, &stage, &Placer::new(), group, true)
+        else {
             panic!("a write to a full database succeeded");
         };
         assert_eq!(error.kind(), crate::store::StoreErrorKind::Full, "{error}");
@@ -937,7 +1152,7 @@ mod tests {
         assert_eq!(store.counts().unwrap().1, 0);
 
         store.cap_at_current_size(false);
-        assert!(write_group(&mut store, &stage, held, true).is_ok());
+        assert!(write_group(&mut store, &stage, &Placer::new(), held, true).is_ok());
         for answer in answers {
             let ((state, report), _) = answer.blocking_recv().unwrap();
             assert_eq!((report.new_articles, state.error_count), (30, 0));
@@ -958,8 +1173,13 @@ mod tests {
             with_document(feed, long_document("b", 30)),
         ]);
         store.cap_at_current_size(true);
-        let Err((error, held)) = write_group(&mut store, &DedupStage::default(), group, false)
-        else {
+        let Err((error, held)) = write_group(
+            &mut store,
+            &DedupStage::default(),
+            &Placer::new(),
+            group,
+            false,
+        ) else {
             panic!("a write to a full database succeeded");
         };
         assert!(error.is_whole_database());
@@ -1039,7 +1259,16 @@ mod tests {
             Pending { job, done }
         })
         .collect();
-        assert!(write_group(&mut store.lock(), &DedupStage::default(), group, true).is_ok());
+        assert!(
+            write_group(
+                &mut store.lock(),
+                &DedupStage::default(),
+                &Placer::new(),
+                group,
+                true,
+            )
+            .is_ok()
+        );
         let written: Vec<Written> = answers
             .into_iter()
             .map(|a| a.blocking_recv().unwrap().0)

@@ -65,6 +65,9 @@ pub enum StoreError {
     /// A write named a feed that has no row (an ingest for a feed it did not sync).
     #[error("feed {0} is not in the database")]
     NoFeed(i64),
+    /// A fetched document could not be written out for the placer (`store/placing.rs`).
+    #[error("cannot hand the document over: {0}")]
+    HandOver(String),
     /// The folder for a new database could not be made.
     #[error("cannot create the database folder {}: {error}", path.display())]
     Folder {
@@ -239,6 +242,7 @@ impl StoreError {
             | StoreError::SchemaTooNew { .. }
             | StoreError::NotEmpty { .. }
             | StoreError::NoFeed(_)
+            | StoreError::HandOver(_)
             | StoreError::Migration(_)
             | StoreError::Thread { .. } => StoreErrorKind::Other,
         }

@@ -84,6 +84,11 @@ impl Store {
         if due.is_empty() {
             return Ok(());
         }
+        // In id order: daemons sharing a PostgreSQL database that give slots at the same
+        // time lock the rows in one order, and so never deadlock.
+        let mut due = due.to_vec();
+        due.sort_by_key(|(id, _)| *id);
+        let due = due.as_slice();
         let conn = match &mut self.db {
             super::Db::Sqlite(c) => c,
             super::Db::Postgres(pg) => return pg.set_next_fetch(due),

@@ -20,6 +20,7 @@ mod feeds;
 mod fetch_state;
 mod merged;
 mod pages;
+mod placing;
 pub mod postgres;
 mod retention;
 mod search;
@@ -41,6 +42,7 @@ pub use error::{StoreError, StoreErrorKind};
 pub use feeds::{FeedRow, FeedSpec};
 pub use merged::{MergedCopy, MergedStory, MergedVersion, Position, StoryFilter};
 pub use pages::{DuePage, PageCounts, PageRecord, PageWrite};
+pub use placing::HandedOver;
 pub use search::{Search, SearchError};
 
 use crate::config::{DatabaseUrl, StoreLocation};

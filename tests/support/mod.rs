@@ -32,6 +32,23 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tributary"))
 }
 
+/// Runs the binary with `--config config` and `args` (without `TRIBUTARY_DATABASE_URL`, so
+/// the config's `[storage]` decides): (exit code, stdout, stderr).
+pub fn tributary(config: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("TRIBUTARY_DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Polls `cond` until it holds or `limit` passes; returns whether it held.
 pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -7,11 +7,11 @@ use super::Pg;
 use crate::model::{FailureKind, FetchState, FetchStatus};
 use crate::store::{Result, secs, time};
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, url, etag, last_modified, last_fetch, last_status, last_http, last_error,
     error_count, next_fetch, redirect_url, gone, interval_floor, last_error_kind";
 
-fn read_state(r: &Row) -> Result<FetchState, postgres::Error> {
+pub(super) fn read_state(r: &Row) -> Result<FetchState, postgres::Error> {
     Ok(FetchState {
         feed_id: r.try_get(0)?,
         url: r.try_get(1)?,
@@ -87,7 +87,7 @@ pub(crate) fn write_state(
                  last_http = $6, last_error = $7, error_count = $8, next_fetch = $9,
                  redirect_url = $10, gone = $11, interval_floor = $12,
                  title = coalesce($13, title), site_url = coalesce($14, site_url),
-                 last_error_kind = $15
+                 last_error_kind = $15, lease_holder = NULL, lease_until = NULL
              WHERE id = $1",
         &[
             &state.feed_id,

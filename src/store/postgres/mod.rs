@@ -20,6 +20,7 @@ mod feeds;
 pub(crate) mod fetch_state;
 mod merged;
 pub(crate) mod pages;
+pub(crate) mod placing;
 mod retention;
 pub mod scratch;
 
@@ -30,7 +31,10 @@ use crate::config::DatabaseUrl;
 use super::{Result, StoreError};
 
 /// The schema, one entry per version; never edit a released entry, append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2_daemons.sql"),
+];
 
 /// The advisory-lock key that serialises schema migrations between processes: any fixed
 /// number no other application on the database uses ("trib" in ASCII).
