@@ -321,6 +321,7 @@ impl Scheduler {
             },
             self.run_feeds(stop.clone()),
             self.run_pages(stop.clone()),
+            self.relay_handed_over(stop.clone()),
             websub::run(
                 &self.published,
                 || {
@@ -331,6 +332,22 @@ impl Scheduler {
                 stop
             )
         );
+    }
+
+    /// Copies this process placed from other daemons' hand-over changed the merged feeds
+    /// and may have pages to fetch: the WebSub hub and the page loop hear of it as they do
+    /// of this process's own polls.
+    async fn relay_handed_over(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let placed = self.writer.placed();
+        loop {
+            tokio::select! {
+                _ = placed.notified() => {
+                    self.published.notify_one();
+                    self.pages.wake.notify_one();
+                }
+                _ = stop.changed() => return,
+            }
+        }
     }
 
     /// Fetches every article page due now and those that become due meanwhile, until none

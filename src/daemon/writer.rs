@@ -148,6 +148,8 @@ struct Shared {
     /// Whether this writer places what other daemons hand over (a daemon on PostgreSQL,
     /// [`Writer::place_handed_over`]).
     consume: AtomicBool,
+    /// Told when copies handed over were placed ([`Writer::placed`]).
+    placed: Arc<tokio::sync::Notify>,
 }
 
 /// This process among the daemons sharing a PostgreSQL database.
@@ -219,6 +221,7 @@ impl Writer {
             failing: AtomicBool::new(false),
             placer: Placer::new(),
             consume: AtomicBool::new(false),
+            placed: Arc::default(),
         });
         let on_thread = shared.clone();
         let thread = std::thread::Builder::new()
@@ -247,6 +250,11 @@ impl Writer {
     pub fn place_handed_over(&self) {
         self.shared.consume.store(true, Ordering::SeqCst);
         self.shared.work.notify_one();
+    }
+
+    /// Notified each time this writer placed copies other daemons handed over.
+    pub fn placed(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.placed.clone()
     }
 
     /// Whether this process placed copies when it last wrote (always on SQLite): only the
@@ -451,7 +459,12 @@ fn write_loop(shared: &Shared) {
             // process's own writes.
             for _ in 0..policy::HANDOVER_GROUPS_PER_TURN {
                 match catch_unwind(AssertUnwindSafe(|| place_handed_over(&mut store, shared))) {
-                    Ok(Ok(n)) if n == policy::WRITE_GROUP_FEEDS => continue,
+                    Ok(Ok(n)) if n > 0 => {
+                        shared.placed.notify_one();
+                        if n == policy::WRITE_GROUP_FEEDS {
+                            continue;
+                        }
+                    }
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
                         tracing::debug!(error = %e, "cannot place handed-over documents now")
