@@ -353,6 +353,16 @@ impl Scheduler {
     /// Fetches every article page due now and those that become due meanwhile, until none
     /// is due (`tributary fetch`, after its polls).
     pub async fn fetch_pages(&self) -> Result<PagesReport> {
+        // Recording a page re-places its copy: on PostgreSQL, only while this process holds
+        // the placer role (a daemon that does fetches the pages itself).
+        let store = self.store.clone();
+        let placer = tokio::task::spawn_blocking(move || store.lock().claim_placer())
+            .await
+            .context("asking for the placer role crashed")??;
+        if !placer {
+            tracing::info!("article pages are left to the daemon that places copies");
+            return Ok(PagesReport::default());
+        }
         self.pages.fetch_all_due(&self.setup().env).await
     }
 

@@ -248,6 +248,8 @@ impl Writer {
     /// hand over, whenever this process holds the placer role (the daemon; a no-op on
     /// SQLite, where nothing is handed over).
     pub fn place_handed_over(&self) {
+        // Not the placer until the database says so (the writer asks at once).
+        self.shared.placer.role.store(false, Ordering::SeqCst);
         self.shared.consume.store(true, Ordering::SeqCst);
         self.shared.work.notify_one();
     }
