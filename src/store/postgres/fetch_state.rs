@@ -64,6 +64,19 @@ impl Pg {
     }
 
     pub(crate) fn set_next_fetch(&self, due: &[(i64, DateTime<Utc>)]) -> Result<()> {
+        // As `sync_feeds`: a deadlock with another daemon's writes is tried again.
+        let mut tries = 0;
+        loop {
+            match self.set_next_fetch_once(due) {
+                Err(e) if e.kind() == crate::store::StoreErrorKind::Busy && tries < 5 => {
+                    tries += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    fn set_next_fetch_once(&self, due: &[(i64, DateTime<Utc>)]) -> Result<()> {
         self.with(|c| {
             let mut tx = c.transaction()?;
             let stmt = tx.prepare("UPDATE feeds SET next_fetch = $2 WHERE id = $1")?;
