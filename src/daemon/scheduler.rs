@@ -568,11 +568,14 @@ impl Scheduler {
         let claimed = tokio::task::spawn_blocking(move || {
             let guard = store.lock();
             let claimed = guard.claim_feeds(&ids, now, &me, until)?;
-            // What the others did meanwhile, for the feeds not claimed.
-            let fresh = match &claimed {
-                Some(_) => guard.fetch_states()?,
-                None => Vec::new(),
-            };
+            // What the others did meanwhile, for the feeds asked for and not claimed.
+            let mut fresh = Vec::new();
+            if let Some(claimed) = &claimed {
+                let got: HashSet<i64> = claimed.iter().map(|s| s.feed_id).collect();
+                for id in ids.iter().filter(|id| !got.contains(id)) {
+                    fresh.extend(guard.fetch_state(*id)?);
+                }
+            }
             Ok::<_, crate::store::StoreError>((claimed, fresh))
         })
         .await;
@@ -581,15 +584,11 @@ impl Scheduler {
             Ok(Ok((Some(claimed), fresh))) => {
                 let mut by_id: HashMap<i64, FetchState> =
                     claimed.into_iter().map(|s| (s.feed_id, s)).collect();
-                let asked: HashSet<i64> = due.iter().map(|(f, _)| f.id).collect();
                 for mut s in fresh {
                     if let Some(known) = states.get_mut(&s.feed_id) {
-                        // Asked for, still due and not ours: another daemon holds its lease;
-                        // look again when the lease runs out (or at the next refresh).
-                        if asked.contains(&s.feed_id)
-                            && !by_id.contains_key(&s.feed_id)
-                            && s.next_fetch.is_some_and(|t| t <= now)
-                        {
+                        // Still due and not ours: another daemon holds its lease; look again
+                        // when the lease runs out (or at the next refresh).
+                        if s.next_fetch.is_some_and(|t| t <= now) {
                             s.next_fetch = Some(until);
                         }
                         *known = s;

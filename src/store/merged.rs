@@ -166,7 +166,7 @@ fn selection<'f>(conn: &Connection, filter: &'f StoryFilter) -> Result<(String, 
         let bound: Vec<(&str, &dyn ToSql)> = params.iter().map(|(k, v)| (*k, &**v)).collect();
         let found = super::search::matching_stories(conn, q, &cond, &bound, filter.limit)?;
         cond.push(super::search::STORY_FOUND);
-        params.push((":found", Box::new(JsonIdList(found))));
+        params.push((":found", Box::new(JsonIds(found))));
     }
     let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
     params.push((":limit", Box::new(limit)));
@@ -192,26 +192,16 @@ const ONE_STORY_CTE: &str =
 /// The longest chain of merges [`Store::story_survivor`] follows.
 const MAX_MERGE_HOPS: usize = 64;
 
-/// A list of ids passed to SQL as a JSON array (for `json_each`).
-pub(super) struct JsonIds<'a>(pub(super) &'a [i64]);
+/// A list of ids passed to SQL as a JSON array (for `json_each`), borrowed or owned.
+pub(super) struct JsonIds<T: AsRef<[i64]>>(pub(super) T);
 
-impl ToSql for JsonIds<'_> {
+impl<T: AsRef<[i64]>> ToSql for JsonIds<T> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(json_ids(self.0))
-    }
-}
-
-fn json_ids(ids: &[i64]) -> ToSqlOutput<'static> {
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    ToSqlOutput::Owned(Value::Text(format!("[{}]", list.join(","))))
-}
-
-/// [`JsonIds`] that owns its list.
-struct JsonIdList(Vec<i64>);
-
-impl ToSql for JsonIdList {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(json_ids(&self.0))
+        let list: Vec<String> = self.0.as_ref().iter().map(i64::to_string).collect();
+        Ok(ToSqlOutput::Owned(Value::Text(format!(
+            "[{}]",
+            list.join(",")
+        ))))
     }
 }
 
