@@ -1,8 +1,8 @@
 //! Several daemons on one PostgreSQL database: FEEDS × ENTRIES generated feeds served from
 //! 127.0.0.1 by a child process, polled cold by N `tributary run` daemons (the release
 //! binary beside this example) sharing a fresh database on 127.0.0.1:5432. Prints the wall
-//! time from the daemons' start until every article is stored (placed into stories), and
-//! how the polls were shared.
+//! time from the daemons' start until every article is stored (placed into stories), the
+//! placing rate that makes, how the polls were shared and each daemon's peak RSS.
 //!
 //! `cargo build --release && cargo run --release --example daemons_bench -- [DAEMONS] [FEEDS] [ENTRIES]`
 //! (defaults 2, 200, 50); run it with 1 and with 2 to compare.
@@ -101,6 +101,22 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .map(|(_, n)| *n.lock().unwrap_or_else(|e| e.into_inner()))
         .collect();
+    // Each daemon's peak resident memory, read before it is stopped.
+    let peaks: Vec<String> = children
+        .iter()
+        .map(|(child, _)| {
+            std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+                .ok()
+                .and_then(|status| {
+                    status
+                        .lines()
+                        .find(|l| l.starts_with("VmHWM:"))
+                        .and_then(|l| l.split_whitespace().nth(1))
+                        .and_then(|kb| kb.parse::<u64>().ok())
+                })
+                .map_or_else(|| "?".to_string(), |kb| format!("{} MiB", kb / 1024))
+        })
+        .collect();
     for (child, _) in &mut children {
         let _ = child.kill();
         let _ = child.wait();
@@ -109,8 +125,10 @@ fn main() -> anyhow::Result<()> {
     let (wall, stories) = outcome?;
     println!(
         "{daemons} daemons, {feeds} feeds x {entries} entries on PostgreSQL: cold cycle {:.2} s \
-         ({want} articles, {stories} stories), polls per daemon {shares:?}",
-        wall.as_secs_f64()
+         ({want} articles, {stories} stories; placed {:.0} articles/s), polls per daemon \
+         {shares:?}, peak RSS per daemon {peaks:?}",
+        wall.as_secs_f64(),
+        want as f64 / wall.as_secs_f64()
     );
     Ok(())
 }

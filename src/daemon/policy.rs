@@ -37,7 +37,8 @@ pub const WRITE_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// The wait before the writer's attempt number `failures + 1` during a whole-database
 /// failure (`failures` ≥ 1 attempts have failed): [`WRITE_RETRY_FIRST`] doubled per
-/// further failure, at most [`WRITE_RETRY_MAX`].
+/// further failure, at most [`WRITE_RETRY_MAX`]. The scheduler waits as long between
+/// attempts to claim the feeds due while PostgreSQL cannot be reached.
 pub fn write_retry_wait(failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(30);
     WRITE_RETRY_FIRST

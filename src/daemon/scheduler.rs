@@ -426,6 +426,8 @@ impl Scheduler {
         let mut refresh_at = self.clock.now();
         let mut setup = self.setup();
         let mut first = true;
+        // Claims failed in a row (the database away).
+        let mut claim_failures = 0u32;
         loop {
             if *stop.borrow() {
                 break;
@@ -482,9 +484,32 @@ impl Scheduler {
             );
             due_now.truncate(room);
             let asked = due_now.len();
-            let claimed = self.claim(due_now, now, &mut states).await;
+            let claimed = match self.claim(due_now, now, &mut states).await {
+                Ok(claimed) => {
+                    if claim_failures > 0 {
+                        tracing::info!("the feeds due can be claimed again");
+                    }
+                    claim_failures = 0;
+                    Some(claimed)
+                }
+                // The database is away: try again after a wait that doubles while it stays
+                // away, as the writer does, logging the first failure as an error.
+                Err(error) => {
+                    claim_failures += 1;
+                    let wait = policy::write_retry_wait(claim_failures);
+                    let retry_in_s = wait.as_secs_f64();
+                    if claim_failures == 1 {
+                        tracing::error!(%error, retry_in_s, "cannot claim the feeds due");
+                    } else {
+                        tracing::warn!(%error, retry_in_s, "the feeds due still cannot be claimed");
+                    }
+                    next_wake =
+                        next_wake.min(now + chrono::Duration::from_std(wait).unwrap_or_default());
+                    None
+                }
+            };
             // Feeds left due (beyond the room, or leased elsewhere and now set aside): ask
-            // again at once while there is room; a failed claim waits for the refresh.
+            // again at once while there is room.
             if let Some(claimed) = &claimed
                 && due > claimed.len()
                 && asked > 0
@@ -549,16 +574,16 @@ impl Scheduler {
     /// from. On SQLite, all of them. On PostgreSQL each due feed is leased to one daemon:
     /// those another daemon leased or polled meanwhile are
     /// left out, with their state as the database has it now (so they wait for their next
-    /// due time here); `None` when the claim failed (nothing is polled this turn). Leases last
-    /// `[fetch] lease` ([`policy::FEED_LEASE`] unless set).
+    /// due time here); the error when the claim failed (nothing is polled this turn). Leases
+    /// last `[fetch] lease` ([`policy::FEED_LEASE`] unless set).
     async fn claim(
         &self,
         due: Vec<(Arc<ScheduledFeed>, FetchState)>,
         now: DateTime<Utc>,
         states: &mut HashMap<i64, FetchState>,
-    ) -> Option<Vec<(Arc<ScheduledFeed>, FetchState)>> {
+    ) -> Result<Vec<(Arc<ScheduledFeed>, FetchState)>, String> {
         if due.is_empty() {
-            return Some(due);
+            return Ok(due);
         }
         let store = self.store.clone();
         let ids: Vec<i64> = due.iter().map(|(f, _)| f.id).collect();
@@ -580,7 +605,7 @@ impl Scheduler {
         })
         .await;
         match claimed {
-            Ok(Ok((None, _))) => Some(due),
+            Ok(Ok((None, _))) => Ok(due),
             Ok(Ok((Some(claimed), fresh))) => {
                 let mut by_id: HashMap<i64, FetchState> =
                     claimed.into_iter().map(|s| (s.feed_id, s)).collect();
@@ -594,20 +619,13 @@ impl Scheduler {
                         *known = s;
                     }
                 }
-                Some(
-                    due.into_iter()
-                        .filter_map(|(feed, _)| by_id.remove(&feed.id).map(|s| (feed, s)))
-                        .collect(),
-                )
+                Ok(due
+                    .into_iter()
+                    .filter_map(|(feed, _)| by_id.remove(&feed.id).map(|s| (feed, s)))
+                    .collect())
             }
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot claim the feeds due");
-                None
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "claiming the feeds due crashed");
-                None
-            }
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("claiming crashed: {e}")),
         }
     }
 

@@ -322,7 +322,7 @@ impl Batch<'_> {
     pub fn article(&self, id: i64) -> Result<Option<StoredArticle>> {
         let b = match self.on() {
             On::Sqlite(b) => b,
-            On::Postgres(mut tx) => return pg::read_article(&mut *tx, id),
+            On::Postgres(mut tx) => return pg::read_article(&mut **tx, id),
         };
         read_article(&b.tx, id)
     }

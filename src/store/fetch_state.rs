@@ -117,7 +117,7 @@ impl crate::store::Batch<'_> {
         match self.on() {
             On::Sqlite(b) => write_state(&b.tx, state, title, site_url),
             On::Postgres(mut tx) => Ok(super::postgres::fetch_state::write_state(
-                &mut *tx, state, title, site_url,
+                &mut **tx, state, title, site_url,
             )?),
         }
     }

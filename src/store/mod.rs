@@ -158,7 +158,7 @@ pub struct Batch<'a> {
 enum BatchDb<'a> {
     Sqlite(SqliteBatch<'a>),
     /// The client wants `&mut` for every statement, the batch's readers take `&self`.
-    Postgres(RefCell<::postgres::Transaction<'a>>),
+    Postgres(RefCell<postgres::PgTx<'a>>),
 }
 
 /// An SQLite transaction with the statements it keeps ([`Hot`]).
@@ -172,7 +172,7 @@ pub(crate) struct SqliteBatch<'a> {
 /// A batch's transaction, borrowed for one operation: the operation's SQL for that backend.
 pub(crate) enum On<'b, 'a> {
     Sqlite(&'b SqliteBatch<'a>),
-    Postgres(std::cell::RefMut<'b, ::postgres::Transaction<'a>>),
+    Postgres(std::cell::RefMut<'b, postgres::PgTx<'a>>),
 }
 
 /// The statements an ingest runs for every copy, each with a slot in its [`Batch`]. A batch

@@ -72,7 +72,7 @@ impl Batch<'_> {
     pub fn begin_placing(&mut self, me: &str) -> Result<bool> {
         match self.on() {
             On::Sqlite(_) => Ok(true),
-            On::Postgres(mut tx) => super::postgres::placing::begin_placing(&mut *tx, me),
+            On::Postgres(mut tx) => super::postgres::placing::begin_placing(&mut **tx, me),
         }
     }
 
@@ -89,7 +89,7 @@ impl Batch<'_> {
             On::Postgres(mut tx) => {
                 let json = serde_json::to_string(articles)
                     .map_err(|e| super::StoreError::HandOver(e.to_string()))?;
-                super::postgres::placing::hand_over(&mut *tx, feed_id, secs(fetched_at), &json)
+                super::postgres::placing::hand_over(&mut **tx, feed_id, secs(fetched_at), &json)
             }
         }
     }
@@ -100,7 +100,7 @@ impl Batch<'_> {
         let rows = match self.on() {
             On::Sqlite(_) => return Ok(Vec::new()),
             On::Postgres(mut tx) => super::postgres::placing::take_handed_over(
-                &mut *tx,
+                &mut **tx,
                 i64::try_from(limit).unwrap_or(i64::MAX),
             )?,
         };

@@ -2,15 +2,15 @@
 //! PostgreSQL's dialect (`RETURNING` for new ids, `least` for SQLite's two-argument `min`,
 //! `IS NOT DISTINCT FROM` for `IS`).
 
+use super::PgTx;
 use chrono::{DateTime, Utc};
-use postgres::Transaction;
 use postgres::types::ToSql;
 
 use crate::model::{Article, MatchKind};
 use crate::store::articles::{content_hash, json};
 use crate::store::{Result, StoredArticle, Upsert, secs, time};
 
-type Tx<'b, 'a> = &'b mut Transaction<'a>;
+type Tx<'b, 'a> = &'b mut PgTx<'a>;
 
 pub(crate) fn upsert_article(
     tx: Tx,

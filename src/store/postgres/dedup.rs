@@ -2,7 +2,9 @@
 //! statements in PostgreSQL's dialect.
 
 use chrono::{DateTime, Utc};
-use postgres::{GenericClient, Row, Transaction};
+use postgres::Row;
+
+use super::PgTx;
 
 use super::Pg;
 use crate::dedup::Fingerprint;
@@ -48,7 +50,7 @@ fn stored_from_row(r: &Row) -> Result<StoredFingerprint, postgres::Error> {
 
 /// Writes (or, on conflict, replaces) the fingerprint of `article`.
 pub(crate) fn write_fingerprint(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     (article, feed, published, preferred): (i64, i64, i64, bool),
     fp: &Fingerprint,
 ) -> Result<()> {
@@ -89,13 +91,13 @@ pub(crate) fn write_fingerprint(
 /// subquery, not a join): during a cold import the planner's statistics lag the tables,
 /// and the plans it then picks walk all of `articles` or `copies` for every lookup
 /// (`poll_bench` cold took 480–664 s instead of a minute).
-fn one_id(c: &mut impl GenericClient, sql: &str, key: &str, feed: i64) -> Result<Option<i64>> {
+fn one_id(c: &mut PgTx<'_>, sql: &str, key: &str, feed: i64) -> Result<Option<i64>> {
     Ok(c.query_opt(sql, &[&key, &feed])?
         .map(|r| r.try_get(0))
         .transpose()?)
 }
 
-pub(crate) fn story_by_url(tx: &mut Transaction<'_>, url: &str, feed: i64) -> Result<Option<i64>> {
+pub(crate) fn story_by_url(tx: &mut PgTx<'_>, url: &str, feed: i64) -> Result<Option<i64>> {
     one_id(
         tx,
         "WITH found AS MATERIALIZED \
@@ -108,11 +110,7 @@ pub(crate) fn story_by_url(tx: &mut Transaction<'_>, url: &str, feed: i64) -> Re
     )
 }
 
-pub(crate) fn story_by_guid(
-    tx: &mut Transaction<'_>,
-    guid: &str,
-    feed: i64,
-) -> Result<Option<i64>> {
+pub(crate) fn story_by_guid(tx: &mut PgTx<'_>, guid: &str, feed: i64) -> Result<Option<i64>> {
     one_id(
         tx,
         "WITH found AS MATERIALIZED \
@@ -125,13 +123,13 @@ pub(crate) fn story_by_guid(
     )
 }
 
-pub(crate) fn story_exists(tx: &mut Transaction<'_>, story: i64) -> Result<bool> {
+pub(crate) fn story_exists(tx: &mut PgTx<'_>, story: i64) -> Result<bool> {
     Ok(tx
         .query_opt("SELECT 1 FROM stories WHERE id = $1", &[&story])?
         .is_some())
 }
 
-pub(crate) fn copy_of(tx: &mut Transaction<'_>, article: i64) -> Result<Option<(i64, MatchKind)>> {
+pub(crate) fn copy_of(tx: &mut PgTx<'_>, article: i64) -> Result<Option<(i64, MatchKind)>> {
     let Some(r) = tx.query_opt(
         "SELECT story_id, match FROM copies WHERE article_id = $1",
         &[&article],
@@ -143,10 +141,7 @@ pub(crate) fn copy_of(tx: &mut Transaction<'_>, article: i64) -> Result<Option<(
     Ok(Some((r.try_get(0)?, kind)))
 }
 
-pub(crate) fn story_fingerprints(
-    tx: &mut Transaction<'_>,
-    story: i64,
-) -> Result<Vec<StoredFingerprint>> {
+pub(crate) fn story_fingerprints(tx: &mut PgTx<'_>, story: i64) -> Result<Vec<StoredFingerprint>> {
     let sql = format!(
         "SELECT f.article_id, f.feed_id, c.story_id, f.published, f.preferred, false, {FP_COLUMNS}, \
             f.shingles, f.title_words, f.numbers \
@@ -159,7 +154,7 @@ pub(crate) fn story_fingerprints(
         .collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn feed_name(tx: &mut Transaction<'_>, feed: i64) -> Result<String> {
+pub(crate) fn feed_name(tx: &mut PgTx<'_>, feed: i64) -> Result<String> {
     tx.query_opt("SELECT name FROM feeds WHERE id = $1", &[&feed])?
         .map(|r| r.try_get(0))
         .transpose()?

@@ -25,6 +25,10 @@ mod retention;
 pub mod scratch;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+
+use postgres::Statement;
+use postgres::types::ToSql;
 
 use crate::config::DatabaseUrl;
 
@@ -45,6 +49,8 @@ pub(crate) const MIGRATION_LOCK: i64 = 0x7472_6962;
 /// (it is `Send`, not `Sync`), so a `RefCell` is enough. `None` only while being dropped.
 pub(crate) struct Pg {
     client: RefCell<Option<postgres::Client>>,
+    /// The session's statements prepared by batches, by their SQL.
+    statements: RefCell<Statements>,
     /// Where to open a new session when the server ended this one.
     url: DatabaseUrl,
 }
@@ -74,6 +80,7 @@ impl Pg {
         migrate(&mut client)?;
         Ok(Pg {
             client: RefCell::new(Some(client)),
+            statements: RefCell::default(),
             url: url.clone(),
         })
     }
@@ -84,18 +91,26 @@ impl Pg {
         let client = session(url)?;
         Ok(Pg {
             client: RefCell::new(Some(client)),
+            statements: RefCell::default(),
             url: url.clone(),
         })
     }
 
     /// Starts a batch's transaction.
-    pub(crate) fn begin(&mut self) -> Result<postgres::Transaction<'_>> {
-        Ok(self
-            .client
-            .get_mut()
-            .as_mut()
-            .ok_or(CLOSED)?
-            .transaction()?)
+    pub(crate) fn begin(&mut self) -> Result<PgTx<'_>> {
+        let Pg {
+            client,
+            statements,
+            url,
+        } = self;
+        let client = client.get_mut();
+        if reopen_if_closed(client, url)? {
+            statements.get_mut().clear();
+        }
+        Ok(PgTx {
+            tx: client.as_mut().ok_or(CLOSED)?.transaction()?,
+            statements,
+        })
     }
 
     /// Runs `f` with the client.
@@ -104,7 +119,9 @@ impl Pg {
         f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
     ) -> Result<T> {
         let mut client = self.client.borrow_mut();
-        reopen_if_closed(&mut client, &self.url)?;
+        if reopen_if_closed(&mut client, &self.url)? {
+            self.statements.borrow_mut().clear();
+        }
         Ok(f(client.as_mut().ok_or(CLOSED)?)?)
     }
 
@@ -202,12 +219,101 @@ fn session(url: &DatabaseUrl) -> Result<postgres::Client> {
 /// Opens a new session in place of one the server ended (a restart, a lost connection):
 /// the failed statement was the whole database's failure, which the daemon's writer waits
 /// out and retries, and the retry finds a working session. While the server stays away,
-/// each try fails again as the whole database's.
-fn reopen_if_closed(client: &mut Option<postgres::Client>, url: &DatabaseUrl) -> Result<()> {
+/// each try fails again as the whole database's. True when a new session was opened (the
+/// old one's prepared statements are gone with it).
+fn reopen_if_closed(client: &mut Option<postgres::Client>, url: &DatabaseUrl) -> Result<bool> {
     if client.as_ref().is_some_and(postgres::Client::is_closed) {
         *client = Some(session(url)?);
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
+}
+
+/// A session's prepared statements, by their SQL.
+type Statements = HashMap<String, Statement>;
+
+/// The most statements a session keeps prepared: more than the store's distinct statements,
+/// so the cache is cleared only if SQL is ever built with varying text.
+const MAX_STATEMENTS: usize = 256;
+
+/// A batch's transaction. Its `execute` and `query*` prepare each statement once per
+/// session and reuse it: a statement given as text is otherwise prepared and executed in
+/// two round trips every time, and a cold poll cycle's ingest is bound by round trips
+/// (about sixteen statements per new copy). Anything else is the transaction's own
+/// (through `Deref`).
+pub(crate) struct PgTx<'a> {
+    tx: postgres::Transaction<'a>,
+    statements: &'a RefCell<Statements>,
+}
+
+impl<'a> PgTx<'a> {
+    /// The session's prepared statement for `sql`, prepared now if it is new.
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.tx.prepare(sql)?;
+        let mut cache = self.statements.borrow_mut();
+        if cache.len() >= MAX_STATEMENTS {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
+    pub(crate) fn execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.execute(&s, params)
+    }
+
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query(&s, params)
+    }
+
+    pub(crate) fn query_one(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<postgres::Row, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_one(&s, params)
+    }
+
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_opt(&s, params)
+    }
+
+    /// Commits the transaction.
+    pub(crate) fn commit(self) -> Result<(), postgres::Error> {
+        self.tx.commit()
+    }
+}
+
+impl<'a> std::ops::Deref for PgTx<'a> {
+    type Target = postgres::Transaction<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for PgTx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// Applies the versions the database lacks, each in its own transaction, holding

@@ -3,15 +3,15 @@
 
 use std::collections::HashMap;
 
+use super::PgTx;
 use chrono::{DateTime, Utc};
-use postgres::Transaction;
 
 use super::Pg;
 use crate::config::FullText;
 use crate::model::PageState;
 use crate::store::{DuePage, PageCounts, PageRecord, PageWrite, Result, secs, time};
 
-pub(crate) fn feed_full_text(tx: &mut Transaction<'_>, feed: i64) -> Result<FullText> {
+pub(crate) fn feed_full_text(tx: &mut PgTx<'_>, feed: i64) -> Result<FullText> {
     let word: Option<String> = tx
         .query_opt("SELECT full_text FROM feeds WHERE id = $1", &[&feed])?
         .map(|r| r.try_get(0))
@@ -20,7 +20,7 @@ pub(crate) fn feed_full_text(tx: &mut Transaction<'_>, feed: i64) -> Result<Full
 }
 
 pub(crate) fn want_page(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     article: i64,
     url: &str,
     now: DateTime<Utc>,
@@ -38,7 +38,7 @@ pub(crate) fn want_page(
 }
 
 pub(crate) fn record_page(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     article: i64,
     w: &PageWrite,
     now: DateTime<Utc>,
@@ -72,7 +72,7 @@ pub(crate) fn record_page(
 }
 
 pub(crate) fn fill_from_page(
-    tx: &mut Transaction<'_>,
+    tx: &mut PgTx<'_>,
     article: i64,
     title: Option<&str>,
     authors: Option<&str>,
@@ -87,7 +87,7 @@ pub(crate) fn fill_from_page(
     Ok(())
 }
 
-pub(crate) fn page_content(tx: &mut Transaction<'_>, article: i64) -> Result<Option<String>> {
+pub(crate) fn page_content(tx: &mut PgTx<'_>, article: i64) -> Result<Option<String>> {
     Ok(tx
         .query_opt(
             "SELECT content FROM pages WHERE article_id = $1 AND state = 'done'",
