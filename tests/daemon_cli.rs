@@ -422,15 +422,7 @@ fn long_rss(prefix: &str, first: usize, more: usize) -> String {
 
 /// The titles of the merged feed's stories, read from the daemon's HTTP server.
 fn served_titles(addr: &str) -> Vec<String> {
-    let (status, body) = http_get(addr, "/feed.json?limit=500");
-    assert_eq!(status, 200, "{body}");
-    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
-    doc["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["title"].as_str().unwrap().to_string())
-        .collect()
+    support::served_titles(addr).expect("the merged feed is served")
 }
 
 /// The disk-full test: the database on a file system that fills up while the

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use support::{Daemon, Reply, TestServer, feed, http_get, rss, wait_for};
+use support::{Daemon, Reply, TestServer, feed, http_get, rss, served_titles, wait_for};
 use tributary::store::postgres::scratch::ScratchDatabase;
 
 /// The PostgreSQL server the proxy forwards to.
@@ -96,22 +96,6 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
         let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
     });
-}
-
-/// The titles of the merged feed, or `None` while it cannot be served.
-fn served_titles(addr: &str) -> Option<Vec<String>> {
-    let (status, body) = http_get(addr, "/feed.json?limit=500");
-    if status != 200 {
-        return None;
-    }
-    let doc: serde_json::Value = serde_json::from_str(&body).ok()?;
-    Some(
-        doc["items"]
-            .as_array()?
-            .iter()
-            .filter_map(|i| i["title"].as_str().map(str::to_string))
-            .collect(),
-    )
 }
 
 #[test]

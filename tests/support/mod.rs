@@ -286,3 +286,20 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
         .to_string();
     (status, body)
 }
+
+/// The titles of the daemon's merged feed (`/feed.json`, up to 500), or `None` while it
+/// cannot be served.
+pub fn served_titles(addr: &str) -> Option<Vec<String>> {
+    let (status, body) = http_get(addr, "/feed.json?limit=500");
+    if status != 200 {
+        return None;
+    }
+    let doc: serde_json::Value = serde_json::from_str(&body).ok()?;
+    Some(
+        doc["items"]
+            .as_array()?
+            .iter()
+            .filter_map(|i| i["title"].as_str().map(str::to_string))
+            .collect(),
+    )
+}
