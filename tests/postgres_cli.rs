@@ -147,6 +147,15 @@ fn fetch_then_stories_export_feeds_list_and_check_are_the_same_on_postgres_and_s
 
     for args in [
         &["stories", "--json"][..],
+        &["stories", "--search", "harbour", "--json"],
+        &[
+            "stories",
+            "--search",
+            "\"council approves\" -nothing",
+            "--json",
+        ],
+        &["stories", "--search", "approv*", "--json"],
+        &["stories", "--search", "own story", "--json"],
         &["export"],
         &["export", "--format", "json"],
         &["feeds", "list", "--json"],
@@ -240,13 +249,14 @@ fn run_on_postgres_serves_the_river_and_the_atom_feed_without_showing_the_passwo
     all.sort();
     walked.sort();
     assert_eq!(walked, all, "{first}\n{second}");
-    // Search is SQLite's for now: on PostgreSQL it says so instead of failing as an outage.
-    let (status, body) = http_get(&addr, "/feed.atom?q=harbour");
-    assert_eq!(status, 501, "{body}");
-    assert!(
-        body.contains("not available on a PostgreSQL store"),
-        "{body}"
-    );
+    // A search, and a saved search's feed.
+    let (status, body) = http_get(&addr, "/feed.atom?q=%22council%20approves%22");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.matches("<entry").count(), 1, "{body}");
+    assert!(body.contains("Harbour council approves the plan"), "{body}");
+    let (status, body) = http_get(&addr, "/feed.json?q=zzzunknownword");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"items\":[]"), "{body}");
     let log = daemon.log_text();
     assert!(!log.contains("s3cret"), "{log}");
     assert!(log.contains(&format!("database={}", db.url())), "{log}");
@@ -281,7 +291,13 @@ fn migrate_store_copies_an_sqlite_store_that_then_reads_the_same_on_postgres() {
     );
 
     // The same stories, the same documents byte for byte (the instance id came along).
-    for args in [&["stories", "--json"][..], &["export"], &["feeds", "list"]] {
+    // Search too: the copies were indexed on the way in.
+    for args in [
+        &["stories", "--json"][..],
+        &["stories", "--search", "harbour", "--json"],
+        &["export"],
+        &["feeds", "list"],
+    ] {
         let (_, lite_out, _) = tributary(lite, args);
         let (code, pg_out, err) = tributary(pg, args);
         assert_eq!(code, 0, "{args:?}: {err}");

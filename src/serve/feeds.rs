@@ -423,7 +423,7 @@ async fn document_response(
             _ => not_modified(&entry.validators),
         },
         Ok(Err(LoadError::NotFound(why))) => plain(StatusCode::NOT_FOUND, &why),
-        // What this store cannot do (a search on PostgreSQL): the request's, not an outage.
+        // What this store cannot do: the request's, not an outage.
         Ok(Err(LoadError::Store(StoreError::WrongBackend(why)))) => {
             plain(StatusCode::NOT_IMPLEMENTED, why)
         }

@@ -475,7 +475,7 @@ impl Store {
     fn stories_where(&self, top: &str, arg: i64) -> Result<Vec<StoryView>> {
         match self.backend() {
             Backend::Sqlite(conn) => sqlite_stories_where(conn, top, [arg]),
-            Backend::Postgres(pg) => pg.stories_where(&top.replace("?1", "$1"), arg),
+            Backend::Postgres(pg) => pg.stories_where(&top.replace("?1", "$1"), &[&arg]),
         }
     }
 }

@@ -30,7 +30,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use rusqlite::{Connection, ToSql, named_params, params};
 
-use super::{Backend, Batch, Hot, On, Result, SqliteBatch, Store, StoreError, StoryView};
+use super::{Backend, Batch, Hot, On, Result, SqliteBatch, Store, StoryView};
 use crate::markup::text::html_to_text;
 
 /// Longest search accepted, in characters: ample for any phrase a person types, and it
@@ -187,6 +187,119 @@ impl Search {
     }
 }
 
+impl Search {
+    /// The PostgreSQL `tsquery`: each term's [`index_words`] quoted as lexemes, a term of
+    /// several words (a phrase, or a word with punctuation inside, as FTS5 reads a quoted
+    /// string) joined with `<->` (the next position), a prefix as `:*`, the wanted terms
+    /// joined with `&` and the excluded ones added as `& !`. Lexemes are letters and digits
+    /// only, so quoting them needs no escapes. `None` when no wanted term has a word.
+    pub(crate) fn tsquery(&self) -> Option<String> {
+        let term = |t: &Term| -> Option<String> {
+            let words = index_words(&t.words);
+            let last = words.len().checked_sub(1)?;
+            let lexemes: Vec<String> = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    if t.prefix && i == last {
+                        format!("'{w}':*")
+                    } else {
+                        format!("'{w}'")
+                    }
+                })
+                .collect();
+            Some(format!("({})", lexemes.join(" <-> ")))
+        };
+        let wanted: Vec<String> = self
+            .terms
+            .iter()
+            .filter(|t| !t.exclude)
+            .map(term)
+            .collect::<Option<_>>()?;
+        let mut query = wanted.join(" & ");
+        for t in self.terms.iter().filter(|t| t.exclude) {
+            if let Some(t) = term(t) {
+                query.push_str(" & !");
+                query.push_str(&t);
+            }
+        }
+        Some(query)
+    }
+}
+
+/// The words of `text` as the search index holds them, for PostgreSQL's index and queries:
+/// runs of letters and digits, everything else separating them, in compatibility
+/// decomposition without combining marks and in lower case — how SQLite's FTS5 tokeniser
+/// (`unicode61`, `remove_diacritics`) reads the same text, so a search finds the same copies
+/// on both backends ("Zürich" is found by "zurich").
+pub(crate) fn index_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut take = |c: char, word: &mut String| {
+        if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+        } else if !word.is_empty() {
+            words.push(std::mem::take(word));
+        }
+    };
+    for c in text.chars() {
+        if c.is_ascii() {
+            take(c, &mut word);
+        } else {
+            unicode_normalization::char::decompose_compatible(c, |d| {
+                if !unicode_normalization::char::is_combining_mark(d) {
+                    take(d, &mut word);
+                }
+            });
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Positions PostgreSQL keeps in a `tsvector`: a word's position is at most this, and a
+/// copy's words after the first this many are not indexed on PostgreSQL (SQLite indexes
+/// them all; 16,383 words is a long book chapter).
+const TSVECTOR_POSITIONS: usize = 16_383;
+/// Positions PostgreSQL keeps per word.
+const TSVECTOR_POSITIONS_PER_WORD: usize = 256;
+/// Longest word PostgreSQL indexes, in bytes (longer ones are no words people search for).
+const TSVECTOR_WORD_BYTES: usize = 2046;
+
+/// The `tsvector` of a copy's title and text, as PostgreSQL reads it (`'word':1,7 …`): its
+/// [`index_words`] with their positions, the title's first.
+pub(crate) fn tsvector(title: &str, text: &str) -> String {
+    let mut at: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let words = index_words(title).into_iter().chain(index_words(text));
+    for (i, w) in words.take(TSVECTOR_POSITIONS).enumerate() {
+        if w.len() > TSVECTOR_WORD_BYTES {
+            continue;
+        }
+        let positions = at.entry(w).or_insert_with_key(|w| {
+            order.push(w.clone());
+            Vec::new()
+        });
+        if positions.len() < TSVECTOR_POSITIONS_PER_WORD {
+            positions.push(i + 1);
+        }
+    }
+    let mut out = String::new();
+    for w in &order {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push('\'');
+        out.push_str(w);
+        out.push_str("':");
+        let positions: Vec<String> = at[w].iter().map(usize::to_string).collect();
+        out.push_str(&positions.join(","));
+    }
+    out
+}
+
 impl std::fmt::Display for Search {
     /// The canonical spelling: [`Search::parse`] reads it back as the same search.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -320,10 +433,11 @@ impl Batch<'_> {
     /// Indexes copy `article` under its title and plain text, in this transaction: a new
     /// copy (`new`) is added, a changed one replaces what it was indexed under.
     pub fn index_copy(&mut self, article: i64, title: &str, text: &str, new: bool) -> Result<()> {
-        // PostgreSQL has no search index yet ([`NO_SEARCH_ON_POSTGRES`]): nothing to keep.
         let b = match self.on() {
             On::Sqlite(b) => b,
-            On::Postgres(_) => return Ok(()),
+            On::Postgres(mut tx) => {
+                return super::postgres::search::index_copy(&mut tx, article, title, text);
+            }
         };
         if new {
             b.with_hot(
@@ -341,17 +455,13 @@ impl Batch<'_> {
     }
 }
 
-/// What a search on a PostgreSQL store answers: the index is SQLite's FTS5 alone so far.
-pub(crate) const NO_SEARCH_ON_POSTGRES: &str =
-    "search is not available on a PostgreSQL store yet (its index is SQLite's FTS5)";
-
 impl Store {
     /// The `limit` newest stories (by first publication) with a copy that matches
     /// `search`, each with its copies: `stories --search`.
     pub fn search_stories(&self, search: &Search, limit: usize) -> Result<Vec<StoryView>> {
         let conn = match self.backend() {
             Backend::Sqlite(conn) => conn,
-            Backend::Postgres(_) => return Err(StoreError::WrongBackend(NO_SEARCH_ON_POSTGRES)),
+            Backend::Postgres(pg) => return pg.search_stories(search, limit),
         };
         let found = matching_stories(conn, search, &[], &[], limit)?;
         super::dedup::sqlite_stories_where(
@@ -671,6 +781,124 @@ mod tests {
             "a fuller text stands for the summary"
         );
         assert!(store.check().unwrap().is_empty());
+    }
+
+    #[test]
+    fn postgresql_reads_searches_and_texts_as_the_same_folded_words() {
+        assert_eq!(
+            index_words("Zürich's e-mail: ÉTÉ 2025, ﬁnal naïveté"),
+            [
+                "zurich", "s", "e", "mail", "ete", "2025", "final", "naivete"
+            ]
+        );
+        for (input, tsquery) in [
+            ("earthquake", "('earthquake')"),
+            (
+                r#"  "new  zealand"   quak*  -sport "#,
+                "('new' <-> 'zealand') & ('quak':*) & !('sport')",
+            ),
+            (r#""new zeal"*"#, "('new' <-> 'zeal':*)"),
+            ("NEAR(a b)", "('near' <-> 'a') & ('b')"),
+            ("title:Foo", "('title' <-> 'foo')"),
+            ("Zürich's", "('zurich' <-> 's')"),
+            // Quotes, backslashes and operators never reach PostgreSQL as syntax.
+            (r#"it's a\b | !c"#, "('it' <-> 's') & ('a' <-> 'b') & ('c')"),
+        ] {
+            let got = Search::parse(input).unwrap().tsquery();
+            assert_eq!(got.as_deref(), Some(tsquery), "{input:?}");
+        }
+        assert_eq!(
+            tsvector("Storm, storm", "The storm's end"),
+            "'storm':1,2,4 'the':3 's':5 'end':6"
+        );
+        let long = "word ".repeat(TSVECTOR_POSITIONS + 10);
+        let v = tsvector("", &long);
+        assert_eq!(v.matches(',').count(), TSVECTOR_POSITIONS_PER_WORD - 1);
+    }
+
+    /// The same copies, stories and searches on SQLite and PostgreSQL find the same stories,
+    /// newest first: words, phrases, prefixes, exclusions, accents, a text changed by an
+    /// update, through `stories --search` and the merged feed's selection.
+    #[test]
+    fn both_backends_find_the_same_stories() {
+        use crate::model::Article;
+        use crate::store::{FeedSpec, StoryFilter, Upsert, on_each_backend};
+        on_each_backend("search_both_backends", |store| {
+            let feeds = store
+                .sync_feeds(&[FeedSpec {
+                    url: "https://a.example/rss".into(),
+                    name: "A".into(),
+                    tags: vec!["world".into()],
+                    full_text: Default::default(),
+                }])
+                .unwrap();
+            let feed = feeds["https://a.example/rss"];
+            let now = chrono::DateTime::from_timestamp(2_000_000_000, 0).unwrap();
+            let texts = [
+                (
+                    "Storm hits Zürich",
+                    "The storm closed the harbour of Zürich.",
+                ),
+                ("Council meets", "The city council met on Monday; no storm."),
+                ("New Zealand quake", "A quake shook New Zealand's capital."),
+                ("Sport", "The football final ended in a storm of goals."),
+            ];
+            let mut batch = store.begin().unwrap();
+            let (mut ids, mut articles) = (Vec::new(), Vec::new());
+            for (n, (title, text)) in texts.iter().enumerate() {
+                let a = Article {
+                    key: format!("k{n}"),
+                    url: Some(format!("https://a.example/{n}")),
+                    title: title.to_string(),
+                    text: text.to_string(),
+                    published: chrono::DateTime::from_timestamp(1_700_000_000 + n as i64, 0),
+                    ..Default::default()
+                };
+                let Upsert::New { article } = batch.upsert_article(feed, &a, now).unwrap() else {
+                    panic!("new");
+                };
+                batch.index_copy(article, title, text, true).unwrap();
+                ids.push(batch.new_story(article, now).unwrap());
+                articles.push(article);
+            }
+            // The council's copy is updated: its old words go, its new ones count.
+            batch
+                .index_copy(articles[1], "Council meets", "The mayor resigned.", false)
+                .unwrap();
+            batch.commit().unwrap();
+            let found = |q: &str| -> Vec<i64> {
+                let s = Search::parse(q).unwrap();
+                let by_cli: Vec<i64> = store
+                    .search_stories(&s, 10)
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.id)
+                    .collect();
+                let filter = StoryFilter {
+                    limit: 10,
+                    search: Some(s),
+                    ..Default::default()
+                };
+                let by_feed: Vec<i64> = store
+                    .merged_stories(&filter)
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.id)
+                    .collect();
+                assert_eq!(by_cli, by_feed, "{q}");
+                by_cli
+            };
+            assert_eq!(found("storm"), [ids[3], ids[0]]);
+            assert_eq!(found("zurich"), [ids[0]]);
+            assert_eq!(found("ZÜRICH harbour"), [ids[0]]);
+            assert_eq!(found("\"new zealand\""), [ids[2]]);
+            assert_eq!(found("\"zealand new\""), Vec::<i64>::new());
+            assert_eq!(found("zeal*"), [ids[2]]);
+            assert_eq!(found("storm -goals"), [ids[0]]);
+            assert_eq!(found("mayor"), [ids[1]]);
+            assert_eq!(found("monday"), Vec::<i64>::new());
+            assert_eq!(found("zealand's"), [ids[2]]);
+        });
     }
 
     #[test]

@@ -129,6 +129,8 @@ pub fn copy_into(from: &Store, to: &mut Store) -> Result<Counts> {
         }
         writer.finish()?;
     }
+    // The source's search index (FTS5, without content) cannot be copied: it is built.
+    super::search::index_stored_copies(&mut tx)?;
     for table in SEQUENCED {
         tx.execute(
             &format!(

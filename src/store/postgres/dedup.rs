@@ -262,9 +262,13 @@ impl Pg {
         })
     }
 
-    /// `top` selects (id, representative, first_published) of the stories wanted, with one
-    /// BIGINT parameter `$1`.
-    pub(crate) fn stories_where(&self, top: &str, arg: i64) -> Result<Vec<StoryView>> {
+    /// `top` selects (id, representative, first_published) of the stories wanted, with
+    /// `params` as `$1`, ….
+    pub(crate) fn stories_where(
+        &self,
+        top: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<StoryView>> {
         let sql = format!(
             "WITH top AS ({top}) \
              SELECT top.id, top.first_published, a.id, fd.name, a.url, a.title, a.published, c.match, \
@@ -273,7 +277,7 @@ impl Pg {
              JOIN feeds fd ON fd.id = a.feed_id \
              ORDER BY top.first_published DESC, top.id DESC, a.id = top.representative DESC, a.published, a.id"
         );
-        let rows = self.with(|c| c.query(&sql, &[&arg]))?;
+        let rows = self.with(|c| c.query(&sql, params))?;
         let mut out: Vec<StoryView> = Vec::new();
         for r in &rows {
             let id: i64 = r.try_get(0)?;

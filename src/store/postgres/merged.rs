@@ -8,19 +8,26 @@ use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
 
 use super::Pg;
+use super::search::story_matches;
 use crate::store::merged::{STORIES_OF_SELECTION, StoryRows, add_copy};
-use crate::store::search::NO_SEARCH_ON_POSTGRES;
-use crate::store::{MergedCopy, MergedStory, MergedVersion, Result, StoreError, StoryFilter, time};
+use crate::store::{MergedCopy, MergedStory, MergedVersion, Result, StoryFilter, time};
 
 /// The selection every merged-feed query shares, as a CTE named `sel`, with its parameters.
-/// A search is refused: PostgreSQL has no search index yet.
+/// A search keeps the stories with a matching copy (`store/postgres/search.rs`).
 fn selection_cte(filter: &StoryFilter) -> Result<(String, Vec<Box<dyn ToSql + Sync + '_>>)> {
-    if filter.search.is_some() {
-        return Err(StoreError::WrongBackend(NO_SEARCH_ON_POSTGRES));
-    }
     let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
     let mut params: Vec<Box<dyn ToSql + Sync>> = vec![Box::new(limit)];
     let mut cond = Vec::new();
+    if let Some(search) = &filter.search {
+        match search.tsquery() {
+            Some(query) => {
+                params.push(Box::new(query));
+                cond.push(story_matches(params.len()));
+            }
+            // No word the index could hold: nothing matches.
+            None => cond.push("FALSE".to_string()),
+        }
+    }
     if let Some(tag) = &filter.tag {
         params.push(Box::new(tag.as_str()));
         cond.push(format!(

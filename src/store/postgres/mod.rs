@@ -23,6 +23,7 @@ pub(crate) mod pages;
 pub(crate) mod placing;
 mod retention;
 pub mod scratch;
+pub(crate) mod search;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -38,7 +39,11 @@ use super::{Result, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2_daemons.sql"),
+    include_str!("schema_v3_search.sql"),
 ];
+
+/// The version whose migration ends by indexing the stored copies for search.
+const SEARCH_VERSION: i64 = 3;
 
 /// The advisory-lock key that serialises schema migrations between processes: any fixed
 /// number no other application on the database uses ("trib" in ASCII).
@@ -329,6 +334,11 @@ fn migrate(client: &mut postgres::Client) -> Result<()> {
 }
 
 fn apply_missing(client: &mut postgres::Client) -> Result<()> {
+    apply_up_to(client, MIGRATIONS.len())
+}
+
+/// Applies the versions the database lacks up to `last`.
+fn apply_up_to(client: &mut postgres::Client, last: usize) -> Result<()> {
     client.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_version (
              version BIGINT PRIMARY KEY,
@@ -343,14 +353,17 @@ fn apply_missing(client: &mut postgres::Client) -> Result<()> {
         return Err(StoreError::SchemaTooNew { found, known });
     }
     for (version, sql) in (1..)
-        .zip(MIGRATIONS)
+        .zip(&MIGRATIONS[..last])
         .skip(usize::try_from(found).unwrap_or(0))
     {
         let mut tx = client.transaction()?;
         tx.batch_execute(sql)?;
+        if version == SEARCH_VERSION {
+            search::index_stored_copies(&mut tx)?;
+        }
         tx.execute(
             "INSERT INTO schema_version (version) VALUES ($1)",
-            &[&(version as i64)],
+            &[&version],
         )?;
         tx.commit()?;
     }

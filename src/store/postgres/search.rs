@@ -1,0 +1,134 @@
+//! Full-text search on PostgreSQL: `store/search.rs`'s index and queries in PostgreSQL's
+//! terms. A copy's words ([`index_words`](crate::store::search::index_words)) are written
+//! as a `tsvector` with their positions, and a search as a `tsquery` of the same words
+//! ([`Search::tsquery`]); PostgreSQL's own parser and dictionaries never see the text, so
+//! both backends read text and searches alike. The GIN index answers a search with every
+//! matching copy; the selection then keeps the newest stories among theirs.
+
+use postgres::types::ToSql;
+
+use super::{Pg, PgTx};
+use crate::markup::text::html_to_text;
+use crate::store::search::{Search, tsvector};
+use crate::store::{Result, StoryView};
+
+/// Indexes copy `article` under its title and plain text (again, when its text changed).
+pub(crate) fn index_copy(tx: &mut PgTx<'_>, article: i64, title: &str, text: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO search (article_id, terms) VALUES ($1, CAST($2::text AS tsvector)) \
+         ON CONFLICT (article_id) DO UPDATE SET terms = excluded.terms",
+        &[&article, &tsvector(title, text)],
+    )?;
+    Ok(())
+}
+
+/// Copies indexed per statement by [`index_stored_copies`].
+const INDEX_BATCH: i64 = 1000;
+
+/// Indexes every stored copy — its title and the plain text of its article page when one was
+/// fetched, else of its content, else of its summary (what ingest indexes): the schema
+/// migration that brings search, and `migrate-store`, whose source's index (SQLite's FTS5,
+/// without content) cannot be copied.
+pub(crate) fn index_stored_copies(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    let mut after = 0i64;
+    loop {
+        let rows = tx.query(
+            "SELECT a.id, a.title, COALESCE(p.content, a.content, a.summary) FROM articles a \
+             LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done' \
+             WHERE a.id > $1 ORDER BY a.id LIMIT $2",
+            &[&after, &INDEX_BATCH],
+        )?;
+        for r in &rows {
+            let id: i64 = r.try_get(0)?;
+            let title: String = r.try_get::<_, Option<String>>(1)?.unwrap_or_default();
+            let html: Option<String> = r.try_get(2)?;
+            let text = html.as_deref().map(html_to_text).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO search (article_id, terms) VALUES ($1, CAST($2::text AS tsvector)) \
+                 ON CONFLICT (article_id) DO UPDATE SET terms = excluded.terms",
+                &[&id, &tsvector(&title, &text)],
+            )?;
+            after = id;
+        }
+        if (rows.len() as i64) < INDEX_BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// The condition on the story `s` that one of its copies matches the `tsquery` bound as
+/// parameter `$n`.
+pub(crate) fn story_matches(n: usize) -> String {
+    format!(
+        "s.id IN (SELECT c.story_id FROM search x JOIN copies c ON c.article_id = x.article_id \
+                  WHERE x.terms @@ CAST(${n}::text AS tsquery))"
+    )
+}
+
+impl Pg {
+    /// [`Store::search_stories`](crate::store::Store::search_stories) on PostgreSQL.
+    pub(crate) fn search_stories(&self, search: &Search, limit: usize) -> Result<Vec<StoryView>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // No word the index could hold: nothing matches.
+        let Some(query) = search.tsquery() else {
+            return Ok(Vec::new());
+        };
+        let top = format!(
+            "SELECT s.id, s.representative, s.first_published FROM stories s WHERE {} \
+             ORDER BY s.first_published DESC, s.id DESC LIMIT $2",
+            story_matches(1)
+        );
+        let params: [&(dyn ToSql + Sync); 2] = [&query, &limit];
+        self.stories_where(&top, &params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Store;
+    use crate::store::postgres::scratch::ScratchDatabase;
+    use crate::store::search::Search;
+
+    /// A PostgreSQL database from before search (v2) is indexed by the upgrade: each copy by
+    /// its page's article when there is one, else its content, else its summary.
+    #[test]
+    fn the_upgrade_indexes_the_copies_already_stored() {
+        let Some(db) = ScratchDatabase::create("pg_search_upgrade") else {
+            return;
+        };
+        {
+            let mut client = super::super::session(db.url()).unwrap();
+            super::super::apply_up_to(&mut client, 2).unwrap();
+            client
+                .batch_execute(
+                    "INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
+                     INSERT INTO articles (id, feed_id, key, title, summary, content, published, first_seen, last_changed, content_hash)
+                         VALUES (1, 1, 'k1', 'Harbour plan', '<p>A <b>summary</b> only</p>', NULL, 100, 100, 100, 1),
+                                (2, 1, 'k2', 'Second', '<p>teaser</p>', '<p>Full &amp; content</p>', 200, 200, 200, 2),
+                                (3, 1, 'k3', 'Third', '<p>teaser</p>', NULL, 300, 300, 300, 3);
+                     INSERT INTO pages (article_id, url, state, content) VALUES (3, 'https://a.example/3', 'done', '<p>Page zanzibar</p>');
+                     INSERT INTO stories (id, representative, first_published, last_changed)
+                         VALUES (1, 1, 100, 100), (2, 2, 200, 200), (3, 3, 300, 300);
+                     INSERT INTO copies (article_id, story_id, match, score, joined)
+                         VALUES (1, 1, 'first', 1.0, 100), (2, 2, 'first', 1.0, 200), (3, 3, 'first', 1.0, 300);",
+                )
+                .unwrap();
+        }
+        let store = Store::open_postgres(db.url()).unwrap();
+        let ids = |q: &str| -> Vec<i64> {
+            let s = Search::parse(q).unwrap();
+            store
+                .search_stories(&s, 10)
+                .unwrap()
+                .iter()
+                .map(|s| s.id)
+                .collect()
+        };
+        assert_eq!(ids("summary"), [1]);
+        assert_eq!(ids("harbour"), [1]);
+        assert_eq!(ids("content"), [2]);
+        assert_eq!(ids("zanzibar"), [3]);
+        assert_eq!(ids("teaser"), Vec::<i64>::new());
+        assert!(store.check().unwrap().is_empty());
+    }
+}
