@@ -36,6 +36,9 @@ pub struct IngestReport {
     pub merged: usize,
     /// Stories absorbed by another: a new copy matched both.
     pub story_merges: usize,
+    /// Entries handed over to the daemon that places copies (several daemons on
+    /// PostgreSQL): stored and placed by that daemon, so not counted above.
+    pub handed_over: usize,
 }
 
 /// The dedup stage loaded from the store: every story with a copy published within the

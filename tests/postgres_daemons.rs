@@ -185,6 +185,16 @@ fn three_daemons_poll_each_feed_once_and_merge_as_one_sqlite_daemon_does() {
         polled.iter().filter(|&&n| n > 0).count() >= 2,
         "one daemon polled everything: {polled:?}"
     );
+    // Each poll's line counts its entries: new ones where the placer polled, handed over
+    // where another daemon did.
+    let counted = regex::Regex::new(r" fetched .*(new|handed_over)=(\d+)").unwrap();
+    let entries: usize = logs
+        .iter()
+        .flat_map(|log| counted.captures_iter(log))
+        .map(|c| c[2].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(entries, 2 * FEEDS, "{}", logs.join("\n-----\n"));
+    assert!(logs.iter().any(|log| log.contains("handed_over=2")));
 
     // One SQLite daemon's stories of the same FEEDS.
     let lite = write_config(dirs[1].path(), "path = \"t.db\"", &server, feeds, "");

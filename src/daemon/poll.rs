@@ -282,6 +282,17 @@ fn record(r: &PollReport) {
     let next = r.state.next_fetch.map(|t| t.to_rfc3339());
     let ms = r.elapsed.as_millis() as u64;
     match &r.error {
+        // Another daemon places what this one fetched: its count is of entries handed over.
+        None if r.ingest.handed_over > 0 => tracing::info!(
+            feed = %r.name,
+            status = result,
+            http = r.http,
+            bytes = r.bytes,
+            ms,
+            handed_over = r.ingest.handed_over,
+            next = next.as_deref(),
+            "fetched"
+        ),
         None => tracing::info!(
             feed = %r.name,
             status = result,

@@ -989,7 +989,10 @@ fn write_together(
         let report = match &job.document {
             Some(doc) if !here => {
                 batch.hand_over(job.state.feed_id, doc.fetched_at, &doc.parsed.articles)?;
-                IngestReport::default()
+                IngestReport {
+                    handed_over: doc.parsed.articles.len(),
+                    ..IngestReport::default()
+                }
             }
             Some(doc) => {
                 let feed = job.state.feed_id;
