@@ -36,6 +36,9 @@ pub enum StoreError {
     /// A PostgreSQL error, sorted into its [`StoreErrorKind`] by [`classify_postgres`].
     #[error("{}", describe_postgres(.0))]
     Postgres(postgres::Error),
+    /// The database URL's TLS settings (`sslmode`, `sslrootcert`) cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// An SQLite-only step met a PostgreSQL store (a bug: each operation picks its
     /// backend's SQL first).
     #[error("{0}")]
@@ -243,6 +246,7 @@ impl StoreError {
             | StoreError::NotEmpty { .. }
             | StoreError::NoFeed(_)
             | StoreError::HandOver(_)
+            | StoreError::Tls(_)
             | StoreError::Migration(_)
             | StoreError::Thread { .. } => StoreErrorKind::Other,
         }

@@ -24,6 +24,7 @@ pub(crate) mod placing;
 mod retention;
 pub mod scratch;
 pub(crate) mod search;
+mod tls;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -212,11 +213,15 @@ pub const CONNECT_TIMEOUT: std::time::Duration = crate::store::BUSY_TIMEOUT;
 /// A new session on `url`. The server's notices ("relation … already exists, skipping")
 /// would reach the log at info level through the client: only warnings are asked for.
 fn session(url: &DatabaseUrl) -> Result<postgres::Client> {
-    let mut config: postgres::Config = url.expose().parse()?;
+    let (url, tls) = tls::settings(url.expose())?;
+    let mut config: postgres::Config = url.parse()?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    let mut client = config.connect(postgres::NoTls)?;
+    let mut client = match tls {
+        tls::Tls::Off => config.connect(postgres::NoTls)?,
+        tls::Tls::Verified(tls) => config.connect(tls)?,
+    };
     client.batch_execute("SET client_min_messages TO WARNING")?;
     Ok(client)
 }
