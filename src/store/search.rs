@@ -269,33 +269,37 @@ const TSVECTOR_POSITIONS_PER_WORD: usize = 256;
 const TSVECTOR_WORD_BYTES: usize = 2046;
 
 /// The `tsvector` of a copy's title and text, as PostgreSQL reads it (`'word':1,7 …`): its
-/// [`index_words`] with their positions, the title's first.
+/// [`index_words`] with their positions, the title's first, in PostgreSQL's own order (by
+/// word), so the server has nothing to sort.
 pub(crate) fn tsvector(title: &str, text: &str) -> String {
-    let mut at: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let words = index_words(title).into_iter().chain(index_words(text));
-    for (i, w) in words.take(TSVECTOR_POSITIONS).enumerate() {
-        if w.len() > TSVECTOR_WORD_BYTES {
-            continue;
+    use std::fmt::Write;
+    let mut words = index_words(title);
+    words.extend(index_words(text));
+    words.truncate(TSVECTOR_POSITIONS);
+    // Word indexes by word, then by position: each word's positions in a run.
+    let mut order: Vec<usize> = (0..words.len())
+        .filter(|&i| words[i].len() <= TSVECTOR_WORD_BYTES)
+        .collect();
+    order.sort_by(|&a, &b| words[a].cmp(&words[b]).then(a.cmp(&b)));
+    let mut out = String::with_capacity(words.len() * 10);
+    let mut run = 0;
+    for (k, &i) in order.iter().enumerate() {
+        let first = k == 0 || words[order[k - 1]] != words[i];
+        if first {
+            if k > 0 {
+                out.push(' ');
+            }
+            out.push('\'');
+            out.push_str(&words[i]);
+            out.push_str("':");
+            run = 0;
+        } else if run < TSVECTOR_POSITIONS_PER_WORD {
+            out.push(',');
         }
-        let positions = at.entry(w).or_insert_with_key(|w| {
-            order.push(w.clone());
-            Vec::new()
-        });
-        if positions.len() < TSVECTOR_POSITIONS_PER_WORD {
-            positions.push(i + 1);
+        if run < TSVECTOR_POSITIONS_PER_WORD {
+            let _ = write!(out, "{}", i + 1);
         }
-    }
-    let mut out = String::new();
-    for w in &order {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push('\'');
-        out.push_str(w);
-        out.push_str("':");
-        let positions: Vec<String> = at[w].iter().map(usize::to_string).collect();
-        out.push_str(&positions.join(","));
+        run += 1;
     }
     out
 }
@@ -809,7 +813,7 @@ mod tests {
         }
         assert_eq!(
             tsvector("Storm, storm", "The storm's end"),
-            "'storm':1,2,4 'the':3 's':5 'end':6"
+            "'end':6 's':5 'storm':1,2,4 'the':3"
         );
         let long = "word ".repeat(TSVECTOR_POSITIONS + 10);
         let v = tsvector("", &long);

@@ -7,4 +7,4 @@ CREATE TABLE search (
     article_id BIGINT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
     terms      TSVECTOR NOT NULL
 );
-CREATE INDEX search_terms ON search USING GIN (terms);
+CREATE INDEX search_terms ON search USING GIN (terms) WITH (gin_pending_list_limit = 16384);
