@@ -181,6 +181,29 @@ fn a_lost_database_connection_is_503_then_recovers_by_itself_losing_nothing() {
         .map(|e| e["retry_in_s"].as_f64().unwrap())
         .collect();
     assert_eq!(waits[..2], [2.0, 4.0], "{}", daemon.log_text());
+    // ...and does wait that long between attempts (by the log's own times).
+    let attempts: Vec<(chrono::DateTime<chrono::FixedOffset>, f64)> = daemon
+        .events()
+        .iter()
+        .filter(|e| {
+            e["message"].as_str().is_some_and(|m| {
+                m.starts_with("cannot claim the feeds due") || m.starts_with(retrying)
+            })
+        })
+        .map(|e| {
+            let at = chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap());
+            (at.unwrap(), e["retry_in_s"].as_f64().unwrap())
+        })
+        .collect();
+    for pair in attempts.windows(2) {
+        let gap = (pair[1].0 - pair[0].0).as_seconds_f64();
+        assert!(
+            gap >= pair[0].1 - 0.05,
+            "retried after {gap} s, not {} s\n{}",
+            pair[0].1,
+            daemon.log_text()
+        );
+    }
     assert_eq!(http_get(&addr, "/healthz").0, 503);
 
     // The server is back: the daemon notices by itself, and stores what it fetched.

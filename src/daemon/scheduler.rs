@@ -426,8 +426,9 @@ impl Scheduler {
         let mut refresh_at = self.clock.now();
         let mut setup = self.setup();
         let mut first = true;
-        // Claims failed in a row (the database away).
+        // Claims failed in a row (the database away), and when to try the next.
         let mut claim_failures = 0u32;
+        let mut claim_retry_at: Option<DateTime<Utc>> = None;
         loop {
             if *stop.borrow() {
                 break;
@@ -483,29 +484,48 @@ impl Scheduler {
                 setup.fetch.concurrency.saturating_sub(inflight.len()),
             );
             due_now.truncate(room);
+            // After a failed claim, nothing is claimed before its retry time.
+            if let Some(at) = claim_retry_at
+                && now < at
+            {
+                due_now.clear();
+                next_wake = next_wake.min(at);
+            }
             let asked = due_now.len();
-            let claimed = match self.claim(due_now, now, &mut states).await {
-                Ok(claimed) => {
-                    if claim_failures > 0 {
-                        tracing::info!("the feeds due can be claimed again");
+            let claimed = if asked == 0 {
+                Some(Vec::new())
+            } else {
+                match self.claim(due_now, now, &mut states).await {
+                    Ok(claimed) => {
+                        if claim_failures > 0 {
+                            tracing::info!("the feeds due can be claimed again");
+                        }
+                        (claim_failures, claim_retry_at) = (0, None);
+                        Some(claimed)
                     }
-                    claim_failures = 0;
-                    Some(claimed)
-                }
-                // The database is away: try again after a wait that doubles while it stays
-                // away, as the writer does, logging the first failure as an error.
-                Err(error) => {
-                    claim_failures += 1;
-                    let wait = policy::write_retry_wait(claim_failures);
-                    let retry_in_s = wait.as_secs_f64();
-                    if claim_failures == 1 {
-                        tracing::error!(%error, retry_in_s, "cannot claim the feeds due");
-                    } else {
-                        tracing::warn!(%error, retry_in_s, "the feeds due still cannot be claimed");
+                    // The database is away: try again after a wait that doubles while it
+                    // stays away, as the writer does, logging the first failure as an error.
+                    Err(error) => {
+                        claim_failures += 1;
+                        let wait = policy::write_retry_wait(claim_failures);
+                        let retry_in_s = wait.as_secs_f64();
+                        if claim_failures == 1 {
+                            tracing::error!(%error, retry_in_s, "cannot claim the feeds due");
+                        } else {
+                            tracing::warn!(
+                                %error,
+                                retry_in_s,
+                                "the feeds due still cannot be claimed"
+                            );
+                        }
+                        // From the failure, not the turn's start: a claim may take a while
+                        // to fail.
+                        let at =
+                            self.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                        claim_retry_at = Some(at);
+                        next_wake = next_wake.min(at);
+                        None
                     }
-                    next_wake =
-                        next_wake.min(now + chrono::Duration::from_std(wait).unwrap_or_default());
-                    None
                 }
             };
             // Feeds left due (beyond the room, or leased elsewhere and now set aside): ask

@@ -192,10 +192,14 @@ impl Search {
     /// several words (a phrase, or a word with punctuation inside, as FTS5 reads a quoted
     /// string) joined with `<->` (the next position), a prefix as `:*`, the wanted terms
     /// joined with `&` and the excluded ones added as `& !`. Lexemes are letters and digits
-    /// only, so quoting them needs no escapes. `None` when no wanted term has a word.
+    /// only, so quoting them needs no escapes. `None` when the search can match nothing: a
+    /// wanted term without words, or with a word longer than the index keeps.
     pub(crate) fn tsquery(&self) -> Option<String> {
         let term = |t: &Term| -> Option<String> {
             let words = index_words(&t.words);
+            if words.iter().any(|w| w.len() > TSVECTOR_WORD_BYTES) {
+                return None;
+            }
             let last = words.len().checked_sub(1)?;
             let lexemes: Vec<String> = words
                 .iter()
@@ -267,6 +271,10 @@ const TSVECTOR_POSITIONS: usize = 16_383;
 const TSVECTOR_POSITIONS_PER_WORD: usize = 256;
 /// Longest word PostgreSQL indexes, in bytes (longer ones are no words people search for).
 const TSVECTOR_WORD_BYTES: usize = 2046;
+/// Most bytes of distinct words in one `tsvector` (PostgreSQL refuses more than 1 MiB): a
+/// copy's further new words are not indexed (a text of 16,383 words reaches it only when
+/// made of very long ones, as a script without spaces gives).
+const TSVECTOR_WORDS_BYTES: usize = 1_000_000;
 
 /// The `tsvector` of a copy's title and text, as PostgreSQL reads it (`'word':1,7 …`): its
 /// [`index_words`] with their positions, the title's first, in PostgreSQL's own order (by
@@ -281,6 +289,28 @@ pub(crate) fn tsvector(title: &str, text: &str) -> String {
         .filter(|&i| words[i].len() <= TSVECTOR_WORD_BYTES)
         .collect();
     order.sort_by(|&a, &b| words[a].cmp(&words[b]).then(a.cmp(&b)));
+    // Within PostgreSQL's size: the distinct words in the order they first occur, until
+    // their bytes would pass the limit.
+    let mut firsts: Vec<usize> = order
+        .iter()
+        .enumerate()
+        .filter(|&(k, &i)| k == 0 || words[order[k - 1]] != words[i])
+        .map(|(_, &i)| i)
+        .collect();
+    let total: usize = firsts.iter().map(|&i| words[i].len()).sum();
+    if total > TSVECTOR_WORDS_BYTES {
+        firsts.sort_unstable();
+        let mut bytes = 0;
+        let kept: std::collections::HashSet<&str> = firsts
+            .iter()
+            .map(|&i| words[i].as_str())
+            .take_while(|w| {
+                bytes += w.len();
+                bytes <= TSVECTOR_WORDS_BYTES
+            })
+            .collect();
+        order.retain(|&i| kept.contains(words[i].as_str()));
+    }
     let mut out = String::with_capacity(words.len() * 10);
     let mut run = 0;
     for (k, &i) in order.iter().enumerate() {
@@ -818,6 +848,21 @@ mod tests {
         let long = "word ".repeat(TSVECTOR_POSITIONS + 10);
         let v = tsvector("", &long);
         assert_eq!(v.matches(',').count(), TSVECTOR_POSITIONS_PER_WORD - 1);
+        // Long distinct words stop before PostgreSQL's 1 MiB; the longest word it keeps.
+        let huge: Vec<String> = (0..1_000).map(|n| format!("{n:0>2000}")).collect();
+        let v = tsvector("", &huge.join(" "));
+        assert!(v.len() < 1_048_575 && v.len() > 900_000, "{}", v.len());
+        assert!(v.contains(&format!("'{:0>2000}':1 ", 0)));
+        assert_eq!(tsvector("", &"x".repeat(3000)), "");
+        // A search for a word the index cannot hold matches nothing; excluded, it is dropped.
+        let too_long = "한".repeat(240); // 2,160 bytes decomposed
+        assert_eq!(Search::parse(&too_long).unwrap().tsquery(), None);
+        assert_eq!(
+            Search::parse(&format!("storm -{too_long}"))
+                .unwrap()
+                .tsquery(),
+            Some("('storm')".into())
+        );
     }
 
     /// The same copies, stories and searches on SQLite and PostgreSQL find the same stories,

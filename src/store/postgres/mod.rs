@@ -84,6 +84,10 @@ impl Pg {
     pub(crate) fn connect(url: &DatabaseUrl) -> Result<Pg> {
         let mut client = session(url)?;
         migrate(&mut client)?;
+        // Copies an older daemon stored without indexing them (a rolling upgrade).
+        let mut tx = client.transaction()?;
+        search::index_stored_copies(&mut tx)?;
+        tx.commit()?;
         Ok(Pg {
             client: RefCell::new(Some(client)),
             statements: RefCell::default(),

@@ -22,36 +22,51 @@ pub(crate) fn index_copy(tx: &mut PgTx<'_>, article: i64, title: &str, text: &st
     Ok(())
 }
 
-/// Copies indexed per statement by [`index_stored_copies`].
+/// Copies read per statement by [`index_stored_copies`].
 const INDEX_BATCH: i64 = 1000;
 
-/// Indexes every stored copy — its title and the plain text of its article page when one was
-/// fetched, else of its content, else of its summary (what ingest indexes): the schema
-/// migration that brings search, and `migrate-store`, whose source's index (SQLite's FTS5,
-/// without content) cannot be copied.
-pub(crate) fn index_stored_copies(tx: &mut postgres::Transaction<'_>) -> Result<()> {
-    let mut after = 0i64;
+/// Indexes every stored copy without a search row — its title and the plain text of its
+/// article page when one was fetched, else of its content, else of its summary (what ingest
+/// indexes): the schema migration that brings search, `migrate-store` (the source's index,
+/// SQLite's FTS5 without content, cannot be copied), and each start (copies an older
+/// daemon stored during a rolling upgrade). Returns how many it indexed.
+pub(crate) fn index_stored_copies(tx: &mut postgres::Transaction<'_>) -> Result<u64> {
+    let missing: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM articles a \
+             WHERE NOT EXISTS (SELECT 1 FROM search x WHERE x.article_id = a.id)",
+            &[],
+        )?
+        .try_get(0)?;
+    if missing == 0 {
+        return Ok(0);
+    }
+    // Minutes for a large store: say why the start waits.
+    tracing::info!(copies = missing, "indexing stored copies for search");
+    let read = tx.prepare(
+        "SELECT a.id, a.title, COALESCE(p.content, a.content, a.summary) FROM articles a \
+         LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done' \
+         WHERE a.id > $1 AND NOT EXISTS (SELECT 1 FROM search x WHERE x.article_id = a.id) \
+         ORDER BY a.id LIMIT $2",
+    )?;
+    let write = tx.prepare(
+        "INSERT INTO search (article_id, terms) VALUES ($1, CAST($2::text AS tsvector)) \
+         ON CONFLICT (article_id) DO UPDATE SET terms = excluded.terms",
+    )?;
+    let (mut after, mut indexed) = (0i64, 0u64);
     loop {
-        let rows = tx.query(
-            "SELECT a.id, a.title, COALESCE(p.content, a.content, a.summary) FROM articles a \
-             LEFT JOIN pages p ON p.article_id = a.id AND p.state = 'done' \
-             WHERE a.id > $1 ORDER BY a.id LIMIT $2",
-            &[&after, &INDEX_BATCH],
-        )?;
+        let rows = tx.query(&read, &[&after, &INDEX_BATCH])?;
         for r in &rows {
             let id: i64 = r.try_get(0)?;
             let title: String = r.try_get::<_, Option<String>>(1)?.unwrap_or_default();
             let html: Option<String> = r.try_get(2)?;
             let text = html.as_deref().map(html_to_text).unwrap_or_default();
-            tx.execute(
-                "INSERT INTO search (article_id, terms) VALUES ($1, CAST($2::text AS tsvector)) \
-                 ON CONFLICT (article_id) DO UPDATE SET terms = excluded.terms",
-                &[&id, &tsvector(&title, &text)],
-            )?;
+            tx.execute(&write, &[&id, &tsvector(&title, &text)])?;
             after = id;
+            indexed += 1;
         }
         if (rows.len() as i64) < INDEX_BATCH {
-            return Ok(());
+            return Ok(indexed);
         }
     }
 }
@@ -130,5 +145,25 @@ mod tests {
         assert_eq!(ids("zanzibar"), [3]);
         assert_eq!(ids("teaser"), Vec::<i64>::new());
         assert!(store.check().unwrap().is_empty());
+        drop(store);
+
+        // A copy an older daemon stored meanwhile, without a search row (a rolling
+        // upgrade): the next start indexes it.
+        {
+            let mut client = super::super::session(db.url()).unwrap();
+            client
+                .batch_execute(
+                    "INSERT INTO articles (id, feed_id, key, title, summary, published, first_seen, last_changed, content_hash)
+                         VALUES (4, 1, 'k4', 'Fourth', '<p>Late walrus</p>', 400, 400, 400, 4);
+                     INSERT INTO stories (id, representative, first_published, last_changed) VALUES (4, 4, 400, 400);
+                     INSERT INTO copies (article_id, story_id, match, score, joined) VALUES (4, 4, 'first', 1.0, 400);",
+                )
+                .unwrap();
+        }
+        let store = Store::open_postgres(db.url()).unwrap();
+        let found = store
+            .search_stories(&Search::parse("walrus").unwrap(), 10)
+            .unwrap();
+        assert_eq!(found.iter().map(|s| s.id).collect::<Vec<_>>(), [4]);
     }
 }
