@@ -120,6 +120,16 @@ fn check(config: &Path) -> String {
 /// Feeds in the tests' cold cycle.
 const FEEDS: usize = 300;
 
+/// The `check` summary once the cold cycle is stored: two copies per feed, a story of each
+/// outlet's own and one per wire story.
+fn cycle_done() -> String {
+    format!(
+        "ok, {FEEDS} feeds, {} articles, {} stories",
+        2 * FEEDS,
+        FEEDS + FEEDS / 3
+    )
+}
+
 /// The feeds served, a database of its own, and folders for a PostgreSQL config (`pg`) and
 /// an SQLite one.
 struct Cycle {
@@ -159,11 +169,7 @@ fn three_daemons_poll_each_feed_once_and_merge_as_one_sqlite_daemon_does() {
     };
     let feeds = FEEDS;
     let daemons: Vec<Daemon> = (0..3).map(|_| Daemon::start(&pg)).collect();
-    let want = format!(
-        "ok, {feeds} feeds, {} articles, {} stories",
-        2 * FEEDS,
-        FEEDS + FEEDS / 3
-    );
+    let want = cycle_done();
     let mut summary = String::new();
     let done = support::wait_for(support::COMMAND_LIMIT, || {
         summary = check(&pg);
@@ -249,11 +255,7 @@ fn a_placer_and_a_fetcher_killed_mid_cycle_lose_nothing() {
     let survivor = daemons.pop().unwrap();
     let addr = survivor.addr();
 
-    let want = format!(
-        "ok, {feeds} feeds, {} articles, {} stories",
-        2 * FEEDS,
-        FEEDS + FEEDS / 3
-    );
+    let want = cycle_done();
     let mut summary = String::new();
     let done = support::wait_for(support::COMMAND_LIMIT, || {
         let (status, body) = support::http_get(&addr, "/feed.json?limit=5");

@@ -282,28 +282,24 @@ fn record(r: &PollReport) {
     let next = r.state.next_fetch.map(|t| t.to_rfc3339());
     let ms = r.elapsed.as_millis() as u64;
     match &r.error {
-        // Another daemon places what this one fetched: its count is of entries handed over.
-        None if r.ingest.handed_over > 0 => tracing::info!(
-            feed = %r.name,
-            status = result,
-            http = r.http,
-            bytes = r.bytes,
-            ms,
-            handed_over = r.ingest.handed_over,
-            next = next.as_deref(),
-            "fetched"
-        ),
-        None => tracing::info!(
-            feed = %r.name,
-            status = result,
-            http = r.http,
-            bytes = r.bytes,
-            ms,
-            new = r.ingest.new_articles,
-            updated = r.ingest.updated_articles,
-            next = next.as_deref(),
-            "fetched"
-        ),
+        // Where another daemon places what this one fetched, the count is of the entries
+        // handed over to it (a `None` field is left out of the line).
+        None => {
+            let handed = r.ingest.handed_over;
+            let here = |n: usize| (handed == 0).then_some(n);
+            tracing::info!(
+                feed = %r.name,
+                status = result,
+                http = r.http,
+                bytes = r.bytes,
+                ms,
+                new = here(r.ingest.new_articles),
+                updated = here(r.ingest.updated_articles),
+                handed_over = (handed > 0).then_some(handed),
+                next = next.as_deref(),
+                "fetched"
+            )
+        }
         Some(error) => tracing::warn!(
             feed = %r.name,
             status = result,

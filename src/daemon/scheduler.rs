@@ -602,9 +602,6 @@ impl Scheduler {
         now: DateTime<Utc>,
         states: &mut HashMap<i64, FetchState>,
     ) -> Result<Vec<(Arc<ScheduledFeed>, FetchState)>, String> {
-        if due.is_empty() {
-            return Ok(due);
-        }
         let store = self.store.clone();
         let ids: Vec<i64> = due.iter().map(|(f, _)| f.id).collect();
         let me = self.writer.name().to_string();

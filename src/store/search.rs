@@ -540,6 +540,45 @@ pub(super) fn index_stored_copies(
     Ok(())
 }
 
+/// Test fixture: three copies stored before search existed (by summary only; by content;
+/// by a fetched page), each its own story — the same rows on both backends' upgrade tests.
+#[cfg(test)]
+pub(crate) const PRE_SEARCH_ROWS: &str = "INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
+     INSERT INTO articles (id, feed_id, key, title, summary, content, published, first_seen, last_changed, content_hash)
+     VALUES (1, 1, 'k1', 'Harbour plan', '<p>A <b>summary</b> only</p>', NULL, 100, 100, 100, 1),
+     (2, 1, 'k2', 'Second', '<p>teaser</p>', '<p>Full &amp; content</p>', 200, 200, 200, 2),
+     (3, 1, 'k3', 'Third', '<p>teaser</p>', NULL, 300, 300, 300, 3);
+     INSERT INTO pages (article_id, url, state, content) VALUES (3, 'https://a.example/3', 'done', '<p>Page zanzibar</p>');
+     INSERT INTO stories (id, representative, first_published, last_changed)
+     VALUES (1, 1, 100, 100), (2, 2, 200, 200), (3, 3, 300, 300);
+     INSERT INTO copies (article_id, story_id, match, score, joined)
+     VALUES (1, 1, 'first', 1.0, 100), (2, 2, 'first', 1.0, 200), (3, 3, 'first', 1.0, 300);";
+
+/// Test check: a store holding [`PRE_SEARCH_ROWS`] finds each copy by the text it is indexed
+/// under (its page's article, else its content, else its summary), and passes `check`.
+#[cfg(test)]
+pub(crate) fn assert_finds_pre_search_rows(store: &Store) {
+    let ids = |q: &str| -> Vec<i64> {
+        let s = Search::parse(q).unwrap();
+        store
+            .search_stories(&s, 10)
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect()
+    };
+    assert_eq!(ids("summary"), [1]);
+    assert_eq!(ids("harbour"), [1]);
+    assert_eq!(ids("content"), [2]);
+    assert_eq!(ids("zanzibar"), [3]);
+    assert_eq!(
+        ids("teaser"),
+        Vec::<i64>::new(),
+        "a fuller text stands for the summary"
+    );
+    assert!(store.check().unwrap().is_empty());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -781,40 +820,9 @@ mod tests {
         {
             let mut conn = rusqlite::Connection::open(&path).unwrap();
             crate::store::migrations().to_version(&mut conn, 7).unwrap();
-            conn.execute_batch(
-                "INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
-                 INSERT INTO articles (id, feed_id, key, title, summary, content, published, first_seen, last_changed, content_hash)
-                     VALUES (1, 1, 'k1', 'Harbour plan', '<p>A <b>summary</b> only</p>', NULL, 100, 100, 100, 1),
-                            (2, 1, 'k2', 'Second', '<p>teaser</p>', '<p>Full &amp; content</p>', 200, 200, 200, 2),
-                            (3, 1, 'k3', 'Third', '<p>teaser</p>', NULL, 300, 300, 300, 3);
-                 INSERT INTO pages (article_id, url, state, content) VALUES (3, 'https://a.example/3', 'done', '<p>Page zanzibar</p>');
-                 INSERT INTO stories (id, representative, first_published, last_changed)
-                     VALUES (1, 1, 100, 100), (2, 2, 200, 200), (3, 3, 300, 300);
-                 INSERT INTO copies (article_id, story_id, match, score, joined)
-                     VALUES (1, 1, 'first', 1.0, 100), (2, 2, 'first', 1.0, 200), (3, 3, 'first', 1.0, 300);",
-            )
-            .unwrap();
+            conn.execute_batch(PRE_SEARCH_ROWS).unwrap();
         }
-        let store = Store::open(&path).unwrap();
-        let ids = |q: &str| -> Vec<i64> {
-            let s = Search::parse(q).unwrap();
-            store
-                .search_stories(&s, 10)
-                .unwrap()
-                .iter()
-                .map(|s| s.id)
-                .collect()
-        };
-        assert_eq!(ids("summary"), [1]);
-        assert_eq!(ids("harbour"), [1]);
-        assert_eq!(ids("content"), [2]);
-        assert_eq!(ids("zanzibar"), [3]);
-        assert_eq!(
-            ids("teaser"),
-            Vec::<i64>::new(),
-            "a fuller text stands for the summary"
-        );
-        assert!(store.check().unwrap().is_empty());
+        assert_finds_pre_search_rows(&Store::open(&path).unwrap());
     }
 
     #[test]

@@ -36,23 +36,11 @@ fn read_row(r: &Row) -> Result<FeedRow, postgres::Error> {
     })
 }
 
-/// How many times a sync the server failed as a deadlock is tried again.
-const SYNC_TRIES: usize = 5;
-
 impl Pg {
     pub(crate) fn sync_feeds(&self, feeds: &[FeedSpec]) -> Result<HashMap<String, i64>> {
         // Daemons sharing the database write the same rows meanwhile (fetch state, in the
-        // order their polls end): a deadlock the server breaks by failing this transaction
-        // is tried again, a few times.
-        let mut tries = 0;
-        loop {
-            match self.sync_feeds_once(feeds) {
-                Err(e) if e.kind() == crate::store::StoreErrorKind::Busy && tries < SYNC_TRIES => {
-                    tries += 1;
-                }
-                done => return done,
-            }
-        }
+        // order their polls end).
+        super::retry_on_deadlock(|| self.sync_feeds_once(feeds))
     }
 
     fn sync_feeds_once(&self, feeds: &[FeedSpec]) -> Result<HashMap<String, i64>> {

@@ -64,16 +64,8 @@ impl Pg {
     }
 
     pub(crate) fn set_next_fetch(&self, due: &[(i64, DateTime<Utc>)]) -> Result<()> {
-        // As `sync_feeds`: a deadlock with another daemon's writes is tried again.
-        let mut tries = 0;
-        loop {
-            match self.set_next_fetch_once(due) {
-                Err(e) if e.kind() == crate::store::StoreErrorKind::Busy && tries < 5 => {
-                    tries += 1;
-                }
-                done => return done,
-            }
-        }
+        // Another daemon's writes to the same rows meanwhile.
+        super::retry_on_deadlock(|| self.set_next_fetch_once(due))
     }
 
     fn set_next_fetch_once(&self, due: &[(i64, DateTime<Utc>)]) -> Result<()> {

@@ -243,6 +243,24 @@ fn reopen_if_closed(client: &mut Option<postgres::Client>, url: &DatabaseUrl) ->
     Ok(false)
 }
 
+/// How many times a write the server failed as a deadlock is tried again.
+const DEADLOCK_TRIES: usize = 5;
+
+/// Runs `write` (one transaction) again, up to [`DEADLOCK_TRIES`] times, while the server
+/// fails it as a deadlock or serialization failure (`Busy`): daemons sharing the database
+/// write the same feed rows, and the server breaks a deadlock by failing one transaction.
+fn retry_on_deadlock<T>(mut write: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut tries = 0;
+    loop {
+        match write() {
+            Err(e) if e.kind() == super::StoreErrorKind::Busy && tries < DEADLOCK_TRIES => {
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// A session's prepared statements, by their SQL.
 type Statements = HashMap<String, Statement>;
 

@@ -117,14 +117,14 @@ pub(crate) fn take_handed_over(
     limit: i64,
 ) -> Result<Vec<(i64, i64, String)>> {
     let rows = tx.query(
-        "DELETE FROM handover WHERE id IN (SELECT id FROM handover ORDER BY id LIMIT $1)
-         RETURNING id, feed_id, fetched_at, articles",
+        "WITH taken AS (
+             DELETE FROM handover WHERE id IN (SELECT id FROM handover ORDER BY id LIMIT $1)
+             RETURNING id, feed_id, fetched_at, articles)
+         SELECT feed_id, fetched_at, articles FROM taken ORDER BY id",
         &[&limit],
     )?;
-    let mut out: Vec<(i64, i64, i64, String)> = rows
+    Ok(rows
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-        .collect::<Result<_, postgres::Error>>()?;
-    out.sort_by_key(|r| r.0);
-    Ok(out.into_iter().map(|(_, f, t, a)| (f, t, a)).collect())
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect::<Result<_, postgres::Error>>()?)
 }

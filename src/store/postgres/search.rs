@@ -12,13 +12,14 @@ use crate::markup::text::html_to_text;
 use crate::store::search::{Search, tsvector};
 use crate::store::{Result, StoryView};
 
+/// Writes a copy's (`$1`) search row from its `tsvector` (`$2`), replacing what it was.
+const UPSERT_TERMS: &str = "INSERT INTO search (article_id, terms) \
+     VALUES ($1, CAST($2::text AS tsvector)) \
+     ON CONFLICT (article_id) DO UPDATE SET terms = excluded.terms";
+
 /// Indexes copy `article` under its title and plain text (again, when its text changed).
 pub(crate) fn index_copy(tx: &mut PgTx<'_>, article: i64, title: &str, text: &str) -> Result<()> {
-    tx.execute(
-        "INSERT INTO search (article_id, terms) VALUES ($1, CAST($2::text AS tsvector)) \
-         ON CONFLICT (article_id) DO UPDATE SET terms = excluded.terms",
-        &[&article, &tsvector(title, text)],
-    )?;
+    tx.execute(UPSERT_TERMS, &[&article, &tsvector(title, text)])?;
     Ok(())
 }
 
@@ -49,10 +50,7 @@ pub(crate) fn index_stored_copies(tx: &mut postgres::Transaction<'_>) -> Result<
          WHERE a.id > $1 AND NOT EXISTS (SELECT 1 FROM search x WHERE x.article_id = a.id) \
          ORDER BY a.id LIMIT $2",
     )?;
-    let write = tx.prepare(
-        "INSERT INTO search (article_id, terms) VALUES ($1, CAST($2::text AS tsvector)) \
-         ON CONFLICT (article_id) DO UPDATE SET terms = excluded.terms",
-    )?;
+    let write = tx.prepare(UPSERT_TERMS)?;
     let (mut after, mut indexed) = (0i64, 0u64);
     loop {
         let rows = tx.query(&read, &[&after, &INDEX_BATCH])?;
@@ -115,36 +113,11 @@ mod tests {
             let mut client = super::super::session(db.url()).unwrap();
             super::super::apply_up_to(&mut client, 2).unwrap();
             client
-                .batch_execute(
-                    "INSERT INTO feeds (id, url, name, created) VALUES (1, 'https://a.example/rss', 'A', 0);
-                     INSERT INTO articles (id, feed_id, key, title, summary, content, published, first_seen, last_changed, content_hash)
-                         VALUES (1, 1, 'k1', 'Harbour plan', '<p>A <b>summary</b> only</p>', NULL, 100, 100, 100, 1),
-                                (2, 1, 'k2', 'Second', '<p>teaser</p>', '<p>Full &amp; content</p>', 200, 200, 200, 2),
-                                (3, 1, 'k3', 'Third', '<p>teaser</p>', NULL, 300, 300, 300, 3);
-                     INSERT INTO pages (article_id, url, state, content) VALUES (3, 'https://a.example/3', 'done', '<p>Page zanzibar</p>');
-                     INSERT INTO stories (id, representative, first_published, last_changed)
-                         VALUES (1, 1, 100, 100), (2, 2, 200, 200), (3, 3, 300, 300);
-                     INSERT INTO copies (article_id, story_id, match, score, joined)
-                         VALUES (1, 1, 'first', 1.0, 100), (2, 2, 'first', 1.0, 200), (3, 3, 'first', 1.0, 300);",
-                )
+                .batch_execute(crate::store::search::PRE_SEARCH_ROWS)
                 .unwrap();
         }
         let store = Store::open_postgres(db.url()).unwrap();
-        let ids = |q: &str| -> Vec<i64> {
-            let s = Search::parse(q).unwrap();
-            store
-                .search_stories(&s, 10)
-                .unwrap()
-                .iter()
-                .map(|s| s.id)
-                .collect()
-        };
-        assert_eq!(ids("summary"), [1]);
-        assert_eq!(ids("harbour"), [1]);
-        assert_eq!(ids("content"), [2]);
-        assert_eq!(ids("zanzibar"), [3]);
-        assert_eq!(ids("teaser"), Vec::<i64>::new());
-        assert!(store.check().unwrap().is_empty());
+        crate::store::search::assert_finds_pre_search_rows(&store);
         drop(store);
 
         // A copy an older daemon stored meanwhile, without a search row (a rolling
