@@ -5,8 +5,9 @@
 //!
 //! Data (tests/data, see its README): `real-dev.json` and `real-dev2.json`, 185 excerpts
 //! of 13 real news events as different outlets published them, labelled by story;
-//! `real-dev3.json` and `real-dev4.json`, 110 more each of 8 other events, collected for
-//! this project and measured before any threshold was set with them (held-out checks); and
+//! `real-dev3.json`, `real-dev4.json` and `real-dev5.json`, about 110 more each of 8 other
+//! events, collected for this project and measured before any threshold was set with them
+//! (held-out checks); and
 //! `real-templated.json`, 35 real templated items (market closes, results, weather).
 
 use std::collections::{BTreeSet, HashMap};
@@ -189,10 +190,28 @@ fn wire_copies_of_events_measured_before_any_tuning_merge() {
         let docs = load("real-dev4.json", lede, None);
         let order: Vec<usize> = (0..docs.len()).collect();
         let (p, r, errors) = score(&docs, &stories(&docs, &order, 1));
-        // Measured 0.988 / 0.976 on full texts and 0.976 / 0.494 on descriptions by
-        // `real_dev.py` (BENCHMARKS.md): one false merge in each mode.
+        // Measured 1.0 / 0.976 on full texts and 0.976 / 0.494 on descriptions by
+        // `real_dev.py` (BENCHMARKS.md; 0.988 on full texts before the headline rule asked
+        // long texts for more than stock phrases).
         assert!(
             p >= 0.97 && r >= floor,
+            "lede {lede}: P {p:.3} R {r:.3}\n{}",
+            errors.join("\n")
+        );
+    }
+}
+
+#[test]
+fn wire_copies_of_the_latest_events_merge() {
+    for (lede, p_floor, r_floor) in [(false, 0.95, 0.85), (true, 0.9, 0.4)] {
+        let docs = load("real-dev5.json", lede, None);
+        let order: Vec<usize> = (0..docs.len()).collect();
+        let (p, r, errors) = score(&docs, &stories(&docs, &order, 1));
+        // Measured 0.959 / 0.886 on full texts and 0.939 / 0.438 on descriptions by
+        // `real_dev.py` (BENCHMARKS.md): the false pairs are one page that carries both the
+        // AP's and Reuters' text of one event.
+        assert!(
+            p >= p_floor && r >= r_floor,
             "lede {lede}: P {p:.3} R {r:.3}\n{}",
             errors.join("\n")
         );
@@ -233,6 +252,7 @@ fn stories_do_not_depend_on_arrival_order() {
         let mut docs = real_sets(lede);
         docs.extend(load("real-dev3.json", lede, None));
         docs.extend(load("real-dev4.json", lede, None));
+        docs.extend(load("real-dev5.json", lede, None));
         let n = docs.len();
         let first = stories(&docs, &(0..n).collect::<Vec<_>>(), 1);
         let mut orders: Vec<(String, Vec<usize>, usize)> =

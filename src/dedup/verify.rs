@@ -2,9 +2,10 @@
 //! other members, so A~B and B~C cannot chain A and C). Pure: same inputs, same answer.
 
 use super::policy::{
-    CONTENT_OC, HEADLINE_OC, HEADLINE_TEXT_OC, LONG_PASSAGE_OC, LONG_PASSAGE_SHARED,
-    MIN_SHARED_SHINGLES, NUMBER_CONFLICT_SHARE, PASSAGE_OC, PASSAGE_SHARED, Policy, Rule,
-    SAME_FEED_OC, SHINGLES_PER_CONFLICT, SHORT_WORDS, TITLE_HOURS, TITLE_MIN_WORDS,
+    CONTENT_OC, HEADLINE_LONG_SHARED, HEADLINE_MAX_WORDS, HEADLINE_OC, HEADLINE_TEXT_OC,
+    LONG_PASSAGE_OC, LONG_PASSAGE_SHARED, MIN_SHARED_SHINGLES, NUMBER_CONFLICT_SHARE, PASSAGE_OC,
+    PASSAGE_SHARED, Policy, Rule, SAME_FEED_OC, SHINGLES_PER_CONFLICT, SHORT_WORDS, TITLE_HOURS,
+    TITLE_MIN_WORDS,
 };
 use super::profile::{Profile, number_conflicts, overlap, shared};
 
@@ -154,7 +155,11 @@ pub fn compare(a: &Profile, other: &Profile, policy: &Policy) -> Verdict {
         );
     }
     let title_words = a.title_words().len().min(other.title_words().len());
-    if title >= HEADLINE_OC && title_words >= TITLE_MIN_WORDS && oc >= HEADLINE_TEXT_OC {
+    if title >= HEADLINE_OC
+        && title_words >= TITLE_MIN_WORDS
+        && oc >= HEADLINE_TEXT_OC
+        && (min_words <= HEADLINE_MAX_WORDS || n >= HEADLINE_LONG_SHARED)
+    {
         return yes(
             Rule::Headline,
             oc,
@@ -165,7 +170,7 @@ pub fn compare(a: &Profile, other: &Profile, policy: &Policy) -> Verdict {
         Rule::Overlap,
         oc,
         format!(
-            "{facts}: needs overlap {CONTENT_OC}, or {PASSAGE_OC} with {PASSAGE_SHARED} shingles shared, or {LONG_PASSAGE_OC} with {LONG_PASSAGE_SHARED}, or headline words {HEADLINE_OC} with overlap {HEADLINE_TEXT_OC}"
+            "{facts}: needs overlap {CONTENT_OC}, or {PASSAGE_OC} with {PASSAGE_SHARED} shingles shared, or {LONG_PASSAGE_OC} with {LONG_PASSAGE_SHARED}, or headline words {HEADLINE_OC} with overlap {HEADLINE_TEXT_OC} (and {HEADLINE_LONG_SHARED} shingles shared when both texts are over {HEADLINE_MAX_WORDS} words)"
         ),
     )
 }
@@ -260,6 +265,19 @@ mod tests {
             ("Pope Benedict is dead", &wire),
         );
         assert!(!v.merge, "{v:?}");
+        // Two long texts under one headline sharing a few stock phrases (9 shingles) are
+        // two reports of the event; a description sharing as few is the wire's lede.
+        let report = format!(
+            "{}\n{}\n{}",
+            words(6000..6040),
+            words(2..14),
+            words(7000..7040)
+        );
+        let v = verdict((title, &report), (title, &wire));
+        assert!(!v.merge && v.score >= HEADLINE_TEXT_OC, "{v:?}");
+        let description = format!("{}\n{}", words(10..23), words(8000..8025));
+        let v = verdict((title, &description), (title, &wire));
+        assert!(v.merge && v.rule == Rule::Headline, "{v:?}");
     }
 
     #[test]
