@@ -124,6 +124,7 @@ fn write_pairs(out: &str, truth: &[Truth], docs: &[(usize, Profile)]) -> Result<
             let row = serde_json::json!({
                 "a": ta.key, "b": tb.key, "same": ta.story == tb.story,
                 "soft": ta.soft || tb.soft, "event": ta.event == tb.event,
+                "event_a": ta.event, "event_b": tb.event,
                 "hours": (pa.published - pb.published).abs() as f64 / 3600.0,
                 "wa": pa.words, "wb": pb.words, "na": pa.set().len(), "nb": pb.set().len(),
                 "oc": overlap(pa.set(), pb.set()), "shared": shared(pa.set(), pb.set()),

@@ -6,8 +6,9 @@
 //! Data (tests/data, see its README): `real-dev.json` and `real-dev2.json`, 185 excerpts
 //! of 13 real news events as different outlets published them, labelled by story;
 //! `real-dev3.json`, `real-dev4.json` and `real-dev5.json`, about 110 more each of 8 other
-//! events, collected for this project and measured before any threshold was set with them
-//! (held-out checks); and
+//! events, collected for this project and each measured before any threshold was set with
+//! it (since then rules came from real-dev3 and real-dev4; real-dev5 is still out of
+//! sample); and
 //! `real-templated.json`, 35 real templated items (market closes, results, weather).
 
 use std::collections::{BTreeSet, HashMap};
@@ -168,15 +169,15 @@ fn real_descriptions_merge_with_each_other() {
 }
 
 #[test]
-fn wire_copies_of_events_held_out_from_tuning_merge() {
+fn wire_copies_of_events_beyond_the_shared_sets_merge() {
     // Measured by `real_dev.py` (BENCHMARKS.md), full text / descriptions: real-dev3 1.0 /
     // 0.86 and 1.0 / 0.41 (three rules came from it); real-dev4 1.0 / 0.976 and 0.976 /
-    // 0.494 (measured before any change: 0.988 on full texts then); real-dev5 0.959 /
-    // 0.886 and 0.939 / 0.438 (its false pairs: one page carrying both AP's and Reuters'
-    // text of one event).
+    // 0.494 (0.988 on full texts before a rule came from it); real-dev5, out of sample,
+    // 0.959 / 0.886 and 0.939 / 0.438 (its false pairs: one page carrying both AP's and
+    // Reuters' text of one event).
     for (file, full, lede) in [
         ("real-dev3.json", (0.99, 0.8), (0.99, 0.35)),
-        ("real-dev4.json", (0.97, 0.9), (0.97, 0.4)),
+        ("real-dev4.json", (0.99, 0.9), (0.97, 0.4)),
         ("real-dev5.json", (0.95, 0.85), (0.9, 0.4)),
     ] {
         for (is_lede, (min_p, min_r)) in [(false, full), (true, lede)] {

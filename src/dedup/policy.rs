@@ -84,15 +84,17 @@ pub const PASSAGE_SHARED: usize = 15;
 /// a few paragraphs)...
 pub const LONG_PASSAGE_SHARED: usize = 40;
 /// ...and at least this overlap. On the real sets (the shared dev sets and the project's
-/// own `tests/data/real-dev3*.json`) different stories within the window share at most 28
-/// shingles outside quotes (an agency-news page quoting the wire), copies at overlap
-/// 0.2-0.25 share 47-67; at 0.17 a page built from two wires' paragraphs shares 41 with
-/// the other wire's story: below a fifth of the shorter text, a passage is quoted, not
-/// copied.
+/// own `tests/data/real-dev*.json`) different stories within the window at overlap 0.2 or
+/// more share at most 28 shingles outside quotes (an agency-news page quoting the wire;
+/// one wire's templated items share more, 74, and are kept apart by the figures rule),
+/// while copies there share 13-75; at 0.17 a page built from two wires' paragraphs shares
+/// 41 with the other wire's story: below a fifth of the shorter text, a passage is quoted,
+/// not copied.
 pub const LONG_PASSAGE_OC: f64 = 0.2;
 /// A low overlap merges under the same headline (at least this share of the shorter
-/// title's significant words in the other, which has at least [`TITLE_MIN_WORDS`]: "Pope
-/// Benedict is dead" is every outlet's headline that day, not one wire's)...
+/// title's significant words in the other, both titles with at least [`TITLE_MIN_WORDS`]
+/// distinct ones: "Pope Benedict is dead" is every outlet's headline that day, not one
+/// wire's)...
 pub const HEADLINE_OC: f64 = 0.85;
 /// ...with at least this overlap (and [`MIN_SHARED_SHINGLES`]): a copy whose outlet cut it
 /// to a caption and a lede, or rewrote most of it around the wire's lede.
@@ -103,7 +105,7 @@ pub const HEADLINE_MAX_WORDS: usize = 60;
 /// ...at least this many shingles shared: a long text under a breaking-news headline that
 /// every outlet writes alike ("Rafael Nadal anunció su retiro", "Hurricane Milton makes
 /// landfall ... as Category 3 storm") shares 5-9 stock phrases with an independent report
-/// (tests/data/real-dev4.json), while long copies under the wire's headline share 11-32.
+/// (`tests/data/real-dev4.json`), while long copies under the wire's headline share 11-32.
 pub const HEADLINE_LONG_SHARED: usize = 10;
 /// The least number of shared shingles for any content merge: two texts that share fewer
 /// share no phrase of eight words.
@@ -118,10 +120,11 @@ pub const MIN_SHARED_SHINGLES: usize = 4;
 /// ("X rose N% to N") agree on almost no figure; copies agree on most, and a wire story
 /// written through (a death toll raised from 27 to 39) changes a few.
 pub const NUMBER_CONFLICT_SHARE: f64 = 0.5;
-/// ...and only when the texts share fewer than this many shingles per figure stated
-/// differently: templated items are mostly their figures (real market closes and results
-/// share 3-5 shingles per conflicting figure), while a write-through changes a few figures
-/// in long shared passages (20-70 shingles per changed figure on the real sets).
+/// ...and only when the texts share fewer than this many shingles per figure context
+/// stated differently (a figure counts once with the two words before it and once with
+/// the two after): templated items are mostly their figures (real market closes and results
+/// share 3-5 shingles per conflicting context), while a write-through changes a few figures
+/// in long shared passages (20-70 per changed context on the real sets).
 pub const SHINGLES_PER_CONFLICT: usize = 10;
 
 /// Same feed: an item under a new GUID is the same story when this share of the smaller
@@ -254,7 +257,7 @@ impl Rule {
             }
             Rule::Numbers => {
                 format!(
-                    "numbers: figures stated differently in the same words <= {NUMBER_CONFLICT_SHARE} x those stated alike, or >= {SHINGLES_PER_CONFLICT} shingles shared per such figure"
+                    "numbers: figure contexts stated differently in the same words <= {NUMBER_CONFLICT_SHARE} x the figures stated alike, or >= {SHINGLES_PER_CONFLICT} shingles shared per such context"
                 )
             }
         }
