@@ -136,20 +136,18 @@ pub fn compare(a: &Profile, other: &Profile, policy: &Policy) -> Verdict {
             format!("{facts}: overlap >= {CONTENT_OC}"),
         );
     }
-    if oc >= PASSAGE_OC && n >= PASSAGE_SHARED {
+    // A sentence's worth shared, or at a lower overlap two sentences' worth.
+    let passage = [
+        (PASSAGE_OC, PASSAGE_SHARED),
+        (LONG_PASSAGE_OC, LONG_PASSAGE_SHARED),
+    ]
+    .into_iter()
+    .find(|&(min_oc, min_shared)| oc >= min_oc && n >= min_shared);
+    if let Some((min_oc, min_shared)) = passage {
         return yes(
             Rule::Passage,
             oc,
-            format!("{facts}: overlap >= {PASSAGE_OC} with >= {PASSAGE_SHARED} shingles shared"),
-        );
-    }
-    if oc >= LONG_PASSAGE_OC && n >= LONG_PASSAGE_SHARED {
-        return yes(
-            Rule::Passage,
-            oc,
-            format!(
-                "{facts}: overlap >= {LONG_PASSAGE_OC} with >= {LONG_PASSAGE_SHARED} shingles shared"
-            ),
+            format!("{facts}: overlap >= {min_oc} with >= {min_shared} shingles shared"),
         );
     }
     let title_words = a.title_words().len().min(other.title_words().len());

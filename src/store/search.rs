@@ -284,52 +284,39 @@ pub(crate) fn tsvector(title: &str, text: &str) -> String {
     let mut words = index_words(title);
     words.extend(index_words(text));
     words.truncate(TSVECTOR_POSITIONS);
-    // Word indexes by word, then by position: each word's positions in a run.
+    // Word indexes by word, then by position: each word's positions in one run.
     let mut order: Vec<usize> = (0..words.len())
         .filter(|&i| words[i].len() <= TSVECTOR_WORD_BYTES)
         .collect();
     order.sort_by(|&a, &b| words[a].cmp(&words[b]).then(a.cmp(&b)));
+    let mut runs: Vec<&[usize]> = order.chunk_by(|&a, &b| words[a] == words[b]).collect();
     // Within PostgreSQL's size: the distinct words in the order they first occur, until
     // their bytes would pass the limit.
-    let mut firsts: Vec<usize> = order
-        .iter()
-        .enumerate()
-        .filter(|&(k, &i)| k == 0 || words[order[k - 1]] != words[i])
-        .map(|(_, &i)| i)
-        .collect();
-    let total: usize = firsts.iter().map(|&i| words[i].len()).sum();
-    if total > TSVECTOR_WORDS_BYTES {
+    if runs.iter().map(|r| words[r[0]].len()).sum::<usize>() > TSVECTOR_WORDS_BYTES {
+        let mut firsts: Vec<usize> = runs.iter().map(|r| r[0]).collect();
         firsts.sort_unstable();
         let mut bytes = 0;
-        let kept: std::collections::HashSet<&str> = firsts
-            .iter()
-            .map(|&i| words[i].as_str())
-            .take_while(|w| {
-                bytes += w.len();
+        let kept: HashSet<usize> = firsts
+            .into_iter()
+            .take_while(|&i| {
+                bytes += words[i].len();
                 bytes <= TSVECTOR_WORDS_BYTES
             })
             .collect();
-        order.retain(|&i| kept.contains(words[i].as_str()));
+        runs.retain(|r| kept.contains(&r[0]));
     }
     let mut out = String::with_capacity(words.len() * 10);
-    let mut run = 0;
-    for (k, &i) in order.iter().enumerate() {
-        let first = k == 0 || words[order[k - 1]] != words[i];
-        if first {
-            if k > 0 {
-                out.push(' ');
-            }
-            out.push('\'');
-            out.push_str(&words[i]);
-            out.push_str("':");
-            run = 0;
-        } else if run < TSVECTOR_POSITIONS_PER_WORD {
-            out.push(',');
+    for run in runs {
+        if !out.is_empty() {
+            out.push(' ');
         }
-        if run < TSVECTOR_POSITIONS_PER_WORD {
+        let _ = write!(out, "'{}':", words[run[0]]);
+        for (k, i) in run.iter().take(TSVECTOR_POSITIONS_PER_WORD).enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
             let _ = write!(out, "{}", i + 1);
         }
-        run += 1;
     }
     out
 }
