@@ -5,7 +5,9 @@
 //! cargo run --release --example dedup-eval -- /work/shared/dedup            # generated set
 //! cargo run --release --example dedup-eval -- /work/shared/dedup/real-dev.json --mode full
 //! cargo run --release --example dedup-eval -- /work/shared/dedup/real-dev.json --mode lede
+//! cargo run --release --example dedup-eval -- /work/shared/dedup/real-dev.json --mode mixed
 //! ```
+//! `mixed`: every other document description-only, the rest full text.
 //! Add `--errors N` to print N wrong merges and N missed pairs.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -79,7 +81,7 @@ fn generated(dir: &Path) -> Result<(Vec<Truth>, Vec<Doc>)> {
 mod real_set;
 
 /// One one-item RSS feed per document, as shared/tools/make_case.py builds them.
-fn real(file: &Path, lede: bool) -> Result<(Vec<Truth>, Vec<Doc>)> {
+fn real(file: &Path, mode: &str) -> Result<(Vec<Truth>, Vec<Doc>)> {
     let docs: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(file)?)?;
     let mut truth = Vec::new();
     let mut out = Vec::new();
@@ -90,7 +92,12 @@ fn real(file: &Path, lede: bool) -> Result<(Vec<Truth>, Vec<Doc>)> {
         out.push(Doc {
             url: format!("http://127.0.0.1:8765/{}.xml", s("id")),
             feed: feed.clone(),
-            bytes: real_set::real_item_feed(d, i, lede, None),
+            bytes: real_set::real_item_feed(
+                d,
+                i,
+                mode == "lede" || (mode == "mixed" && i % 2 == 1),
+                None,
+            ),
         });
         truth.push(Truth {
             key: url_key(&s("url")),
@@ -153,7 +160,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let target = PathBuf::from(
         args.first()
-            .context("usage: dedup-eval DIR|FILE.json [--mode full|lede] [--errors N]")?,
+            .context("usage: dedup-eval DIR|FILE.json [--mode full|lede|mixed] [--errors N]")?,
     );
     let opt = |k: &str| {
         args.iter()
@@ -161,13 +168,13 @@ fn main() -> Result<()> {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let lede = opt("--mode").as_deref() == Some("lede");
+    let mode = opt("--mode").unwrap_or_else(|| "full".into());
     let show: usize = opt("--errors").and_then(|n| n.parse().ok()).unwrap_or(0);
     let pairs_out = opt("--pairs");
     let (truth, docs) = if target.is_dir() {
         generated(&target)?
     } else {
-        real(&target, lede)?
+        real(&target, &mode)?
     };
 
     let tmp = tempfile::tempdir()?;
