@@ -1,11 +1,12 @@
-//! The decision for one pair: a new copy against a story's representative (never against
-//! other members, so A~B and B~C cannot chain A and C). Pure: same inputs, same answer.
+//! The decision for one pair: a new copy against one of a story's indexed copies (see
+//! `policy::MAX_STORY_COPIES`). Pure and symmetric: same inputs, same answer, whichever of
+//! the two came first.
 
 use super::policy::{
     CONTENT_OC, HEADLINE_LONG_SHARED, HEADLINE_MAX_WORDS, HEADLINE_OC, HEADLINE_TEXT_OC,
-    LONG_PASSAGE_OC, LONG_PASSAGE_SHARED, MIN_SHARED_SHINGLES, NUMBER_CONFLICT_SHARE, PASSAGE_OC,
-    PASSAGE_SHARED, Policy, Rule, SAME_FEED_OC, SHINGLES_PER_CONFLICT, SHORT_WORDS, TITLE_HOURS,
-    TITLE_MIN_WORDS,
+    LONG_PASSAGE_OC, LONG_PASSAGE_SHARED, MIN_SHARED_SHINGLES, NEAR_HOURS, NEAR_PASSAGE_OC,
+    NUMBER_CONFLICT_SHARE, PASSAGE_OC, PASSAGE_SHARED, Policy, Rule, SAME_FEED_OC,
+    SHINGLES_PER_CONFLICT, SHORT_WORDS, TITLE_HOURS, TITLE_MIN_WORDS,
 };
 use super::profile::{Profile, number_conflicts, overlap, shared};
 
@@ -136,18 +137,21 @@ pub fn compare(a: &Profile, other: &Profile, policy: &Policy) -> Verdict {
             format!("{facts}: overlap >= {CONTENT_OC}"),
         );
     }
-    // A sentence's worth shared, or at a lower overlap two sentences' worth.
+    // A sentence's worth shared (at a lower overlap between copies published within
+    // hours), or at a lower overlap two sentences' worth.
+    let near = apart <= NEAR_HOURS * 3600;
     let passage = [
-        (PASSAGE_OC, PASSAGE_SHARED),
-        (LONG_PASSAGE_OC, LONG_PASSAGE_SHARED),
+        (PASSAGE_OC, PASSAGE_SHARED, ""),
+        (LONG_PASSAGE_OC, LONG_PASSAGE_SHARED, ""),
     ]
     .into_iter()
-    .find(|&(min_oc, min_shared)| oc >= min_oc && n >= min_shared);
-    if let Some((min_oc, min_shared)) = passage {
+    .chain(near.then_some((NEAR_PASSAGE_OC, PASSAGE_SHARED, " published within hours")))
+    .find(|&(min_oc, min_shared, _)| oc >= min_oc && n >= min_shared);
+    if let Some((min_oc, min_shared, when)) = passage {
         return yes(
             Rule::Passage,
             oc,
-            format!("{facts}: overlap >= {min_oc} with >= {min_shared} shingles shared"),
+            format!("{facts}: overlap >= {min_oc} with >= {min_shared} shingles shared{when}"),
         );
     }
     let title_words = a.title_words().len().min(other.title_words().len());
@@ -166,7 +170,7 @@ pub fn compare(a: &Profile, other: &Profile, policy: &Policy) -> Verdict {
         Rule::Overlap,
         oc,
         format!(
-            "{facts}: needs overlap {CONTENT_OC}, or {PASSAGE_OC} with {PASSAGE_SHARED} shingles shared, or {LONG_PASSAGE_OC} with {LONG_PASSAGE_SHARED}, or headline words {HEADLINE_OC} with overlap {HEADLINE_TEXT_OC} (and {HEADLINE_LONG_SHARED} shingles shared when both texts are over {HEADLINE_MAX_WORDS} words)"
+            "{facts}: needs overlap {CONTENT_OC}, or {PASSAGE_OC} with {PASSAGE_SHARED} shingles shared ({NEAR_PASSAGE_OC} within {NEAR_HOURS}h), or {LONG_PASSAGE_OC} with {LONG_PASSAGE_SHARED}, or headline words {HEADLINE_OC} with overlap {HEADLINE_TEXT_OC} (and {HEADLINE_LONG_SHARED} shingles shared when both texts are over {HEADLINE_MAX_WORDS} words)"
         ),
     )
 }
@@ -183,8 +187,14 @@ mod tests {
     }
 
     fn verdict(a: (&str, &str), other: (&str, &str)) -> Verdict {
-        let (a, _) = copy(1, a.0, a.1);
+        verdict_apart(a, other, 0)
+    }
+
+    /// [`verdict`] with the two copies published `hours` apart.
+    fn verdict_apart(a: (&str, &str), other: (&str, &str), hours: i64) -> Verdict {
+        let (mut a, _) = copy(1, a.0, a.1);
         let (other, _) = copy(2, other.0, other.1);
+        a.published += hours * 3600;
         compare(&a, &other, &Policy::default())
     }
 
@@ -348,17 +358,57 @@ mod tests {
         assert!(v.merge && v.rule == Rule::Passage, "{v:?}");
         assert!(v.score >= LONG_PASSAGE_OC && v.score < PASSAGE_OC, "{v:?}");
         // Overlap above 0.2 with fewer than 40 shingles shared: a 30-word passage in a
-        // 120-word text (overlap 0.22) is not enough on its own.
+        // 120-word text (overlap 0.22) is not enough on its own a day apart (a wire's next
+        // story re-using its background)...
         let short = format!("{}\n{}", words(0..30), words(2000..2090));
-        let v = verdict(("Plan approved", &short), ("Council approves plan", &wire));
+        let day_later =
+            |a: (&str, &str), hours| verdict_apart(a, ("Council approves plan", &wire), hours);
+        let v = day_later(("Plan approved", &short), 24);
         assert!(!v.merge && v.score >= LONG_PASSAGE_OC, "{v:?}");
-        // The same passage inside 300 words of the outlet's own: a quotation (overlap 0.13).
-        let quoting = format!("{}\n{}", words(0..50), words(1000..1300));
+        // ...and merges between copies published within hours (a copy re-cut around the
+        // wire's lede).
+        let v = day_later(("Plan approved", &short), NEAR_HOURS);
+        assert!(v.merge && v.rule == Rule::Passage, "{v:?}");
+        // 40 words of the wire inside 300 of the outlet's own: a quotation (overlap 0.12),
+        // whenever it came.
+        let quoting = format!("{}\n{}", words(0..40), words(1000..1300));
+        for hours in [0, 24] {
+            let v = day_later(("Plan approved", &quoting), hours);
+            assert!(!v.merge && v.score < NEAR_PASSAGE_OC, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn within_hours_a_sentence_merges_at_a_lower_overlap() {
+        let wire = words(0..300);
+        // 40 consecutive words of the wire in an outlet's 190: overlap 0.19, 36 shingles.
+        let copy = format!("{}\n{}", words(0..40), words(1000..1150));
+        for (hours, merges) in [(0, true), (NEAR_HOURS, true), (NEAR_HOURS + 1, false)] {
+            let v = verdict_apart(
+                ("Plan approved", &copy),
+                ("Council approves plan", &wire),
+                hours,
+            );
+            assert_eq!(v.merge, merges, "{hours}h: {v:?}");
+            assert!(
+                v.score >= NEAR_PASSAGE_OC && v.score < LONG_PASSAGE_OC,
+                "{v:?}"
+            );
+        }
+        // Symmetric: whichever copy is the newer one.
+        let v = verdict_apart(
+            ("Council approves plan", &wire),
+            ("Plan approved", &copy),
+            -3,
+        );
+        assert!(v.merge && v.rule == Rule::Passage, "{v:?}");
+        // A few words fewer than a sentence's worth do not merge, however close in time.
+        let fragment = format!("{}\n{}", words(0..18), words(1000..1050));
         let v = verdict(
-            ("Plan approved", &quoting),
+            ("Plan approved", &fragment),
             ("Council approves plan", &wire),
         );
-        assert!(!v.merge, "{v:?}");
+        assert!(!v.merge && v.score >= NEAR_PASSAGE_OC, "{v:?}");
     }
 
     #[test]
