@@ -138,7 +138,9 @@ fn write_pairs(out: &str, truth: &[Truth], docs: &[(usize, Profile)]) -> Result<
                 "title": overlap(pa.title_words(), pb.title_words()),
                 "title_n": pa.title_words().len().min(pb.title_words().len()),
                 "same_title": pa.title_hash().is_some() && pa.title_hash() == pb.title_hash(),
-                "numconf": number_conflicts(small.numbers(), big.numbers()),
+                // Both ways, the larger, as `verify::compare` counts them.
+                "numconf": number_conflicts(small.numbers(), big.numbers())
+                    .max(number_conflicts(big.numbers(), small.numbers())),
                 "numshared": shared(pa.numbers(), pb.numbers()),
                 "merge_ab": ab.merge, "merge_ba": ba.merge,
             });
@@ -169,6 +171,10 @@ fn main() -> Result<()> {
             .cloned()
     };
     let mode = opt("--mode").unwrap_or_else(|| "full".into());
+    anyhow::ensure!(
+        ["full", "lede", "mixed"].contains(&mode.as_str()),
+        "--mode {mode}: expected full, lede or mixed"
+    );
     let show: usize = opt("--errors").and_then(|n| n.parse().ok()).unwrap_or(0);
     let pairs_out = opt("--pairs");
     let (truth, docs) = if target.is_dir() {

@@ -45,7 +45,8 @@ def main():
         rows = [json.loads(line) for line in open(path)]
         near = [r for r in rows if r["hours"] <= WINDOW_HOURS]
         rules = linked_share(rows, lambda r: r["merge_ab"] or r["merge_ba"])
-        oracle = [linked_share(near, lambda r, k=k: r["same"] and r["shared"] >= k) for k in KS]
+        oracle = [linked_share(rows, lambda r, k=k: r["same"] and r["hours"] <= WINDOW_HOURS
+                               and r["shared"] >= k) for k in KS]
         others = [sum(1 for r in near if not r["same"] and not r["soft"] and r["shared"] >= k)
                   for k in KS]
         copies = sum(r["same"] for r in rows)

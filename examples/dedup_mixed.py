@@ -18,8 +18,12 @@ from harness import Tributary, binary, pairs_score, serve_dir, url_key  # noqa: 
 
 def main():
     sets = sys.argv[1:] or [os.path.join(TOOLS, "..", "dedup", f) for f in ("real-dev.json", "real-dev2.json")]
+    with tempfile.TemporaryDirectory(prefix="mixed-") as full, tempfile.TemporaryDirectory(prefix="mixed-lede-") as lede:
+        run(sets, full, lede)
+
+
+def run(sets, full, lede):
     docs = [d for f in sets for d in json.load(open(f))]
-    full, lede = tempfile.mkdtemp(prefix="mixed-"), tempfile.mkdtemp(prefix="mixed-lede-")
     json.dump(docs, open(os.path.join(full, "set.json"), "w"))
     for out, mode in ((full, "full"), (lede, "lede")):
         subprocess.run([sys.executable, os.path.join(TOOLS, "make_case.py"), os.path.join(full, "set.json"), out,

@@ -122,7 +122,10 @@ pub fn compare(a: &Profile, other: &Profile, policy: &Policy) -> Verdict {
         );
     }
     let title = overlap(a.title_words(), other.title_words());
-    let facts = format!("overlap {oc:.2} ({n} shingles shared), headline words {title:.2}");
+    let facts = format!(
+        "overlap {oc:.2} ({n} shingles shared), headline words {title:.2}, published {}h apart",
+        apart / 3600
+    );
     if n < MIN_SHARED_SHINGLES {
         return no(
             Rule::Overlap,
@@ -141,13 +144,18 @@ pub fn compare(a: &Profile, other: &Profile, policy: &Policy) -> Verdict {
     // hours), or at a lower overlap two sentences' worth.
     let near = apart <= NEAR_HOURS * 3600;
     let passage = [
-        (PASSAGE_OC, PASSAGE_SHARED, ""),
-        (LONG_PASSAGE_OC, LONG_PASSAGE_SHARED, ""),
+        (PASSAGE_OC, PASSAGE_SHARED, false),
+        (LONG_PASSAGE_OC, LONG_PASSAGE_SHARED, false),
     ]
     .into_iter()
-    .chain(near.then_some((NEAR_PASSAGE_OC, PASSAGE_SHARED, " published within hours")))
+    .chain(near.then_some((NEAR_PASSAGE_OC, PASSAGE_SHARED, true)))
     .find(|&(min_oc, min_shared, _)| oc >= min_oc && n >= min_shared);
-    if let Some((min_oc, min_shared, when)) = passage {
+    if let Some((min_oc, min_shared, within)) = passage {
+        let when = if within {
+            format!(" (published within {NEAR_HOURS}h)")
+        } else {
+            String::new()
+        };
         return yes(
             Rule::Passage,
             oc,
@@ -395,13 +403,26 @@ mod tests {
                 "{v:?}"
             );
         }
-        // Symmetric: whichever copy is the newer one.
-        let v = verdict_apart(
-            ("Council approves plan", &wire),
-            ("Plan approved", &copy),
-            -3,
-        );
-        assert!(v.merge && v.rule == Rule::Passage, "{v:?}");
+        // Symmetric: whichever copy is the newer one, inside the limit and beyond it.
+        for (hours, merges) in [(3, true), (NEAR_HOURS + 1, false)] {
+            for signed in [hours, -hours] {
+                let ab = verdict_apart(
+                    ("Plan approved", &copy),
+                    ("Council approves plan", &wire),
+                    signed,
+                );
+                let ba = verdict_apart(
+                    ("Council approves plan", &wire),
+                    ("Plan approved", &copy),
+                    signed,
+                );
+                assert_eq!(
+                    (ab.merge, ba.merge),
+                    (merges, merges),
+                    "{signed}h: {ab:?} / {ba:?}"
+                );
+            }
+        }
         // A few words fewer than a sentence's worth do not merge, however close in time.
         let fragment = format!("{}\n{}", words(0..18), words(1000..1050));
         let v = verdict(
