@@ -100,33 +100,34 @@ def by_set_folds(rows, templ):
     the most permissive overlap for the passage rule between copies published within hours
     with no more false pairs there than without that rule (0.25 on its grid: none)."""
     guard = [json.loads(l) for p in templ for l in open(p)]
-    false = lambda rs, o, s: sum(not r["same"] and not r["soft"] and merges(r, 10, s, o) for r in rs)
-    merged = lambda rs, o, s: sum(r["same"] and merges(r, 10, s, o) for r in rs)
-    grid = [(o, s) for o in (0.12, 0.14, 0.15, 0.16, 0.17, 0.18, 0.19, 0.2) for s in (20, 25, 30, 35, 40, 50)]
-    for held in sorted({r["file"] for r in rows}):
-        train = [r for r in rows if r["file"] != held] + guard
-        test = [r for r in rows if r["file"] == held]
-        allowed = false(train, 0.2, 40)
-        _, o, s = max((merged(train, o, s), -o, -s) for o, s in grid if false(train, o, s) <= allowed)
-        o, s = -o, -s
-        t, f = merged(test, o, s), false(test, o, s)
-        copies = sum(r["same"] for r in test)
-        t0, f0 = merged(test, 0.2, 40), false(test, 0.2, 40)
+    long_grid = [(o, s) for o in (0.12, 0.14, 0.15, 0.16, 0.17, 0.18, 0.19, 0.2) for s in (20, 25, 30, 35, 40, 50)]
+    for held, (o, s), (t, f, copies), (t0, f0) in folds(
+            rows, guard, long_grid, (0.2, 40), lambda r, p: merges(r, 10, p[1], p[0])):
         print(f"{held}: chosen overlap {o} with {s} shingles; held out: {t} of {copies} pairs merged, {f} false"
               f" (shipped: {t0} merged, {f0} false)")
-    near_false = lambda rs, o: sum(not r["same"] and not r["soft"] and merges(r, 10, 40, 0.2, o) for r in rs)
-    near_merged = lambda rs, o: sum(r["same"] and merges(r, 10, 40, 0.2, o) for r in rs)
-    grid = (0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.18, 0.2, 0.25)
+    near_grid = [(o,) for o in (0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.18, 0.2, 0.25)]
+    for held, (o,), (t, f, _), (t0, f0) in folds(
+            rows, guard, near_grid, (0.25,), lambda r, p: merges(r, 10, 40, 0.2, p[0])):
+        print(f"{held}: within 12 hours, chosen overlap {o}; held out: {t} merged, {f} false"
+              f" (without the rule: {t0} merged, {f0} false)")
+
+
+def folds(rows, guard, grid, baseline, rule):
+    """Per pair file held out: the grid point (smallest values first among ties) that merges
+    the most copies in the other files and the templated guard with no more false pairs
+    there than `baseline`, with (merged, false, copies) on the held-out file under it and
+    (merged, false) under `baseline`."""
+    false = lambda rs, p: sum(not r["same"] and not r["soft"] and rule(r, p) for r in rs)
+    merged = lambda rs, p: sum(r["same"] and rule(r, p) for r in rs)
     for held in sorted({r["file"] for r in rows}):
         train = [r for r in rows if r["file"] != held] + guard
         test = [r for r in rows if r["file"] == held]
-        allowed = near_false(train, 0.25)
-        _, o = max((near_merged(train, o), -o) for o in grid if near_false(train, o) <= allowed)
-        o = -o
-        t, f = near_merged(test, o), near_false(test, o)
-        t0, f0 = near_merged(test, 0.25), near_false(test, 0.25)
-        print(f"{held}: within 12 hours, chosen overlap {o}; held out: {t} merged, {f} false"
-              f" (without the rule: {t0} merged, {f0} false)")
+        allowed = false(train, baseline)
+        best = max((merged(train, p), tuple(-x for x in p)) for p in grid if false(train, p) <= allowed)[1]
+        best = tuple(-x for x in best)
+        copies = sum(r["same"] for r in test)
+        yield (held, best, (merged(test, best), false(test, best), copies),
+               (merged(test, baseline), false(test, baseline)))
 
 
 if __name__ == "__main__":

@@ -391,44 +391,29 @@ mod tests {
         let wire = words(0..300);
         // 40 consecutive words of the wire in an outlet's 190: overlap 0.19, 36 shingles.
         let copy = format!("{}\n{}", words(0..40), words(1000..1150));
+        let (copy, wire) = (
+            ("Plan approved", copy.as_str()),
+            ("Council approves plan", wire.as_str()),
+        );
+        // Up to the limit and beyond it, whichever copy is the newer one and whichever is
+        // compared with the other.
         for (hours, merges) in [(0, true), (NEAR_HOURS, true), (NEAR_HOURS + 1, false)] {
-            let v = verdict_apart(
-                ("Plan approved", &copy),
-                ("Council approves plan", &wire),
-                hours,
-            );
-            assert_eq!(v.merge, merges, "{hours}h: {v:?}");
-            assert!(
-                v.score >= NEAR_PASSAGE_OC && v.score < LONG_PASSAGE_OC,
-                "{v:?}"
-            );
-        }
-        // Symmetric: whichever copy is the newer one, inside the limit and beyond it.
-        for (hours, merges) in [(3, true), (NEAR_HOURS + 1, false)] {
             for signed in [hours, -hours] {
-                let ab = verdict_apart(
-                    ("Plan approved", &copy),
-                    ("Council approves plan", &wire),
-                    signed,
-                );
-                let ba = verdict_apart(
-                    ("Council approves plan", &wire),
-                    ("Plan approved", &copy),
-                    signed,
-                );
-                assert_eq!(
-                    (ab.merge, ba.merge),
-                    (merges, merges),
-                    "{signed}h: {ab:?} / {ba:?}"
-                );
+                for v in [
+                    verdict_apart(copy, wire, signed),
+                    verdict_apart(wire, copy, signed),
+                ] {
+                    assert_eq!(v.merge, merges, "{signed}h: {v:?}");
+                    assert!(
+                        v.score >= NEAR_PASSAGE_OC && v.score < LONG_PASSAGE_OC,
+                        "{v:?}"
+                    );
+                }
             }
         }
         // A few words fewer than a sentence's worth do not merge, however close in time.
         let fragment = format!("{}\n{}", words(0..18), words(1000..1050));
-        let v = verdict(
-            ("Plan approved", &fragment),
-            ("Council approves plan", &wire),
-        );
+        let v = verdict(("Plan approved", &fragment), wire);
         assert!(!v.merge && v.score >= NEAR_PASSAGE_OC, "{v:?}");
     }
 
